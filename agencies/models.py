@@ -1,0 +1,99 @@
+"""Who the partners are: agencies, their people and their sharing agreements."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class AgencyKind(models.TextChoices):
+    POLICE = "police", "Police"
+    SCHOOL = "school", "School"
+    YOUTH_SERVICE = "youth_service", "Youth service"
+    CHILDRENS_SOCIAL_CARE = "childrens_social_care", "Children's social care"
+    YOUTH_JUSTICE = "youth_justice", "Youth justice"
+    HEALTH = "health", "Health"
+    HOUSING = "housing", "Housing"
+    VOLUNTARY = "voluntary", "Voluntary sector"
+    HUB = "hub", "Community safety / multi-agency hub"
+
+
+class Agency(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=32, choices=AgencyKind.choices)
+    # Object permissions are granted to this group, never to single users, so
+    # that a person's access follows their membership.
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="agency")
+    email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AgencyKind.values), name="agency_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    PRACTITIONER = "practitioner", "Practitioner"
+    HUB_SCREENER = "hub_screener", "Hub screener"
+    MANAGER = "manager", "Manager"
+    AGENCY_ADMIN = "agency_admin", "Agency administrator"
+    DPO = "dpo", "Data-protection officer"
+
+
+class Membership(models.Model):
+    """A person's role in an agency. A person may hold several roles."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    job_title = models.CharField(max_length=120, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["agency__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency", "role"], name="membership_unique_role"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}, {self.agency}"
+
+
+class InformationSharingAgreement(models.Model):
+    """A signed agreement under which its parties may share case information."""
+
+    title = models.CharField(max_length=200)
+    reference = models.CharField(max_length=60, unique=True)
+    parties = models.ManyToManyField(Agency, related_name="agreements")
+    purpose = models.TextField()
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="agreement_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.reference})"
+
+    def in_force_on(self, day) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)

@@ -1,0 +1,189 @@
+"""The protection of the data: sharing, per-object permissions and the access log."""
+
+from __future__ import annotations
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from agencies.models import Agency, InformationSharingAgreement
+from referrals.models import Case, LawfulBasis
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    """django-guardian's direct foreign-key table: agency group → case."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """Present so guardian never falls back to its generic table for cases.
+    Crossroads grants to agency groups only; this table stays empty."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+
+
+class SpecialCategoryCondition(models.TextChoices):
+    """UK GDPR Article 9 / DPA 2018 Schedule 1 conditions for special category data."""
+
+    NONE = "", "No special category data shared"
+    SAFEGUARDING = "safeguarding", "Schedule 1 para 18: safeguarding of children and individuals at risk"
+    HEALTH_SOCIAL_CARE = "health_social_care", "Article 9(2)(h): health or social care"
+    SUBSTANTIAL_PUBLIC_INTEREST = "public_interest", "Schedule 1 para 6: statutory and government purposes"
+    VITAL_INTERESTS = "vital_interests", "Article 9(2)(c): vital interests"
+    EXPLICIT_CONSENT = "explicit_consent", "Article 9(2)(a): explicit consent"
+
+
+@pghistory.track()
+class ShareGrant(models.Model):
+    """An agency's access to a case it does not lead, for a purpose, until a date."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="share_grants")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="share_grants")
+    purpose = models.TextField()
+    lawful_basis = models.CharField(max_length=32, choices=LawfulBasis.choices)
+    special_category_condition = models.CharField(
+        max_length=32, choices=SpecialCategoryCondition.choices, blank=True,
+    )
+    agreement = models.ForeignKey(
+        InformationSharingAgreement, null=True, blank=True, on_delete=models.PROTECT, related_name="grants",
+    )
+    emergency_basis = models.TextField(
+        blank=True, help_text="Why sharing could not wait for an agreement (recorded emergency)",
+    )
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    revoke_reason = models.TextField(blank=True)
+    permissions_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the permission rows were removed after expiry or revocation",
+    )
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agreement__isnull=False) | ~Q(emergency_basis=""),
+                name="share_grant_needs_agreement_or_emergency",
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("granted_at")), name="share_grant_expires_later"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | Q(revoked_by__isnull=False),
+                name="share_grant_revocation_has_actor",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["agency", "case"], condition=Q(revoked_at__isnull=True), name="share_grant_unrevoked"),
+            models.Index(fields=["expires_at"], condition=Q(revoked_at__isnull=True), name="share_grant_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} shared with {self.agency}"
+
+    def is_active(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.revoked_at is None and self.expires_at > at
+
+
+class SharingOutcome(models.TextChoices):
+    SHARED = "shared", "Shared"
+    NOT_SHARED = "not_shared", "Not shared"
+
+
+class SharingDecision(models.Model):
+    """Every decision to share or not to share, with its reasons. Append-only."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="sharing_decisions")
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=SharingOutcome.choices)
+    purpose = models.TextField()
+    lawful_basis = models.CharField(max_length=32, choices=LawfulBasis.choices, blank=True)
+    special_category_condition = models.CharField(
+        max_length=32, choices=SpecialCategoryCondition.choices, blank=True,
+    )
+    agreement = models.ForeignKey(
+        InformationSharingAgreement, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    emergency_basis = models.TextField(blank=True)
+    consent_sought = models.BooleanField()
+    consent_reason = models.TextField(help_text="Why consent was or was not sought")
+    reason = models.TextField(help_text="The reason for the decision")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    grant = models.OneToOneField(ShareGrant, null=True, blank=True, on_delete=models.PROTECT, related_name="decision")
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=SharingOutcome.values), name="sharing_decision_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="shared") | (Q(grant__isnull=False) & ~Q(lawful_basis="")),
+                name="sharing_decision_shared_has_grant",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="sharing_decision_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    EXPORT = "export", "Export"
+    TASK = "task", "Background task"
+    COMMAND = "command", "Management command"
+
+
+class AccessEvent(models.Model):
+    """One read or change of case data. Append-only in the database.
+
+    The actor is kept by id and by name, without a foreign-key constraint, so
+    the row outlives the user or agency it names.
+    """
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, related_name="+",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+",
+    )
+    agency_name = models.CharField(max_length=200, blank=True)
+    api_client = models.CharField(max_length=100, blank=True)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40, blank=True)
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    young_person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        triggers = [
+            pgtrigger.Protect(name="access_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username or self.api_client} {self.action} {self.object_type} {self.object_id}"
