@@ -1,0 +1,412 @@
+"""The access policy: the one place that decides who may see or do what.
+
+Deny by default. Every path to case data (pages, the API, the admin, exports,
+tasks) asks this module, and this is the only module that imports
+django-guardian.
+
+How it decides
+--------------
+An *actor* is a person acting for one agency (or, later, a partner system's
+API client acting for its agency). What an actor may reach depends on how
+their agency relates to the object and on their role in that agency:
+
+* A case is visible to its lead agency and to every agency holding an
+  *active* share grant (not revoked, not expired). Expiry and revocation take
+  effect at once, before any task has removed the permission rows.
+* django-guardian keeps per-object permissions for each agency's group in a
+  direct foreign-key table: ``view_case`` and ``contribute_case`` for lead and
+  shared agencies, ``manage_case`` for the lead agency. A check needs both the
+  live relation and the permission row, so neither can open a case alone.
+* Roles narrow further: practitioners, managers and hub screeners work cases;
+  agency administrators and data-protection officers see no case content by
+  virtue of their role; a superuser is nobody special here.
+
+Objects outside an actor's reach are reported as "not found" (``NotVisible``,
+turned into a 404 by views and the API): never a hint that they exist.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agencies.models import Agency, Membership, Role
+from referrals.models import (
+    OPEN_REFERRAL_STATUSES,
+    Case,
+    CaseNote,
+    NoteVisibility,
+    Referral,
+    YoungPerson,
+)
+from safeguarding.models import AccessEvent, CaseGroupObjectPermission, Channel, ShareGrant
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class NotVisible(Http404):
+    """The object does not exist for this actor. Views show a plain 404."""
+
+
+class NotAllowed(Exception):
+    """The actor may see the object but not do this to it."""
+
+
+class Action(enum.StrEnum):
+    VIEW = "view"
+    CONTRIBUTE = "contribute"  # add chronology entries and interventions
+    MANAGE = "manage"  # complete reviews, share, revoke, change risk
+    ALLOCATE = "allocate"  # choose or change the key worker
+    CLOSE = "close"  # close (approve the closure of) a case
+
+
+# The guardian permission an agency must hold on the case for each action.
+_PERMISSION = {
+    Action.VIEW: "view_case",
+    Action.CONTRIBUTE: "contribute_case",
+    Action.MANAGE: "manage_case",
+    Action.ALLOCATE: "manage_case",
+    Action.CLOSE: "manage_case",
+}
+LEAD_PERMISSIONS = ("view_case", "contribute_case", "manage_case")
+SHARED_PERMISSIONS = ("view_case", "contribute_case")
+
+CASEWORK_ROLES = frozenset({Role.PRACTITIONER, Role.MANAGER, Role.HUB_SCREENER})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Someone acting for one agency, through one channel."""
+
+    agency: Agency | None
+    roles: frozenset[str] = frozenset()
+    user: AbstractBaseUser | None = None
+    api_client: str = ""
+    channel: str = Channel.WEB
+    ip_address: str | None = None
+    request_id: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def works_cases(self) -> bool:
+        return self.agency is not None and bool(self.roles & CASEWORK_ROLES)
+
+    def has_role(self, role: str) -> bool:
+        return self.agency is not None and role in self.roles
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        return self.api_client
+
+
+NOBODY = Actor(agency=None)
+
+
+def actor_for_user(
+    user,
+    *,
+    agency: Agency | int | None = None,
+    channel: str = Channel.WEB,
+    ip_address: str | None = None,
+    request_id: str = "",
+) -> Actor:
+    """The actor a signed-in person is, acting for one of their agencies.
+
+    With no agency named, a person who belongs to exactly one agency acts for
+    it; anyone else (no membership, several agencies, an anonymous user) is an
+    actor with no agency and so reaches nothing.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return NOBODY
+    memberships = Membership.objects.filter(user=user, is_active=True, agency__is_active=True).select_related("agency")
+    if agency is not None:
+        agency_id = agency.pk if isinstance(agency, Agency) else agency
+        memberships = memberships.filter(agency_id=agency_id)
+    memberships = list(memberships)
+    agencies = {m.agency_id for m in memberships}
+    if len(agencies) != 1:
+        return Actor(agency=None, user=user, channel=channel, ip_address=ip_address, request_id=request_id)
+    return Actor(
+        agency=memberships[0].agency,
+        roles=frozenset(m.role for m in memberships),
+        user=user,
+        channel=channel,
+        ip_address=ip_address,
+        request_id=request_id,
+    )
+
+
+def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor:
+    """The actor for scheduled work (reminders, retention). It works through
+    the services with no agency, so it can see no case content in pages."""
+    return Actor(agency=None, api_client=label, channel=channel)
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+
+def active_grants(at=None) -> QuerySet[ShareGrant]:
+    at = at or timezone.now()
+    return ShareGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=at)
+
+
+def _cases_of_agency(agency_id: int, at=None) -> Q:
+    shared = active_grants(at).filter(case=OuterRef("pk"), agency_id=agency_id)
+    return Q(lead_agency_id=agency_id) | Q(Exists(shared))
+
+
+def visible_cases(actor: Actor) -> QuerySet[Case]:
+    """Every case the actor may see: led by their agency or actively shared
+    with it, for a case-working role. Everyone else gets an empty queryset."""
+    if not actor.works_cases:
+        return Case.objects.none()
+    return Case.objects.filter(_cases_of_agency(actor.agency.pk))
+
+
+def relation(agency: Agency | None, case: Case, at=None) -> str | None:
+    """How an agency stands to a case now: "lead", "shared" or None."""
+    if agency is None:
+        return None
+    if case.lead_agency_id == agency.pk:
+        return "lead"
+    if active_grants(at).filter(case=case, agency=agency).exists():
+        return "shared"
+    return None
+
+
+def may(actor: Actor, action: Action, case: Case) -> bool:
+    """May this actor do this to this case, right now?"""
+    if not actor.works_cases:
+        return False
+    rel = relation(actor.agency, case)
+    if rel is None:
+        return False
+    checker = ObjectPermissionChecker(actor.agency.group)
+    if not checker.has_perm(_PERMISSION[action], case):
+        return False
+    if action in (Action.VIEW, Action.CONTRIBUTE):
+        return True
+    if rel != "lead":
+        return False
+    if action is Action.MANAGE:
+        return actor.has_role(Role.MANAGER) or (actor.user is not None and case.key_worker_id == actor.user.pk)
+    # Allocating key workers and closing cases are a lead-agency manager's call.
+    return actor.has_role(Role.MANAGER)
+
+
+def get_case(actor: Actor, case_id, action: Action = Action.VIEW, *, log: bool = True, for_update: bool = False) -> Case:
+    """The case, if the actor may do ``action`` to it; else ``NotVisible``
+    (when they cannot see it) or ``NotAllowed`` (when they can see it but may
+    not act). A view is written to the access log."""
+    try:
+        queryset = visible_cases(actor).select_related("young_person", "lead_agency", "key_worker")
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        case = queryset.get(pk=case_id)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise NotVisible("No such case") from None
+    if not may(actor, Action.VIEW, case):
+        raise NotVisible("No such case")
+    if action is not Action.VIEW and not may(actor, action, case):
+        raise NotAllowed(f"You may not {action} this case")
+    if log and action is Action.VIEW:
+        log_access(actor, "view", case)
+    return case
+
+
+def visible_notes(actor: Actor, case: Case) -> QuerySet[CaseNote]:
+    """The chronology of a case the actor may see. Notes an agency kept to
+    itself never reach another agency."""
+    if not may(actor, Action.VIEW, case):
+        return CaseNote.objects.none()
+    return CaseNote.objects.filter(case=case).filter(
+        Q(visibility=NoteVisibility.CASE) | Q(agency_id=actor.agency.pk)
+    )
+
+
+def may_correct_note(actor: Actor, note: CaseNote) -> bool:
+    """Only the author's agency corrects an entry, and only on a case it can
+    still contribute to."""
+    return note.agency_id == (actor.agency.pk if actor.agency else None) and may(
+        actor, Action.CONTRIBUTE, note.case
+    )
+
+
+# ---------------------------------------------------------------------------
+# Referrals and young people
+# ---------------------------------------------------------------------------
+
+
+def visible_referrals(actor: Actor) -> QuerySet[Referral]:
+    """Referrals the actor may see.
+
+    Hub screeners see every referral awaiting screening and the ones their
+    agency decided; managers see their agency's referrals; practitioners the
+    ones they made. Either also sees the referrals behind cases they can see.
+    A referring agency sees its referrals' status and outcome, never the case
+    behind them unless that case is shared with it (see ``visible_cases``).
+    """
+    if actor.agency is None:
+        return Referral.objects.none()
+    agency_id = actor.agency.pk
+    condition = Q(pk__in=[])
+    if actor.has_role(Role.HUB_SCREENER):
+        condition |= Q(status__in=OPEN_REFERRAL_STATUSES) | Q(decided_by__memberships__agency_id=agency_id)
+    if actor.has_role(Role.MANAGER):
+        condition |= Q(referring_agency_id=agency_id)
+    if actor.has_role(Role.PRACTITIONER) and actor.user is not None:
+        condition |= Q(referring_agency_id=agency_id, referred_by=actor.user)
+    if actor.api_client:
+        condition |= Q(referring_agency_id=agency_id)
+    if actor.works_cases:
+        condition |= Q(Exists(visible_cases(actor).filter(pk=OuterRef("case_id"))))
+    return Referral.objects.filter(pk__in=Referral.objects.filter(condition).values("pk"))
+
+
+def get_referral(actor: Actor, referral_id, *, log: bool = True) -> Referral:
+    try:
+        referral = visible_referrals(actor).select_related("young_person", "referring_agency").get(pk=referral_id)
+    except (Referral.DoesNotExist, ValueError, TypeError):
+        raise NotVisible("No such referral") from None
+    if log:
+        log_access(actor, "view", referral)
+    return referral
+
+
+def may_screen(actor: Actor, referral: Referral | None = None) -> bool:
+    """Hub screeners decide referrals that are still open."""
+    if not actor.has_role(Role.HUB_SCREENER):
+        return False
+    return referral is None or referral.is_open
+
+
+def visible_young_people(actor: Actor) -> QuerySet[YoungPerson]:
+    """Young people the actor may see.
+
+    Hub screeners see the whole index (they match and link records). Others
+    see those with a case visible to them, or recorded or referred by their
+    own agency.
+    """
+    if actor.has_role(Role.HUB_SCREENER):
+        return YoungPerson.objects.all()
+    if actor.agency is None or not (actor.works_cases or actor.api_client):
+        return YoungPerson.objects.none()
+    agency_id = actor.agency.pk
+    condition = Q(recorded_by_id=agency_id) | Q(
+        Exists(Referral.objects.filter(young_person=OuterRef("pk"), referring_agency_id=agency_id))
+    )
+    if actor.works_cases:
+        condition |= Q(Exists(visible_cases(actor).filter(young_person=OuterRef("pk"))))
+    return YoungPerson.objects.filter(condition)
+
+
+def assignable_key_workers(agency: Agency):
+    """People who may hold cases for an agency: its active practitioners and managers."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__agency=agency,
+            memberships__is_active=True,
+            memberships__role__in=[Role.PRACTITIONER, Role.MANAGER],
+        )
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Keeping the permission rows in step (called inside the services' transactions)
+# ---------------------------------------------------------------------------
+
+
+def _set_agency_permissions(case: Case, agency: Agency, wanted: Iterable[str]) -> None:
+    wanted = set(wanted)
+    held = set(
+        CaseGroupObjectPermission.objects.filter(content_object=case, group=agency.group).values_list(
+            "permission__codename", flat=True
+        )
+    )
+    for codename in wanted - held:
+        assign_perm(f"referrals.{codename}", agency.group, case)
+    for codename in held - wanted:
+        remove_perm(f"referrals.{codename}", agency.group, case)
+
+
+def sync_case_permissions(case: Case, at=None) -> None:
+    """Make the guardian rows for a case match its lead agency and its active
+    share grants. Must run in the same transaction as the change it follows."""
+    assert transaction.get_connection().in_atomic_block, "sync_case_permissions must run in a transaction"
+    at = at or timezone.now()
+    wanted: dict[int, tuple[str, ...]] = {case.lead_agency_id: LEAD_PERMISSIONS}
+    for agency_id in active_grants(at).filter(case=case).values_list("agency_id", flat=True):
+        wanted.setdefault(agency_id, SHARED_PERMISSIONS)
+    holders = set(
+        CaseGroupObjectPermission.objects.filter(content_object=case).values_list("group__agency", flat=True)
+    )
+    for agency in Agency.objects.filter(pk__in=set(wanted) | holders).select_related("group"):
+        _set_agency_permissions(case, agency, wanted.get(agency.pk, ()))
+
+
+def agencies_with_permission(case: Case, codename: str = "view_case") -> set[int]:
+    """The agencies whose groups hold a permission row on the case (for
+    consistency checks and the expiry task)."""
+    return set(
+        CaseGroupObjectPermission.objects.filter(content_object=case, permission__codename=codename).values_list(
+            "group__agency", flat=True
+        )
+    )
+
+
+# ---------------------------------------------------------------------------
+# The access log
+# ---------------------------------------------------------------------------
+
+
+def log_access(actor: Actor, action: str, obj=None, *, object_type: str | None = None, detail: dict | None = None) -> AccessEvent:
+    """Write one row to the append-only access log."""
+    case_id = young_person_id = None
+    object_id = ""
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = str(obj.pk)
+        if isinstance(obj, Case):
+            case_id, young_person_id = obj.pk, obj.young_person_id
+        elif isinstance(obj, YoungPerson):
+            young_person_id = obj.pk
+        else:
+            case_id = getattr(obj, "case_id", None)
+            young_person_id = getattr(obj, "young_person_id", None)
+            if young_person_id is None and case_id is not None and getattr(obj, "case", None) is not None:
+                young_person_id = obj.case.young_person_id
+    return AccessEvent.objects.create(
+        user=actor.user,
+        username=actor.user.get_username() if actor.user is not None else "",
+        agency=actor.agency,
+        agency_name=actor.agency.name if actor.agency else "",
+        api_client=actor.api_client,
+        action=action,
+        object_type=object_type or "",
+        object_id=object_id,
+        case_id=case_id,
+        young_person_id=young_person_id,
+        channel=actor.channel,
+        ip_address=actor.ip_address,
+        request_id=actor.request_id,
+        detail=detail or {},
+    )

@@ -1,0 +1,41 @@
+"""The shared cast: an owner agency, a sharing agency, an outsider, a referrer
+and the hub, each with a person in every role, plus a superuser who belongs
+to no agency. Tests ask for ``cast`` and assert what each may and may not do.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from agencies.models import AgencyKind, Role
+from safeguarding import access
+from safeguarding.models import Channel
+from tests import factories as f
+
+ROLES = [r.value for r in Role]
+
+
+class Cast(SimpleNamespace):
+    def actor(self, agency_key: str, role: str, channel: str = Channel.WEB) -> access.Actor:
+        user = self.users[(agency_key, role)]
+        return access.actor_for_user(user, channel=channel)
+
+    def user(self, agency_key: str, role: str):
+        return self.users[(agency_key, role)]
+
+
+@pytest.fixture
+def cast(db):
+    agencies = {
+        "owner": f.make_agency("Owner Youth Service", AgencyKind.YOUTH_SERVICE),
+        "sharing": f.make_agency("Sharing Police", AgencyKind.POLICE),
+        "outsider": f.make_agency("Outsider School", AgencyKind.SCHOOL),
+        "referrer": f.make_agency("Referrer School", AgencyKind.SCHOOL),
+        "hub": f.make_agency("Partnership Hub", AgencyKind.HUB),
+    }
+    users = {(key, role): f.make_member(agency, role) for key, agency in agencies.items() for role in ROLES}
+    superuser = f.UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+    agreement = f.AgreementFactory(parties=list(agencies.values()))
+    return Cast(agencies=agencies, users=users, superuser=superuser, agreement=agreement, **agencies)
