@@ -52,7 +52,16 @@ def forget_dead_handles() -> None:
         pids = json.loads(handles.read_text())
     except ValueError:
         pids = []
-    handles.write_text(json.dumps([p for p in pids if psutil.pid_exists(p)]))
+    handles.write_text(json.dumps([p for p in pids if _alive(p)]))
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def start():

@@ -44,7 +44,7 @@ class Supervisor:
     def call(self, args: list[str], env: dict[str, str]) -> int:
         if self.stopping:
             return 130
-        self.child = subprocess.Popen(args, env=env)
+        self.child = subprocess.Popen(args, env=env, preexec_fn=_die_with_parent)
         while True:
             try:
                 return self.child.wait()
@@ -61,6 +61,16 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             self.child.kill()
             self.child.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when this supervisor dies, even
+    by SIGKILL, so no server or worker is left running without it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start_watchdog() -> None:
