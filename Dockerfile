@@ -1,0 +1,46 @@
+# The production image: gunicorn for web, the same image for the Celery
+# worker and beat (see docker-compose.yml). Settings come from the
+# environment at run time; nothing secret is baked in.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=config.settings.production
+
+WORKDIR /app
+
+# Dependencies first, read from pyproject.toml, so that a code change does
+# not reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+COPY . .
+# Editable, so the code runs from /app (settings find templates/ and
+# staticfiles/ beside config/) and `config` imports from any directory.
+RUN pip install --no-deps -e .
+
+# Static files at build time. The settings need a SECRET_KEY, hosts and a
+# database URL to load; these are throwaway values (collectstatic touches no
+# database) and are not present in the running container.
+ARG BUILD_SECRET_KEY=collectstatic-only-throwaway-key-not-used-at-run-time-0123456789
+RUN SECRET_KEY="$BUILD_SECRET_KEY" \
+    ALLOWED_HOSTS=build.invalid \
+    DATABASE_URL=postgres://build@build.invalid/build \
+    CELERY_BROKER_URL=memory:// \
+    python manage.py collectstatic --no-input -v0
+
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin crossroads
+USER crossroads
+
+EXPOSE 8000
+# The probe sends the first ALLOWED_HOSTS entry as Host and says https, as
+# the TLS proxy in front would (see config/health.py).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-m", "config.health", "http://127.0.0.1:8000/health/"]
+
+# gunicorn reads WEB_CONCURRENCY for its worker count.
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
