@@ -38,7 +38,7 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.models import Agency, Membership, Role
+from agencies.models import Agency, AgencyKind, Membership, Role
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
     Case,
@@ -102,6 +102,12 @@ class Actor:
 
     def has_role(self, role: str) -> bool:
         return self.agency is not None and role in self.roles
+
+    @property
+    def screens_referrals(self) -> bool:
+        """A hub screener of the partnership's hub: the role means nothing
+        in another kind of agency."""
+        return self.has_role(Role.HUB_SCREENER) and self.agency.kind == AgencyKind.HUB
 
     @property
     def label(self) -> str:
@@ -202,7 +208,10 @@ def may(actor: Actor, action: Action, case: Case) -> bool:
     if rel != "lead":
         return False
     if action is Action.MANAGE:
-        return actor.has_role(Role.MANAGER) or (actor.user is not None and case.key_worker_id == actor.user.pk)
+        is_key_worker = (
+            actor.user is not None and case.key_worker_id == actor.user.pk and actor.has_role(Role.PRACTITIONER)
+        )
+        return actor.has_role(Role.MANAGER) or is_key_worker
     # Allocating key workers and closing cases are a lead-agency manager's call.
     return actor.has_role(Role.MANAGER)
 
@@ -253,8 +262,8 @@ def may_correct_note(actor: Actor, note: CaseNote) -> bool:
 def visible_referrals(actor: Actor) -> QuerySet[Referral]:
     """Referrals the actor may see.
 
-    Hub screeners see every referral awaiting screening and the ones their
-    agency decided; managers see their agency's referrals; practitioners the
+    The hub's screeners see every referral awaiting screening and the ones
+    their agency decided; managers see their agency's referrals; practitioners the
     ones they made. Either also sees the referrals behind cases they can see.
     A referring agency sees its referrals' status and outcome, never the case
     behind them unless that case is shared with it (see ``visible_cases``).
@@ -263,7 +272,7 @@ def visible_referrals(actor: Actor) -> QuerySet[Referral]:
         return Referral.objects.none()
     agency_id = actor.agency.pk
     condition = Q(pk__in=[])
-    if actor.has_role(Role.HUB_SCREENER):
+    if actor.screens_referrals:
         condition |= Q(status__in=OPEN_REFERRAL_STATUSES) | Q(decided_by__memberships__agency_id=agency_id)
     if actor.has_role(Role.MANAGER):
         condition |= Q(referring_agency_id=agency_id)
@@ -287,8 +296,8 @@ def get_referral(actor: Actor, referral_id, *, log: bool = True) -> Referral:
 
 
 def may_screen(actor: Actor, referral: Referral | None = None) -> bool:
-    """Hub screeners decide referrals that are still open."""
-    if not actor.has_role(Role.HUB_SCREENER):
+    """The hub's screeners decide referrals that are still open."""
+    if not actor.screens_referrals:
         return False
     return referral is None or referral.is_open
 
@@ -296,11 +305,11 @@ def may_screen(actor: Actor, referral: Referral | None = None) -> bool:
 def visible_young_people(actor: Actor) -> QuerySet[YoungPerson]:
     """Young people the actor may see.
 
-    Hub screeners see the whole index (they match and link records). Others
+    The hub's screeners see the whole index (they match and link records). Others
     see those with a case visible to them, or recorded or referred by their
     own agency.
     """
-    if actor.has_role(Role.HUB_SCREENER):
+    if actor.screens_referrals:
         return YoungPerson.objects.all()
     if actor.agency is None or not (actor.works_cases or actor.api_client):
         return YoungPerson.objects.none()

@@ -12,7 +12,9 @@ The expected table is written out below, row by row, from the policy in
   agency's managers and the case's key worker only; ALLOCATE and CLOSE for
   the lead agency's managers;
 * a referring agency sees its referral and its outcome, not the case;
-* hub screeners see the screening queue and the whole young-person index;
+* the hub's screeners see the screening queue and the whole young-person
+  index; the hub-screener role means nothing in another kind of agency;
+* a key worker manages their case only as a practitioner of the lead agency;
 * a superuser is nobody special; anonymous and inactive people reach nothing.
 
 A change of policy shows up here as a failing row.
@@ -67,6 +69,7 @@ ROLE_RELATIONS = (
     "referrer",  # a member of the agency whose referral became the case, no share
     "inactive_user",  # a lead-agency member whose user account is inactive
     "inactive_membership",  # a lead-agency member whose membership is inactive
+    "hub",  # a member of the partnership's hub, with no relation to the case
 )
 # Relations with no agency and so no role.
 ROLELESS_RELATIONS = (
@@ -78,37 +81,37 @@ ROLELESS_RELATIONS = (
 EXPECTED_GRID = {
     #                                       listed get view contrib manage alloc close notes refrl prior queue yp screen
     ("lead", PRACTITIONER):                "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
-    ("lead", HUB_SCREENER):                "  Y     Y   Y      Y      .      .     .     Y     Y     .     Y   Y    Y",
+    ("lead", HUB_SCREENER):                "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
     ("lead", MANAGER):                     "  Y     Y   Y      Y      Y      Y     Y     Y     Y     .     .   Y    .",
     ("lead", AGENCY_ADMIN):                "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("lead", DPO):                         "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("key_worker", PRACTITIONER):          "  Y     Y   Y      Y      Y      .     .     Y     Y     .     .   Y    .",
-    ("key_worker", HUB_SCREENER):          "  Y     Y   Y      Y      Y      .     .     Y     Y     .     Y   Y    Y",
+    ("key_worker", HUB_SCREENER):          "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
     ("key_worker", MANAGER):               "  Y     Y   Y      Y      Y      Y     Y     Y     Y     .     .   Y    .",
     ("key_worker", AGENCY_ADMIN):          "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("key_worker", DPO):                   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("other", PRACTITIONER):               "  .     .   .      .      .      .     .     .     .     .     .   .    .",
-    ("other", HUB_SCREENER):               "  .     .   .      .      .      .     .     .     .     .     Y   Y    Y",
+    ("other", HUB_SCREENER):               "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("other", MANAGER):                    "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("other", AGENCY_ADMIN):               "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("other", DPO):                        "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("shared", PRACTITIONER):              "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
-    ("shared", HUB_SCREENER):              "  Y     Y   Y      Y      .      .     .     Y     Y     .     Y   Y    Y",
+    ("shared", HUB_SCREENER):              "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
     ("shared", MANAGER):                   "  Y     Y   Y      Y      .      .     .     Y     Y     .     .   Y    .",
     ("shared", AGENCY_ADMIN):              "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("shared", DPO):                       "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("expired", PRACTITIONER):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
-    ("expired", HUB_SCREENER):             "  .     .   .      .      .      .     .     .     .     .     Y   Y    Y",
+    ("expired", HUB_SCREENER):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("expired", MANAGER):                  "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("expired", AGENCY_ADMIN):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("expired", DPO):                      "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("revoked", PRACTITIONER):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
-    ("revoked", HUB_SCREENER):             "  .     .   .      .      .      .     .     .     .     .     Y   Y    Y",
+    ("revoked", HUB_SCREENER):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("revoked", MANAGER):                  "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("revoked", AGENCY_ADMIN):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("revoked", DPO):                      "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("referrer", PRACTITIONER):            "  .     .   .      .      .      .     .     .     Y     .     .   Y    .",
-    ("referrer", HUB_SCREENER):            "  .     .   .      .      .      .     .     .     .     .     Y   Y    Y",
+    ("referrer", HUB_SCREENER):            "  .     .   .      .      .      .     .     .     .     .     .   Y    .",
     ("referrer", MANAGER):                 "  .     .   .      .      .      .     .     .     Y     Y     .   Y    .",
     ("referrer", AGENCY_ADMIN):            "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("referrer", DPO):                     "  .     .   .      .      .      .     .     .     .     .     .   .    .",
@@ -122,6 +125,11 @@ EXPECTED_GRID = {
     ("inactive_membership", MANAGER):      "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("inactive_membership", AGENCY_ADMIN): "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("inactive_membership", DPO):          "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("hub", PRACTITIONER):                 "  .     .   .      .      .      .     .     .     .     .     Y   .    .",
+    ("hub", HUB_SCREENER):                 "  .     .   .      .      .      .     .     .     Y     Y     Y   Y    Y",
+    ("hub", MANAGER):                      "  .     .   .      .      .      .     .     .     .     .     Y   .    .",
+    ("hub", AGENCY_ADMIN):                 "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("hub", DPO):                          "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("superuser", None):                   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("anonymous", None):                   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
 }
@@ -230,6 +238,8 @@ def _enter(relation: str, role: str | None, cast, world: World) -> access.Actor:
         return cast.actor("sharing", role)
     if relation == "referrer":
         return cast.actor("referrer", role)
+    if relation == "hub":
+        return cast.actor("hub", role)
     if relation == "inactive_user":
         user = cast.user("owner", role)
         user.is_active = False
