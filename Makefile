@@ -14,10 +14,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# GOV.UK Frontend (and axe-core for the browser tests) from package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## run: set everything up and serve the demo borough on http://127.0.0.1:8000
-run: $(VENV)/.installed
+run: $(VENV)/.installed node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m config.localdev run
 
 ## test: set everything up and run the whole test suite against PostgreSQL
-test: $(VENV)/.installed
+test: $(VENV)/.installed node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m config.localdev test $(PYTEST_ARGS)

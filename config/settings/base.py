@@ -178,6 +178,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.exists()]
+# GOV.UK Frontend from npm (`npm ci`, run by `make`): its CSS and JS as
+# /static/govuk/..., and its fonts and images at /assets/..., the absolute
+# path its compiled CSS asks for. Nothing from it is copied into git.
+GOVUK_FRONTEND_DIR = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"
+if GOVUK_FRONTEND_DIR.exists():
+    STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIR))
+WHITENOISE_ROOT = GOVUK_FRONTEND_DIR
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
