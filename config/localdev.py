@@ -12,6 +12,7 @@ the classic trap of embedded databases).
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -74,13 +75,28 @@ def _die_with_parent() -> None:
 
 
 def start_watchdog() -> None:
-    """A detached process that stops the server if we die without cleaning up."""
-    subprocess.Popen(
+    """A detached process that stops the server if we die without cleaning up.
+
+    It lives in a session of its own so that a kill of our whole process
+    group cannot take it too. On a normal exit we end it ourselves (atexit
+    runs this before the server's own clean-up, which stops the server), so
+    nothing we started outlives us.
+    """
+    watchdog_process = subprocess.Popen(
         [PYTHON, "-m", "config.localdev", "watchdog", str(os.getpid())],
         start_new_session=True,
         stdin=subprocess.DEVNULL,
         cwd=embedded.PROJECT_DIR,
     )
+
+    def end_watchdog() -> None:
+        watchdog_process.terminate()
+        try:
+            watchdog_process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            watchdog_process.kill()
+
+    atexit.register(end_watchdog)
 
 
 def watchdog(parent: int) -> int:
