@@ -16,6 +16,7 @@ group in step. Django groups are therefore not edited here at all.
 from __future__ import annotations
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -203,6 +204,15 @@ if admin.site.is_registered(Group):
 
 if admin.site.is_registered(User):
     admin.site.unregister(User)
+
+# django-oauth-toolkit's admin would let a superuser mint an access token for
+# a partner system's application and so read cases through the API: a back
+# door. Partner systems' clients are issued and revoked by the agency's own
+# administrators through ``agencies.services``, never here.
+if apps.is_installed("oauth2_provider"):
+    for _model in apps.get_app_config("oauth2_provider").get_models():
+        if admin.site.is_registered(_model):
+            admin.site.unregister(_model)
 
 
 @admin.register(User)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -28,10 +29,16 @@ def test_case_content_and_the_access_log_are_not_in_the_admin(model):
     assert not admin.site.is_registered(model)
 
 
-def test_nothing_from_guardian_or_groups_is_in_the_admin():
+def test_nothing_from_guardian_oauth_or_groups_is_in_the_admin():
     registered = {m._meta.app_label for m in admin.site._registry}
     assert registered == {"agencies", "auth"}
     assert not admin.site.is_registered(Group)
+
+
+def test_no_oauth_token_or_application_can_be_made_in_the_admin():
+    oauth_models = [m for c in apps.get_app_configs() if c.label == "oauth2_provider" for m in c.get_models()]
+    for model in oauth_models:
+        assert not admin.site.is_registered(model), model
 
 
 @pytest.mark.parametrize("model", CASE_CONTENT, ids=lambda m: m.__name__)
