@@ -1,36 +1,80 @@
-"""Pages for casework. Thin: each asks a selector, which asks the access policy."""
+"""Home pages per role, and the manager's caseload export. Thin: each asks
+``referrals.dashboards`` or ``referrals.selectors``, which ask the access
+policy. Referral intake is in ``views_referral``, screening in
+``views_screening`` and the case pages in ``views_case``."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+import csv
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from agencies.models import Agency
-from referrals import selectors
-from safeguarding.decorators import actor_required
+from agencies.models import Role
+from referrals import dashboards, selectors
+from referrals.web import page, paginate
+from safeguarding import access
 
 
-@actor_required
+@page
 def home(request):
     actor = request.actor
-    page = Paginator(selectors.caseload(actor), 25).get_page(request.GET.get("page"))
-    if page.object_list:
-        selectors.log_list(actor, "case", page.object_list)
-    referrals = selectors.recent_referrals(actor)
-    if referrals:
-        selectors.log_list(actor, "referral", referrals)
-    return render(
-        request,
-        "referrals/home.html",
-        {
-            "actor": actor,
-            "cases": page,
-            "referrals": referrals,
-            "agencies": Agency.objects.filter(is_active=True).order_by("kind", "name"),
-        },
-    )
+    today = timezone.localdate()
+    context = {"actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=dashboards.DUE_SOON_DAYS)}
+    shown_cases = []
+    if actor.has_role(Role.PRACTITIONER):
+        context["my_cases"] = paginate(request, dashboards.my_cases(actor), param="mine")
+        context["my_referrals"] = dashboards.my_referrals(actor)
+        context["show_mine"] = True
+        shown_cases += list(context["my_cases"].object_list)
+    if actor.screens_referrals:
+        queue = paginate(request, dashboards.screening_queue(actor), param="queue")
+        dashboards.with_time_left(queue.object_list)
+        context.update(queue=queue, show_queue=True)
+    if actor.has_role(Role.MANAGER):
+        figures = dashboards.referral_outcomes_by_month(actor, today)
+        context.update(
+            loads=dashboards.caseload_by_key_worker(actor, today),
+            late_referrals=dashboards.late_referrals(actor),
+            quiet_cases=dashboards.quiet_cases(actor),
+            figures=figures,
+            chart=dashboards.chart_bars(figures),
+            show_manager=True,
+        )
+        shown_cases += context["quiet_cases"]
+    if actor.works_cases:
+        context.update(cases=paginate(request, selectors.caseload(actor)), show_cases=True)
+        shown_cases += list(context["cases"].object_list)
+    if shown_cases:
+        selectors.log_list(actor, "case", {c.pk: c for c in shown_cases}.values())
+    return render(request, "referrals/home.html", context)
 
 
-@actor_required
-def case_detail(request, case_id: int):
-    return render(request, "referrals/case_detail.html", {"file": selectors.case_file(request.actor, case_id)})
+@page
+def caseload_export(request):
+    """The agency's open caseload as CSV, for its managers; written to the
+    access log as an export."""
+    actor = request.actor
+    if not actor.has_role(Role.MANAGER):
+        raise PermissionDenied("Only managers export the caseload")
+    cases = list(dashboards.agency_cases(actor).select_related("young_person", "key_worker").order_by("reference"))
+    access.log_access(actor, "export", object_type="case", detail={"format": "csv", "ids": [c.pk for c in cases]})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="caseload-{timezone.localdate():%Y-%m-%d}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["Case", "Young person", "Date of birth", "Risk", "Key worker", "Opened", "Next review"])
+    for case in cases:
+        worker = case.key_worker.get_full_name() or case.key_worker.get_username() if case.key_worker else ""
+        writer.writerow([
+            case.reference, _safe(case.young_person.display_name), case.young_person.date_of_birth.isoformat(),
+            case.get_risk_level_display(), _safe(worker), timezone.localtime(case.opened_at).date().isoformat(),
+            case.next_review_due.isoformat() if case.next_review_due else "",
+        ])
+    return response
+
+
+def _safe(text: str) -> str:
+    # A cell starting with = + - @ is a formula to a spreadsheet: defuse it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

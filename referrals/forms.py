@@ -1,0 +1,217 @@
+"""Forms for the casework pages: they parse what a person typed and nothing
+more. The rules live in the services, whose ``DomainError`` a view puts back
+on the field at fault (see ``referrals.web.add_domain_error``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from referrals.models import (
+    ClosureReason,
+    Concern,
+    Consent,
+    Gender,
+    InterventionKind,
+    InterventionStatus,
+    LawfulBasis,
+    NoteKind,
+    NoteVisibility,
+    ReviewDecision,
+    RiskLevel,
+)
+
+
+class DateParts(forms.MultiWidget):
+    """The GOV.UK date input: day, month and year boxes named
+    ``<name>-day``, ``<name>-month`` and ``<name>-year``."""
+
+
+    def __init__(self):
+        super().__init__(widgets=[forms.TextInput, forms.TextInput, forms.TextInput])
+        self.widgets_names = ["-day", "-month", "-year"]
+
+    def decompress(self, value):
+        if isinstance(value, dt.date):
+            return [str(value.day), str(value.month), str(value.year)]
+        return [None, None, None]
+
+
+class GovDateField(forms.MultiValueField):
+    widget = DateParts
+
+    def __init__(self, *, required=True, **kwargs):
+        fields = (forms.CharField(), forms.CharField(), forms.CharField())
+        super().__init__(fields=fields, required=required, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list or not any(data_list):
+            return None
+        day, month, year = (str(part or "").strip() for part in data_list)
+        if not (day and month and year):
+            raise ValidationError(f"{self.label} must include a day, month and year", code="incomplete")
+        try:
+            return dt.date(int(year), int(month), int(day))
+        except ValueError:
+            raise ValidationError(f"{self.label} must be a real date", code="invalid") from None
+
+    def clean(self, value):
+        if self.required and not any(value or []):
+            raise ValidationError(f"Enter {self.label.lower()}", code="required")
+        return self.compress(value)
+
+
+def _radios(choices, label, **kwargs):
+    return forms.ChoiceField(
+        label=label, choices=choices, widget=forms.RadioSelect,
+        error_messages={"required": f"Select {label.lower()}"}, **kwargs,
+    )
+
+
+class FindPersonForm(forms.Form):
+    given_name = forms.CharField(label="First name", max_length=100, error_messages={"required": "Enter a first name"})
+    family_name = forms.CharField(label="Last name", max_length=100, error_messages={"required": "Enter a last name"})
+    date_of_birth = GovDateField(label="Date of birth", help_text="For example, 27 3 2010")
+
+
+class NewPersonForm(forms.Form):
+    given_name = forms.CharField(label="First name", max_length=100, error_messages={"required": "Enter a first name"})
+    family_name = forms.CharField(label="Last name", max_length=100, error_messages={"required": "Enter a last name"})
+    preferred_name = forms.CharField(label="Preferred name (optional)", max_length=100, required=False)
+    date_of_birth = GovDateField(label="Date of birth", help_text="For example, 27 3 2010")
+    gender = _radios(Gender.choices, "Gender")
+    postcode = forms.CharField(label="Postcode (optional)", max_length=10, required=False)
+
+
+class ConcernsForm(forms.Form):
+    concerns = forms.MultipleChoiceField(
+        label="What are you worried about?", choices=Concern.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply.", error_messages={"required": "Select at least one concern"},
+    )
+    concerns_other = forms.CharField(label="Describe the other concern", max_length=200, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if Concern.OTHER in (data.get("concerns") or []) and not (data.get("concerns_other") or "").strip():
+            self.add_error("concerns_other", "Describe the other concern")
+        return data
+
+
+class RiskForm(forms.Form):
+    risk_level = _radios(RiskLevel.choices, "Risk level")
+
+
+class AccountForm(forms.Form):
+    account = forms.CharField(
+        label="What happened?", widget=forms.Textarea, max_length=10_000,
+        help_text="In your own words: what you saw or were told, when, and by whom.",
+        error_messages={"required": "Enter what happened"},
+    )
+
+
+class ConsentForm(forms.Form):
+    consent = _radios(Consent.choices, "Consent")
+    lawful_basis = forms.ChoiceField(
+        label="Lawful basis for referring without consent", required=False,
+        choices=[("", "Choose the lawful basis"), *LawfulBasis.choices],
+    )
+    consent_reason = forms.CharField(label="Why was consent not sought?", widget=forms.Textarea, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("consent") == Consent.NOT_SOUGHT:
+            if not data.get("lawful_basis"):
+                self.add_error("lawful_basis", "Select the lawful basis for referring without consent")
+            if not (data.get("consent_reason") or "").strip():
+                self.add_error("consent_reason", "Say why consent was not sought")
+        else:
+            data["lawful_basis"] = ""
+            data["consent_reason"] = ""
+        return data
+
+
+class AcceptForm(forms.Form):
+    lead_agency = forms.ChoiceField(label="Lead agency", error_messages={"required": "Select the lead agency"})
+    key_worker = forms.ChoiceField(label="Key worker", required=False)
+    young_person = forms.ChoiceField(label="Young person's record", required=False, widget=forms.RadioSelect)
+    reason = forms.CharField(label="Reason (optional)", widget=forms.Textarea, required=False)
+
+
+class DecisionForm(forms.Form):
+    DECISIONS = [
+        ("accept", "Accept and allocate (or join the open case)"),
+        ("signpost", "Signpost to another service"),
+        ("no_further_action", "No further action"),
+    ]
+    decision = _radios(DECISIONS, "Decision")
+    lead_agency = forms.ChoiceField(label="Lead agency", required=False)
+    key_worker = forms.ChoiceField(label="Key worker (optional)", required=False)
+    young_person = forms.ChoiceField(label="Which record is this young person?", required=False, widget=forms.RadioSelect)
+    signposted_to = forms.CharField(label="Signposted to", max_length=200, required=False)
+    reason = forms.CharField(label="Reason", widget=forms.Textarea, required=False)
+
+
+class NoteForm(forms.Form):
+    kind = _radios(NoteKind.choices, "Kind of entry")
+    text = forms.CharField(label="Entry", widget=forms.Textarea, max_length=20_000, error_messages={"required": "Enter the entry"})
+    visibility = _radios(NoteVisibility.choices, "Who can see it", initial=NoteVisibility.CASE)
+
+
+class CorrectNoteForm(forms.Form):
+    text = forms.CharField(label="Corrected entry", widget=forms.Textarea, max_length=20_000,
+                           error_messages={"required": "Enter the corrected entry"})
+
+
+class InterventionForm(forms.Form):
+    provider_agency = forms.ChoiceField(label="Provider", error_messages={"required": "Select the provider"})
+    kind = forms.ChoiceField(label="Kind of intervention", choices=[("", "Choose"), *InterventionKind.choices],
+                             error_messages={"required": "Select the kind of intervention"})
+    goals = forms.CharField(label="Goals", widget=forms.Textarea, error_messages={"required": "Enter the goals"})
+    status = _radios(InterventionStatus.choices[:2], "Status", initial=InterventionStatus.PLANNED)
+    planned_start = GovDateField(label="Planned start", required=False)
+    started_on = GovDateField(label="Start date", required=False, help_text="Needed if it is active")
+    sessions_offered = forms.IntegerField(label="Sessions offered", min_value=0, initial=0)
+
+
+class InterventionUpdateForm(forms.Form):
+    status = _radios(InterventionStatus.choices, "Status")
+    started_on = GovDateField(label="Start date", required=False)
+    ended_on = GovDateField(label="End date", required=False, help_text="Needed once it has finished")
+    sessions_offered = forms.IntegerField(label="Sessions offered", min_value=0)
+    sessions_attended = forms.IntegerField(label="Sessions attended", min_value=0)
+    outcome = forms.CharField(label="Outcome (optional)", widget=forms.Textarea, required=False)
+
+
+class ReviewForm(forms.Form):
+    risk_after = _radios(RiskLevel.choices, "Risk after the review")
+    decision = _radios(ReviewDecision.choices, "Decision")
+    summary = forms.CharField(label="Summary", widget=forms.Textarea, error_messages={"required": "Enter a summary"})
+
+
+class ShareForm(forms.Form):
+    agency = forms.ChoiceField(label="Agency to share with", error_messages={"required": "Select the agency"})
+    purpose = forms.CharField(label="Purpose", widget=forms.Textarea, error_messages={"required": "Enter the purpose"})
+    lawful_basis = forms.ChoiceField(label="Lawful basis", choices=[("", "Choose"), *LawfulBasis.choices],
+                                     error_messages={"required": "Select the lawful basis"})
+    agreement = forms.ChoiceField(label="Information-sharing agreement", required=False)
+    consent_sought = _radios([("yes", "Yes"), ("no", "No")], "Was consent sought")
+    consent_reason = forms.CharField(label="Why was consent sought or not sought?", widget=forms.Textarea,
+                                     error_messages={"required": "Say why consent was or was not sought"})
+    expires_on = GovDateField(label="Share until", help_text="At most 12 months from today")
+    emergency_basis = forms.CharField(label="Emergency basis (only if there is no agreement)", widget=forms.Textarea,
+                                      required=False)
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(label="Reason for revoking", widget=forms.Textarea, error_messages={"required": "Enter a reason"})
+
+
+class CloseForm(forms.Form):
+    reason = _radios(ClosureReason.choices, "Reason for closing")
+    outcome = forms.CharField(label="Outcome", widget=forms.Textarea, error_messages={"required": "Enter the outcome"})
+
+
+class ReassignForm(forms.Form):
+    key_worker = forms.ChoiceField(label="Key worker", error_messages={"required": "Select a key worker"})

@@ -1,0 +1,241 @@
+"""The case page and what people do on it: chronology entries and their
+corrections, interventions, reviews, sharing, reassignment and closure.
+
+Each action page first asks the access policy for the case with the action
+it needs (``access.get_case(..., Action.X)``): a case out of sight is a 404,
+an action out of reach a 403. The service then checks again, in its own
+transaction, and its ``DomainError`` goes back on the form."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import Agency, InformationSharingAgreement
+from referrals import dashboards, forms, services
+from referrals.errors import DomainError
+from referrals.models import Intervention, NoteKind
+from referrals.web import add_domain_error, page, paginate, posted
+from safeguarding import access
+from safeguarding import services as sharing
+from safeguarding.access import Action
+from safeguarding.models import ShareGrant
+
+
+def _agencies(blank: str):
+    return [("", blank)] + [(str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).order_by("name")]
+
+
+def _back(case) -> str:
+    return reverse("case-detail", args=[case.pk])
+
+
+@page
+def case_detail(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id)
+    notes = access.visible_notes(actor, case).select_related("author", "agency", "corrects").order_by("-occurred_at", "-pk")
+    agency_filter, kind_filter = request.GET.get("agency", ""), request.GET.get("kind", "")
+    agencies_in_chronology = list(
+        Agency.objects.filter(pk__in=access.visible_notes(actor, case).values("agency_id")).order_by("name")
+    )
+    if agency_filter.isdigit():
+        notes = notes.filter(agency_id=int(agency_filter))
+    if kind_filter in NoteKind.values:
+        notes = notes.filter(kind=kind_filter)
+    may_manage = access.may(actor, Action.MANAGE, case)
+    today = timezone.localdate()
+    context = {
+        "case": case,
+        "notes": paginate(request, notes, per_page=20),
+        "interventions": list(Intervention.objects.filter(case=case).select_related("provider_agency").order_by("-created_at")),
+        "reviews": list(case.reviews.select_related("completed_by").order_by("-due_on")[:10]),
+        "may_contribute": access.may(actor, Action.CONTRIBUTE, case),
+        "may_manage": may_manage,
+        "may_allocate": access.may(actor, Action.ALLOCATE, case),
+        "may_close": access.may(actor, Action.CLOSE, case),
+        "actor_agency_id": actor.agency.pk,
+        "agencies_in_chronology": agencies_in_chronology,
+        "kinds": NoteKind.choices,
+        "agency_filter": agency_filter,
+        "kind_filter": kind_filter,
+        "today": today,
+        "due_soon": today + dt.timedelta(days=dashboards.DUE_SOON_DAYS),
+        "shares": list(
+            ShareGrant.objects.filter(case=case).select_related("agency", "granted_by").order_by("-granted_at")
+        ) if may_manage else [],
+        "now": timezone.now(),
+    }
+    return render(request, "referrals/case_detail.html", context)
+
+
+def _action_page(request, case, form, template: str, title: str, save, success: str, aliases=None, extra=None):
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error, aliases)
+        else:
+            messages.success(request, success)
+            return redirect(_back(case))
+    return render(request, template, {"case": case, "form": form, "title": title, **(extra or {})})
+
+
+@page
+def note_add(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
+    form = forms.NoteForm(posted(request), initial={"visibility": "case"})
+
+    def save(data):
+        services.case_note_add(actor=actor, case=case, kind=data["kind"], text=data["text"], visibility=data["visibility"])
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Add a chronology entry", save,
+                        "Chronology entry added")
+
+
+@page
+def note_correct(request, case_id: int, note_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, log=False)
+    note = access.visible_notes(actor, case).filter(pk=note_id).select_related("case").first()
+    if note is None:
+        raise access.NotVisible("No such chronology entry")
+    if not access.may_correct_note(actor, note):
+        raise access.NotAllowed("Only the author's agency may correct this entry")
+    form = forms.CorrectNoteForm(posted(request), initial={"text": note.text})
+
+    def save(data):
+        services.case_note_correct(actor=actor, note=note, text=data["text"])
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Correct a chronology entry", save,
+                        "Correction added to the chronology", extra={"original": note})
+
+
+@page
+def intervention_add(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
+    form = forms.InterventionForm(posted(request), initial={"provider_agency": str(actor.agency.pk)})
+    form.fields["provider_agency"].choices = _agencies("Choose the provider")
+
+    def save(data):
+        services.intervention_record(
+            actor=actor, case=case, provider_agency=Agency.objects.filter(pk=data["provider_agency"]).first(),
+            kind=data["kind"], goals=data["goals"], status=data["status"], planned_start=data["planned_start"],
+            started_on=data["started_on"], sessions_offered=data["sessions_offered"] or 0,
+        )
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Add an intervention", save,
+                        "Intervention added")
+
+
+@page
+def intervention_update(request, case_id: int, intervention_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
+    intervention = Intervention.objects.filter(case=case, pk=intervention_id).select_related("provider_agency").first()
+    if intervention is None:
+        raise access.NotVisible("No such intervention")
+    form = forms.InterventionUpdateForm(posted(request), initial={
+        name: getattr(intervention, name)
+        for name in ("status", "started_on", "ended_on", "sessions_offered", "sessions_attended", "outcome")
+    })
+
+    def save(data):
+        services.intervention_update(actor=actor, intervention=intervention, **data)
+
+    return _action_page(request, case, form, "referrals/case_form.html",
+                        f"Update the intervention: {intervention.get_kind_display()}", save, "Intervention updated")
+
+
+@page
+def review_complete(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.MANAGE, log=False)
+    form = forms.ReviewForm(posted(request), initial={"risk_after": case.risk_level})
+
+    def save(data):
+        review = services.review_complete(actor=actor, case=case, risk_after=data["risk_after"],
+                                          summary=data["summary"], decision=data["decision"])
+        messages.info(request, f"Next review due {review.next_review_due:%d %B %Y}")
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Complete the review", save,
+                        "Review completed")
+
+
+@page
+def share_add(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.MANAGE, log=False)
+    form = forms.ShareForm(posted(request))
+    form.fields["agency"].choices = [("", "Choose the agency")] + [
+        (str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).order_by("name")
+    ]
+    form.fields["agreement"].choices = [("", "The agreement in force with that agency")] + [
+        (str(a.pk), f"{a.title} ({a.reference})")
+        for a in InformationSharingAgreement.objects.filter(parties=case.lead_agency_id).order_by("title")
+    ]
+
+    def save(data):
+        expires = timezone.make_aware(dt.datetime.combine(data["expires_on"], dt.time(23, 59)))
+        sharing.share_case(
+            actor=actor, case=case, agency=Agency.objects.filter(pk=data["agency"]).first(),
+            purpose=data["purpose"], lawful_basis=data["lawful_basis"],
+            consent_sought=data["consent_sought"] == "yes", consent_reason=data["consent_reason"],
+            expires_at=expires,
+            agreement=InformationSharingAgreement.objects.filter(pk=data["agreement"]).first() if data["agreement"] else None,
+            emergency_basis=data["emergency_basis"],
+        )
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Share this case with an agency", save,
+                        "Case shared", aliases={"expires_at": "expires_on"})
+
+
+@page
+def share_revoke(request, case_id: int, grant_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.MANAGE, log=False)
+    grant = ShareGrant.objects.filter(case=case, pk=grant_id).select_related("agency").first()
+    if grant is None:
+        raise access.NotVisible("No such share")
+    form = forms.RevokeForm(posted(request))
+
+    def save(data):
+        sharing.revoke_share(actor=actor, grant=grant, reason=data["reason"])
+
+    return _action_page(request, case, form, "referrals/case_form.html", f"Stop sharing with {grant.agency.name}",
+                        save, f"{grant.agency.name} can no longer see this case", aliases={"grant": "reason"})
+
+
+@page
+def case_close(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.CLOSE, log=False)
+    form = forms.CloseForm(posted(request))
+
+    def save(data):
+        services.case_close(actor=actor, case=case, reason=data["reason"], outcome=data["outcome"])
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Close the case", save, "Case closed",
+                        aliases={"case": "reason"})
+
+
+@page
+def case_reassign(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.ALLOCATE, log=False)
+    form = forms.ReassignForm(posted(request), initial={"key_worker": str(case.key_worker_id or "")})
+    form.fields["key_worker"].choices = [("", "Choose a key worker")] + dashboards.key_worker_choices(case.lead_agency)
+
+    def save(data):
+        worker = get_user_model().objects.filter(pk=data["key_worker"]).first()
+        services.case_allocate(actor=actor, case=case, key_worker=worker)
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Change the key worker", save,
+                        "Key worker changed", aliases={"case": "key_worker"})

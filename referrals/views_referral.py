@@ -1,0 +1,218 @@
+"""Make a referral: GOV.UK question pages, one question a page.
+
+The answers are kept in the session (``DRAFT``) until the check-your-answers
+page is submitted; only then does ``services.referral_submit`` write
+anything. Each page keeps what was typed when it has an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from referrals import dashboards, forms, services
+from referrals.errors import DomainError
+from referrals.models import Concern, Consent, Gender, LawfulBasis, RiskLevel
+from referrals.web import add_domain_error, page, posted
+from safeguarding import access
+
+DRAFT = "referral_draft"
+
+# Question pages in order: url name, form, template, the draft keys it sets.
+STEPS = {
+    "concerns": (forms.ConcernsForm, "referrals/referral_concerns.html", ("concerns", "concerns_other")),
+    "risk": (forms.RiskForm, "referrals/referral_risk.html", ("risk_level",)),
+    "account": (forms.AccountForm, "referrals/referral_account.html", ("account",)),
+    "consent": (forms.ConsentForm, "referrals/referral_consent.html", ("consent", "lawful_basis", "consent_reason")),
+}
+ORDER = ["person", "concerns", "risk", "account", "consent", "check"]
+# Where the check page sends someone to change an answer a service refused.
+FIELD_STEP = {
+    "concerns": "concerns", "concerns_other": "concerns", "risk_level": "risk", "account": "account",
+    "consent": "consent", "lawful_basis": "consent", "consent_reason": "consent",
+}
+
+
+def _require_referrer(actor: access.Actor) -> None:
+    if not actor.works_cases:
+        raise PermissionDenied("Only practitioners, managers and screeners of a partner agency make referrals")
+
+
+def _draft(request) -> dict:
+    return request.session.setdefault(DRAFT, {})
+
+
+def _save(request, **values) -> None:
+    draft = _draft(request)
+    draft.update(values)
+    request.session[DRAFT] = draft
+    request.session.modified = True
+
+
+def _next(request, step: str) -> str:
+    """The next page, or back to check-your-answers when changing an answer."""
+    if request.GET.get("change") and _draft(request).get("person"):
+        return reverse("referral-check")
+    return reverse(f"referral-{ORDER[ORDER.index(step) + 1]}")
+
+
+def _dob(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@page
+def start(request):
+    _require_referrer(request.actor)
+    return render(request, "referrals/referral_start.html")
+
+
+@page
+def person(request):
+    actor = request.actor
+    _require_referrer(actor)
+    search = _draft(request).get("search") or {}
+    initial = {**search, "date_of_birth": _dob(search.get("date_of_birth"))}
+    form = forms.FindPersonForm(posted(request), initial=initial if request.method == "GET" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _save(request, search={
+            "given_name": data["given_name"].strip(), "family_name": data["family_name"].strip(),
+            "date_of_birth": data["date_of_birth"].isoformat(),
+        })
+        return redirect("referral-person-choose")
+    return render(request, "referrals/referral_person.html", {"form": form})
+
+
+@page
+def person_choose(request):
+    actor = request.actor
+    _require_referrer(actor)
+    search = _draft(request).get("search")
+    if not search:
+        return redirect("referral-person")
+    candidates = dashboards.young_person_candidates(
+        actor, given_name=search["given_name"], family_name=search["family_name"],
+        date_of_birth=_dob(search["date_of_birth"]),
+    )
+    error = None
+    if request.method == "POST":
+        choice = request.POST.get("young_person", "")
+        if choice == "new":
+            return redirect("referral-person-new")
+        chosen = next((c for c in candidates if str(c.pk) == choice), None)
+        if chosen is not None:
+            _save(request, person={"id": chosen.pk, "name": chosen.display_name,
+                                   "date_of_birth": chosen.date_of_birth.isoformat()})
+            return redirect(_next(request, "person"))
+        error = "Select the young person, or that they are not listed"
+    return render(request, "referrals/referral_person_choose.html",
+                  {"candidates": candidates, "search": search, "error": error, "errors": error})
+
+
+@page
+def person_new(request):
+    actor = request.actor
+    _require_referrer(actor)
+    draft = _draft(request)
+    search = draft.get("search") or {}
+    new = (draft.get("person") or {}).get("new") or {**search, "gender": Gender.NOT_KNOWN}
+    form = forms.NewPersonForm(
+        posted(request), initial={**new, "date_of_birth": _dob(new.get("date_of_birth"))},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data["date_of_birth"] = data["date_of_birth"].isoformat()
+        _save(request, person={"new": data, "name": f"{data['given_name']} {data['family_name']}",
+                               "date_of_birth": data["date_of_birth"]})
+        return redirect(_next(request, "person"))
+    return render(request, "referrals/referral_person_new.html", {"form": form})
+
+
+def _question(step: str):
+    form_class, template, keys = STEPS[step]
+
+    @page
+    def view(request):
+        _require_referrer(request.actor)
+        draft = _draft(request)
+        if not draft.get("person"):
+            return redirect("referral-person")
+        form = form_class(posted(request), initial={k: draft.get(k) for k in keys if k in draft})
+        if request.method == "POST" and form.is_valid():
+            _save(request, **{k: form.cleaned_data.get(k) or ("" if k != "concerns" else []) for k in keys})
+            return redirect(_next(request, step))
+        return render(request, template, {"form": form, "change": request.GET.get("change")})
+
+    view.__name__ = f"referral_{step}"
+    return view
+
+
+concerns = _question("concerns")
+risk = _question("risk")
+account = _question("account")
+consent = _question("consent")
+
+
+def _answers(draft: dict) -> dict:
+    labels = dict(Concern.choices)
+    return {
+        "concerns": [labels.get(c, c) for c in draft.get("concerns", [])],
+        "risk": dict(RiskLevel.choices).get(draft.get("risk_level"), ""),
+        "consent": dict(Consent.choices).get(draft.get("consent"), ""),
+        "lawful_basis": dict(LawfulBasis.choices).get(draft.get("lawful_basis"), ""),
+    }
+
+
+@page
+def check(request):
+    actor = request.actor
+    _require_referrer(actor)
+    draft = _draft(request)
+    missing = next((s for s in ORDER[:-1] if not draft.get("person" if s == "person" else STEPS[s][2][0])), None)
+    if missing:
+        return redirect(f"referral-{missing}")
+    errors = []
+    if request.method == "POST":
+        person = draft["person"]
+        young_person = new_person = None
+        if "id" in person:
+            young_person = access.visible_young_people(actor).filter(pk=person["id"]).first()
+            if young_person is None:
+                raise access.NotVisible("No such young person")
+        else:
+            new_person = {k: v for k, v in person["new"].items() if v not in (None, "")}
+        try:
+            referral = services.referral_submit(
+                actor=actor, young_person=young_person, person=new_person,
+                concerns=draft["concerns"], concerns_other=draft.get("concerns_other", ""),
+                risk_level=draft["risk_level"], account=draft["account"], consent=draft["consent"],
+                lawful_basis=draft.get("lawful_basis", ""), consent_reason=draft.get("consent_reason", ""),
+            )
+        except DomainError as error:
+            step = FIELD_STEP.get((error.field or "").split(".")[0], "person")
+            url = reverse("referral-person-new" if step == "person" and "new" in person else f"referral-{step}")
+            errors.append({"text": error.message, "href": f"{url}?change=1"})
+        else:
+            request.session.pop(DRAFT, None)
+            return redirect("referral-submitted", referral.pk)
+    return render(request, "referrals/referral_check.html",
+                  {"draft": draft, "answers": _answers(draft), "errors": errors})
+
+
+@page
+def submitted(request, referral_id: int):
+    referral = access.get_referral(request.actor, referral_id)
+    return render(request, "referrals/referral_submitted.html", {"referral": referral})
+
+
+@page
+def detail(request, referral_id: int):
+    referral = access.get_referral(request.actor, referral_id)
+    return render(request, "referrals/referral_detail.html", {
+        "referral": referral,
+        "may_screen": access.may_screen(request.actor, referral),
+        "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
+    })

@@ -1,0 +1,52 @@
+"""What every casework page shares: the actor, the policy's answers as HTTP
+answers, and service errors put back on the form.
+
+* ``access.NotVisible`` is an ``Http404``: Django shows the plain 404 page,
+  the same for a record that is hidden as for one that does not exist.
+* ``access.NotAllowed`` becomes ``PermissionDenied``: the 403 page.
+* ``DomainError`` is shown on the form field it names, in the error summary.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+
+from referrals.errors import DomainError
+from safeguarding import access
+from safeguarding.decorators import actor_required
+
+PAGE_SIZE = 25
+
+
+def page(view):
+    """Sign-in required, ``request.actor`` set, policy refusals as a 403."""
+
+    @actor_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except access.NotAllowed as refusal:
+            raise PermissionDenied(str(refusal)) from refusal
+
+    return wrapper
+
+
+def add_domain_error(form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ``DomainError`` on the field it names (``person.x`` is
+    field ``x``), or above the form when no field on it matches."""
+    name = (error.field or "").removeprefix("person.")
+    name = (aliases or {}).get(name, name)
+    form.add_error(name if name in form.fields else None, error.message)
+
+
+def paginate(request, items, per_page: int = PAGE_SIZE, param: str = "page"):
+    return Paginator(items, per_page).get_page(request.GET.get(param))
+
+
+def posted(request):
+    """The submitted data, or None on a GET (an empty POST is still a POST)."""
+    return request.POST if request.method == "POST" else None
