@@ -89,6 +89,10 @@ class ShareGrant(models.Model):
         indexes = [
             models.Index(fields=["agency", "case"], condition=Q(revoked_at__isnull=True), name="share_grant_unrevoked"),
             models.Index(fields=["expires_at"], condition=Q(revoked_at__isnull=True), name="share_grant_expiry"),
+            # The expiry task's sweep: grants whose permission rows are still to be removed.
+            models.Index(
+                fields=["expires_at"], condition=Q(permissions_removed_at__isnull=True), name="share_grant_untidied",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -187,3 +191,19 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username or self.api_client} {self.action} {self.object_type} {self.object_id}"
+
+
+class RetentionRun(models.Model):
+    """One run of the retention task: when, and how many closed cases it
+    anonymised. ``detail`` holds case ids and counts, never personal data."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cases_anonymised = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.started_at:%Y-%m-%d %H:%M}: {self.cases_anonymised} cases"

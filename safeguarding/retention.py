@@ -1,0 +1,168 @@
+"""Retention: closed cases kept until the young person's 25th birthday
+(``settings.RETENTION_AGE_YEARS``), then anonymised, with a record of each run.
+
+What anonymising a case does, in one transaction per case:
+
+* the case: outcome text cleared, ``anonymised_at`` set; its chronology
+  entries' text replaced by a redaction notice (the chronology is
+  append-only in the database, so this is done under
+  ``pgtrigger.ignore`` for this one purpose and recorded in the access log);
+  its interventions' goals and outcome and its reviews' summaries redacted;
+* the young person, once none of their cases is open: names become
+  "Anonymised", the date of birth keeps its year only (1 January), postcode,
+  ward and identifiers (UPN, NHS number, police reference) are blanked and
+  ``anonymised_at`` set; their referrals' accounts and reasons redacted;
+* the change history (pghistory events) of those rows from before this
+  transaction is deleted, since it holds the very values being removed.
+
+The structure stays (agencies, dates, kinds, outcomes by category), so
+partnership statistics still add up. Access-log rows hold ids, not names,
+and are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pgtrigger
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from referrals import models as rm
+from safeguarding import access
+from safeguarding.models import RetentionRun
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[Redacted under the retention schedule]"
+ANONYMISED_NAME = "Anonymised"
+# One retention run at a time across every worker (pg_try_advisory_lock key).
+_RUN_LOCK = 0x43524F5352455445  # "CROSRETE"
+
+
+def _years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def retention_cutoff(today: dt.date | None = None) -> dt.date:
+    """People born on or before this date are past the retention age."""
+    today = today or timezone.localdate()
+    return _years_ago(today, settings.RETENTION_AGE_YEARS)
+
+
+def cases_due_for_anonymisation(today: dt.date | None = None):
+    """Closed, not yet anonymised cases of people past the retention age."""
+    return rm.Case.objects.filter(
+        status=rm.CaseStatus.CLOSED,
+        anonymised_at__isnull=True,
+        young_person__date_of_birth__lte=retention_cutoff(today),
+    )
+
+
+def _forget_history(event_model, object_ids: list[int]) -> None:
+    # Events written by this transaction carry its NOW(): they hold the
+    # anonymised values and are kept.
+    if object_ids:
+        event_model.objects.filter(pgh_obj_id__in=object_ids, pgh_created_at__lt=Now()).delete()
+
+
+@transaction.atomic
+def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
+    """Anonymise one closed case past retention (and its young person, once
+    none of their cases is open).
+
+    Who: the retention run, as the system. Guarantees: only a closed case of
+    a person past ``RETENTION_AGE_YEARS``, not yet anonymised (the row is
+    locked and re-checked, so two runs cannot both do it); everything in
+    one transaction with an access-log row; returns True if it anonymised.
+    """
+    now = now or timezone.now()
+    case = (
+        cases_due_for_anonymisation(timezone.localdate(now))
+        .select_for_update(of=("self",))
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        return False
+    person = rm.YoungPerson.objects.select_for_update().get(pk=case.young_person_id)
+
+    with pgtrigger.ignore("referrals.CaseNote:case_note_append_only"):
+        notes_redacted = rm.CaseNote.objects.filter(case=case).exclude(text=REDACTED).update(text=REDACTED)
+    interventions = list(rm.Intervention.objects.filter(case=case).values_list("pk", flat=True))
+    rm.Intervention.objects.filter(pk__in=interventions).update(goals=REDACTED, outcome="")
+    reviews = list(rm.Review.objects.filter(case=case).values_list("pk", flat=True))
+    rm.Review.objects.filter(pk__in=reviews).exclude(summary="").update(summary=REDACTED)
+    rm.Case.objects.filter(pk=case.pk).update(outcome="", anonymised_at=now)
+
+    person_anonymised = False
+    if person.anonymised_at is None and not rm.Case.objects.filter(
+        young_person=person, status=rm.CaseStatus.OPEN
+    ).exists():
+        rm.YoungPerson.objects.filter(pk=person.pk).update(
+            given_name=ANONYMISED_NAME, family_name=ANONYMISED_NAME, preferred_name="",
+            date_of_birth=dt.date(person.date_of_birth.year, 1, 1),
+            postcode="", ward="", unique_pupil_number="", nhs_number="", police_reference="",
+            anonymised_at=now,
+        )
+        referrals = list(rm.Referral.objects.filter(young_person=person).values_list("pk", flat=True))
+        rm.Referral.objects.filter(pk__in=referrals).update(
+            account=REDACTED, concerns_other="", consent_reason="", decision_reason="", partner_reference="",
+        )
+        _forget_history(rm.YoungPerson.pgh_event_model, [person.pk])
+        _forget_history(rm.Referral.pgh_event_model, referrals)
+        person_anonymised = True
+
+    _forget_history(rm.Case.pgh_event_model, [case.pk])
+    _forget_history(rm.Intervention.pgh_event_model, interventions)
+    _forget_history(rm.Review.pgh_event_model, reviews)
+    case.refresh_from_db()
+    access.log_access(
+        access.system_actor(), "anonymise", case,
+        detail={"notes_redacted": notes_redacted, "young_person_anonymised": person_anonymised},
+    )
+    return True
+
+
+def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
+    """Anonymise every closed case past retention, one transaction per case,
+    and record the run.
+
+    Who: the daily retention task. Guarantees: one run at a time (a
+    PostgreSQL advisory lock; a run that finds another in progress returns
+    None and records nothing); the ``RetentionRun`` row is written when the
+    run starts and finished with the count and the case ids when it ends,
+    so a run cut short is visible as unfinished; a case that fails is logged
+    and left for the next run, not half-done.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RUN_LOCK])
+        if not cursor.fetchone()[0]:
+            logger.info("retention run skipped: another run holds the lock")
+            return None
+    try:
+        run = RetentionRun.objects.create(started_at=now)
+        done, failed = [], []
+        ids = cases_due_for_anonymisation(timezone.localdate(now)).order_by().values_list("pk", flat=True)
+        for case_id in ids.iterator(chunk_size=2000):
+            try:
+                if case_anonymise(case_id=case_id, now=now):
+                    done.append(case_id)
+            except Exception:  # one bad case must not stop the run
+                logger.exception("retention: case %s could not be anonymised", case_id)
+                failed.append(case_id)
+        run.finished_at = timezone.now()
+        run.cases_anonymised = len(done)
+        run.detail = {"case_ids": done, "failed_case_ids": failed, "cutoff": retention_cutoff(timezone.localdate(now)).isoformat()}
+        run.save(update_fields=["finished_at", "cases_anonymised", "detail"])
+        return run
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_RUN_LOCK])
