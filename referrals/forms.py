@@ -204,6 +204,19 @@ class ShareForm(forms.Form):
                                       required=False)
 
 
+class DeclineShareForm(forms.Form):
+    agency = forms.ChoiceField(label="Agency that asked", error_messages={"required": "Select the agency"})
+    purpose = forms.CharField(label="What they asked for, and why", widget=forms.Textarea,
+                              error_messages={"required": "Enter the purpose"})
+    reason = forms.CharField(label="Why you are not sharing", widget=forms.Textarea,
+                             error_messages={"required": "Enter the reason for not sharing"})
+    lawful_basis = forms.ChoiceField(label="Lawful basis considered (optional)", required=False,
+                                     choices=[("", "None"), *LawfulBasis.choices])
+    consent_sought = _radios([("yes", "Yes"), ("no", "No")], "Was consent sought")
+    consent_reason = forms.CharField(label="Why was consent sought or not sought?", widget=forms.Textarea,
+                                     error_messages={"required": "Say why consent was or was not sought"})
+
+
 class RevokeForm(forms.Form):
     reason = forms.CharField(label="Reason for revoking", widget=forms.Textarea, error_messages={"required": "Enter a reason"})
 

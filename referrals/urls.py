@@ -28,6 +28,7 @@ urlpatterns = [
          name="intervention-update"),
     path("cases/<int:case_id>/review/", views_case.review_complete, name="review-complete"),
     path("cases/<int:case_id>/shares/add/", views_case.share_add, name="share-add"),
+    path("cases/<int:case_id>/shares/decline/", views_case.share_decline, name="share-decline"),
     path("cases/<int:case_id>/shares/<int:grant_id>/revoke/", views_case.share_revoke, name="share-revoke"),
     path("cases/<int:case_id>/close/", views_case.case_close, name="case-close"),
     path("cases/<int:case_id>/key-worker/", views_case.case_reassign, name="case-reassign"),

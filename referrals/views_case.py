@@ -198,6 +198,27 @@ def share_add(request, case_id: int):
 
 
 @page
+def share_decline(request, case_id: int):
+    """Record a decision not to share: it is a sharing decision too."""
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.MANAGE, log=False)
+    form = forms.DeclineShareForm(posted(request))
+    form.fields["agency"].choices = [("", "Choose the agency")] + [
+        (str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).order_by("name")
+    ]
+
+    def save(data):
+        sharing.decline_to_share(
+            actor=actor, case=case, agency=Agency.objects.filter(pk=data["agency"]).first(),
+            purpose=data["purpose"], reason=data["reason"], lawful_basis=data["lawful_basis"],
+            consent_sought=data["consent_sought"] == "yes", consent_reason=data["consent_reason"],
+        )
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Record a decision not to share", save,
+                        "Decision not to share recorded")
+
+
+@page
 def share_revoke(request, case_id: int, grant_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)

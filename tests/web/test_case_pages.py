@@ -20,7 +20,8 @@ def _note(case, user, agency, text="Original entry", visibility="case"):
                                    agency=agency, text=text, visibility=visibility)
 
 
-ACTION_PAGES = ["note-add", "intervention-add", "review-complete", "share-add", "case-close", "case-reassign"]
+ACTION_PAGES = ["note-add", "intervention-add", "review-complete", "share-add", "share-decline", "case-close",
+                "case-reassign"]
 
 
 @pytest.mark.parametrize("name", ACTION_PAGES + ["case-detail"])
@@ -37,6 +38,7 @@ def test_other_agencies_get_404_on_every_case_page(client, cast, owned_case, nam
     ("intervention-add", {"practitioner", "manager", "hub_screener"}),
     ("review-complete", {"practitioner", "manager"}),  # the key worker or a manager
     ("share-add", {"practitioner", "manager"}),
+    ("share-decline", {"practitioner", "manager"}),
     ("case-close", {"manager"}),
     ("case-reassign", {"manager"}),
 ])
@@ -198,3 +200,19 @@ def test_case_page_queries_do_not_grow_with_rows(client, cast, owned_case, djang
     client.force_login(cast.user("owner", "manager"))
     with django_assert_max_num_queries(30):
         assert client.get(reverse("case-detail", args=[owned_case.pk])).status_code == 200
+
+
+def test_decision_not_to_share_is_recorded(client, cast, owned_case):
+    from safeguarding.models import SharingDecision
+
+    client.force_login(cast.user("owner", "manager"))
+    url = reverse("share-decline", args=[owned_case.pk])
+    body = client.post(url, {"agency": cast.sharing.pk, "purpose": "Asked for the chronology"}).content.decode()
+    assert "Enter the reason for not sharing" in body and "Asked for the chronology" in body
+    assert client.post(url, {"agency": cast.sharing.pk, "purpose": "Asked for the chronology",
+                             "reason": "Not necessary for their purpose", "consent_sought": "yes",
+                             "consent_reason": "Young person asked us not to"}).status_code == 302
+    decision = SharingDecision.objects.get(case=owned_case)
+    assert decision.outcome == "not_shared" and decision.decided_by == cast.user("owner", "manager")
+    client.force_login(cast.user("sharing", "practitioner"))
+    assert client.get(reverse("case-detail", args=[owned_case.pk])).status_code == 404
