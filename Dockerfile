@@ -1,6 +1,14 @@
 # The production image: gunicorn for web, the same image for the Celery
 # worker and beat (see docker-compose.yml). Settings come from the
 # environment at run time; nothing secret is baked in.
+
+# GOV.UK Frontend comes from npm, pinned by package-lock.json; only its built
+# files go into the final image, which has no Node.
+FROM node:20-slim AS frontend
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +27,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY . .
+COPY --from=frontend /build/node_modules/govuk-frontend/dist /app/node_modules/govuk-frontend/dist
 # Editable, so the code runs from /app (settings find templates/ and
 # staticfiles/ beside config/) and `config` imports from any directory.
 RUN pip install --no-deps -e .

@@ -132,6 +132,18 @@ def test_dockerfile_has_a_healthcheck_on_the_health_endpoint(dockerfile):
 
 
 def test_dockerfile_serves_gunicorn_on_python_311_slim(dockerfile):
-    assert instructions(dockerfile, "FROM")[0].startswith("python:3.11-slim")
+    assert instructions(dockerfile, "FROM")[-1].startswith("python:3.11-slim")
     assert "config.wsgi:application" in instructions(dockerfile, "CMD")[-1]
     assert any("collectstatic" in run for run in instructions(dockerfile, "RUN"))
+
+
+def test_dockerfile_ships_govuk_frontend_from_a_node_build_stage(dockerfile):
+    """Pages are unstyled without GOV.UK Frontend; the image builds it from
+    the lock file in a Node stage and copies only its dist into the final one."""
+    assert any(stage.startswith("node:") and "AS frontend" in stage for stage in instructions(dockerfile, "FROM"))
+    assert any("npm ci" in run for run in instructions(dockerfile, "RUN"))
+    copies = [c for c in instructions(dockerfile, "COPY") if c.startswith("--from=frontend")]
+    assert copies and "govuk-frontend/dist" in copies[0]
+    assert dockerfile.index(next(l for l in dockerfile if l.startswith("COPY --from=frontend"))) < dockerfile.index(
+        next(l for l in dockerfile if "collectstatic" in l)
+    )
