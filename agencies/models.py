@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -97,3 +98,86 @@ class InformationSharingAgreement(models.Model):
 
     def in_force_on(self, day) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+# ---------------------------------------------------------------------------
+# Partner systems' API clients (the REST API, issue 4)
+# ---------------------------------------------------------------------------
+
+
+class ApiScope(models.TextChoices):
+    """What an API client may do. The vocabulary is fixed: the access policy
+    (``safeguarding.access.API_SCOPES``) and the OAuth server use it."""
+
+    REFERRALS_READ = "referrals:read", "Follow the referrals the agency made"
+    REFERRALS_WRITE = "referrals:write", "Make referrals"
+    CASES_READ = "cases:read", "Read cases the agency may see"
+    CASES_WRITE = "cases:write", "Add chronology entries and interventions to those cases"
+
+
+class ApiClient(models.Model):
+    """A partner system's client of the REST API, acting for one agency.
+
+    It authenticates with OAuth 2.0 client credentials through its
+    ``application`` (django-oauth-toolkit; the secret is stored hashed and
+    shown once, when issued). ``service_user`` is an account that cannot sign
+    in (no usable password, inactive), member of the agency as a
+    practitioner: it is the named author of the chronology entries,
+    interventions and referrals the client writes, so the authorship columns
+    keep pointing at a user. Revoking sets ``revoked_at``; the row is kept for
+    the record.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="api_clients")
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.PROTECT, related_name="api_client",
+    )
+    service_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client",
+    )
+    name = models.CharField(max_length=100)
+    scopes = ArrayField(models.CharField(max_length=32, choices=ApiScope.choices))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+
+    class Meta:
+        ordering = ["agency__name", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scopes__len__gt=0) & Q(scopes__contained_by=ApiScope.values),
+                name="api_client_scopes_from_vocabulary",
+            ),
+            models.UniqueConstraint(
+                fields=["agency", "name"], condition=Q(revoked_at__isnull=True), name="api_client_name_unique_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.agency})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful response to a POST carrying an ``Idempotency-Key``,
+    kept so a retry with the same key and body returns it unchanged."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_key_unique_per_client"),
+        ]

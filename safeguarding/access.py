@@ -6,8 +6,9 @@ django-guardian.
 
 How it decides
 --------------
-An *actor* is a person acting for one agency (or, later, a partner system's
-API client acting for its agency). What an actor may reach depends on how
+An *actor* is a person acting for one agency, or a partner system's API
+client acting for its agency (``actor_for_api_client``: like a practitioner
+of that agency, narrowed by the client's scopes). What an actor may reach depends on how
 their agency relates to the object and on their role in that agency:
 
 * A case is visible to its lead agency and to every agency holding an
@@ -95,6 +96,8 @@ class Actor:
     ip_address: str | None = None
     request_id: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    # What a partner system's client may do (``API_SCOPES``); empty for people.
+    scopes: frozenset[str] = frozenset()
 
     @property
     def works_cases(self) -> bool:
@@ -153,6 +156,72 @@ def actor_for_user(
     )
 
 
+# ---------------------------------------------------------------------------
+# Partner systems' API clients
+# ---------------------------------------------------------------------------
+
+# The fixed vocabulary of scopes an API client may hold (agencies.ApiScope).
+API_SCOPES = frozenset({"referrals:read", "referrals:write", "cases:read", "cases:write"})
+# Scopes that a case action needs, for a machine client; people are not scoped.
+_ACTION_SCOPE = {
+    Action.VIEW: "cases:read",
+    Action.CONTRIBUTE: "cases:write",
+    Action.MANAGE: "cases:write",
+    Action.ALLOCATE: "cases:write",
+    Action.CLOSE: "cases:write",
+}
+
+
+class MissingScope(NotAllowed):
+    """A partner system's client lacks the scope an operation needs (a 403:
+    the client knows its own scopes, so this reveals nothing)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This client does not have the {scope} scope")
+        self.scope = scope
+
+
+def is_machine_client(actor: Actor) -> bool:
+    return actor.channel == Channel.API and bool(actor.api_client)
+
+
+def has_scope(actor: Actor, scope: str) -> bool:
+    """Does the actor hold this scope? Deny by default for machine clients;
+    people (web, admin, tasks) are not narrowed by scopes."""
+    if not is_machine_client(actor):
+        return True
+    return scope in actor.scopes
+
+
+def require_scope(actor: Actor, scope: str) -> None:
+    if not has_scope(actor, scope):
+        raise MissingScope(scope)
+
+
+def actor_for_api_client(client, *, ip_address: str | None = None, request_id: str = "") -> Actor:
+    """The actor a partner system's API client (``agencies.ApiClient``) is.
+
+    It acts for its agency exactly as a practitioner of that agency would
+    (``visible_cases``, ``visible_notes``, the referrals its agency made),
+    narrowed by its scopes (``has_scope``; ``may`` refuses writes without
+    ``cases:write``). Its ``user`` is the client's service user, an account
+    that cannot sign in, so chronology entries and interventions keep a named
+    author. A revoked client, or one of an inactive agency, is nobody.
+    """
+    if client is None or client.revoked_at is not None or not client.agency.is_active:
+        return NOBODY
+    return Actor(
+        agency=client.agency,
+        roles=frozenset({Role.PRACTITIONER}),
+        user=client.service_user,
+        api_client=client.application.client_id,
+        channel=Channel.API,
+        ip_address=ip_address,
+        request_id=request_id,
+        scopes=frozenset(client.scopes) & API_SCOPES,
+    )
+
+
 def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor:
     """The actor for scheduled work (reminders, retention). It works through
     the services with no agency, so it can see no case content in pages."""
@@ -176,8 +245,9 @@ def _cases_of_agency(agency_id: int, at=None) -> Q:
 
 def visible_cases(actor: Actor) -> QuerySet[Case]:
     """Every case the actor may see: led by their agency or actively shared
-    with it, for a case-working role. Everyone else gets an empty queryset."""
-    if not actor.works_cases:
+    with it, for a case-working role (a machine client: with ``cases:read``).
+    Everyone else gets an empty queryset."""
+    if not actor.works_cases or not has_scope(actor, "cases:read"):
         return Case.objects.none()
     return Case.objects.filter(_cases_of_agency(actor.agency.pk))
 
@@ -195,7 +265,7 @@ def relation(agency: Agency | None, case: Case, at=None) -> str | None:
 
 def may(actor: Actor, action: Action, case: Case) -> bool:
     """May this actor do this to this case, right now?"""
-    if not actor.works_cases:
+    if not actor.works_cases or not has_scope(actor, _ACTION_SCOPE[action]):
         return False
     rel = relation(actor.agency, case)
     if rel is None:

@@ -79,6 +79,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "health_check",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "agencies",
     "referrals",
     "safeguarding",
@@ -228,6 +231,77 @@ RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "referrals.api.problems.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"api_client": env.str("API_THROTTLE_RATE", default="600/minute")},
+}
+
+# Partner systems: OAuth 2.0 client credentials (django-oauth-toolkit), with
+# short-lived bearer tokens and the scopes each agencies.ApiClient holds.
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "referrals:read": "Follow the referrals the agency made",
+        "referrals:write": "Make referrals",
+        "cases:read": "Read cases the agency may see",
+        "cases:write": "Add chronology entries and interventions to those cases",
+    },
+    "SCOPES_BACKEND_CLASS": "agencies.oauth.ApiClientScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_SECONDS", default=900),
+    # RFC 9700 (OAuth 2.0 Security BCP) in full: tokens only in the header and
+    # stored hashed, no implicit or password grants, https redirects only.
+    # Only client credentials are used, but nothing weaker is left enabled.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+
+# Named so that migrations can depend on the (unswapped) application model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crossroads partner API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "DESCRIPTION": (
+        "The Crossroads partner API lets a partner agency's system (a school's information system, a police "
+        "records system) make referrals to the partnership's hub, follow their decisions, and work the cases "
+        "its agency leads or has been granted a share of.\n\n"
+        "**Getting a token.** Your agency's administrator issues your system a client id and secret (shown "
+        "once) with scopes: `referrals:write`, `referrals:read`, `cases:read`, `cases:write`. Exchange them "
+        "for a short-lived bearer token: `POST /o/token/` with `grant_type=client_credentials` and HTTP Basic "
+        "authentication (client id and secret), then send `Authorization: Bearer <access_token>`. Ask for a "
+        "new token when it expires.\n\n"
+        "**What you see.** Exactly what your agency may see, narrowed by your scopes: your agency's referrals "
+        "and their outcome; cases your agency leads or holds an active share of (expired or revoked shares "
+        "end access at once). Anything else is a 404, the same as something that does not exist. Every call "
+        "that reads or changes case data is recorded in the partnership's access log.\n\n"
+        "**Errors** are `application/problem+json` (RFC 9457); a 400 lists each field at fault in `errors`. "
+        "**Retries:** send an `Idempotency-Key` header on POST; a retry with the same key and body returns "
+        "the first response. **Lists** use cursor pagination (`next`/`previous` links). **Throttling:** over "
+        "your client's budget you get a 429 with `Retry-After`."
+    ),
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyKindEnum": "agencies.models.AgencyKind",
+        "InterventionKindEnum": "referrals.models.InterventionKind",
+        "NoteKindEnum": "referrals.models.NoteKind",
+        "ReferralStatusEnum": "referrals.models.ReferralStatus",
+        "CaseStatusEnum": "referrals.models.CaseStatus",
+        "InterventionStatusEnum": "referrals.models.InterventionStatus",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,114 @@
+"""How a partner system's client is recognised, limited and throttled.
+
+A request carries ``Authorization: Bearer <token>``, a short-lived token
+from ``/o/token/`` (OAuth 2.0 client credentials). The token must belong to
+an ``agencies.ApiClient`` that is not revoked, of an active agency; the
+request then acts as ``access.actor_for_api_client(client)``, with the scopes
+both the client and the token hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.throttling import SimpleRateThrottle
+
+from agencies.models import ApiClient
+from safeguarding import access
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class ApiClientAuthentication(OAuth2Authentication):
+    """A valid bearer token of a live API client, else no authentication (401)."""
+
+    www_authenticate_realm = "crossroads"
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        _user, token = result
+        if token.application_id is None:
+            return None
+        client = (
+            ApiClient.objects.select_related("agency", "application", "service_user")
+            .filter(application_id=token.application_id)
+            .first()
+        )
+        if client is None or client.revoked_at is not None or not client.agency.is_active:
+            raise exceptions.AuthenticationFailed("This API client has been revoked")
+        request.api_client = client
+        return client.service_user, token
+
+
+class IsApiClient(BasePermission):
+    """Only requests authenticated as an API client reach the API."""
+
+    def has_permission(self, request, view) -> bool:
+        return getattr(request, "api_client", None) is not None and request.auth is not None
+
+
+def actor_for_request(request) -> access.Actor:
+    """The access-policy actor for an authenticated API request: the client's
+    agency, narrowed to the scopes both the client and its token hold."""
+    request_id = request.headers.get("X-Request-ID", "")
+    if not _REQUEST_ID.match(request_id):
+        request_id = uuid.uuid4().hex
+    actor = access.actor_for_api_client(
+        request.api_client, ip_address=request.META.get("REMOTE_ADDR") or None, request_id=request_id,
+    )
+    token_scopes = frozenset((request.auth.scope or "").split())
+    return dataclasses.replace(actor, scopes=actor.scopes & token_scopes)
+
+
+class ApiClientThrottle(SimpleRateThrottle):
+    """A request budget per API client (``API_THROTTLE_RATE``); over it, 429
+    with ``Retry-After``."""
+
+    scope = "api_client"
+
+    def get_rate(self):
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+    def get_cache_key(self, request, view):
+        client = getattr(request, "api_client", None)
+        if client is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": client.pk}
+
+
+class ApiClientAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The OAuth 2.0 client-credentials scheme in the OpenAPI document, with
+    the scope each operation needs."""
+
+    target_class = ApiClientAuthentication
+    name = "oauth2ClientCredentials"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": (
+                "OAuth 2.0 client credentials. POST `grant_type=client_credentials` to `/o/token/` with "
+                "your client id and secret (HTTP Basic), then send `Authorization: Bearer <access_token>`. "
+                f"Tokens last {settings.OAUTH2_PROVIDER['ACCESS_TOKEN_EXPIRE_SECONDS']} seconds."
+            ),
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": dict(settings.OAUTH2_PROVIDER["SCOPES"]),
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema):
+        scope_for = getattr(auto_schema.view, "scope_for", None)
+        scope = scope_for(auto_schema.method) if scope_for else None
+        return {self.name: [scope] if scope else []}

@@ -1,0 +1,143 @@
+"""What every API view shares: authentication as an API client, the actor,
+the scope check, throttling, problem+json errors, cursor pagination and
+``Idempotency-Key`` handling for POST."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agencies.models import IdempotencyRecord
+from referrals.api import selectors
+from referrals.api.auth import ApiClientAuthentication, ApiClientThrottle, IsApiClient, actor_for_request
+from referrals.api.problems import Conflict
+from safeguarding import access
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+class ApiPagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-id",)
+
+
+class ApiView(APIView):
+    """One operation of the partner API. Subclasses set ``required_scope``;
+    it is checked on every request, after authentication, before the handler."""
+
+    authentication_classes = [ApiClientAuthentication]
+    permission_classes = [IsApiClient]
+    throttle_classes = [ApiClientThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    # The scope every method needs, or a {method: scope} map; None only for
+    # operations on no case or referral data (the directory).
+    required_scope: str | dict[str, str] | None = None
+    ordering = ("-id",)
+
+    @classmethod
+    def scope_for(cls, method: str) -> str | None:
+        method = "GET" if method.upper() == "HEAD" else method.upper()
+        if isinstance(cls.required_scope, dict):
+            # A handler with no scope declared is a bug: fail loudly (KeyError).
+            return cls.required_scope[method]
+        return cls.required_scope
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.actor = actor_for_request(request)
+        if self.actor.agency is None:
+            raise access.NotAllowed("This client acts for no active agency")
+        if request.method == "OPTIONS" or not hasattr(self, request.method.lower()):
+            return  # no data: OPTIONS describes the operation, anything else is a 405
+        scope = self.scope_for(request.method)
+        if scope is not None:
+            access.require_scope(self.actor, scope)
+
+    # -- helpers every case-scoped operation goes through ------------------
+
+    def get_case(self, *, log: bool = False):
+        """The case in the URL, through the access policy: ``NotVisible`` (a
+        404) for a case the agency may not see. Writes check their own
+        action again in the service."""
+        return access.get_case(self.actor, self.kwargs["case_id"], access.Action.VIEW, log=log)
+
+    def parse(self, serializer_class, data):
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def paginate(self, queryset, serializer_class, *, object_type: str | None, case=None):
+        """One page of the list and its cursors; the page is in the access
+        log unless ``object_type`` is None (lists with no case data)."""
+        paginator = ApiPagination()
+        paginator.ordering = self.ordering
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        if object_type is not None:
+            selectors.log_page(self.actor, object_type, page, case=case)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _request_hash(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def idempotent(handler):
+    """Honour ``Idempotency-Key`` on a POST.
+
+    The first request with a key runs and, if it succeeds, its response is
+    stored with a hash of the method, path and body, in the same transaction
+    as the change. A retry with the same key and the same request gets the
+    stored response (``Idempotent-Replayed: true``) and changes nothing; the
+    same key with another request is a 409. Failures are not stored, so a
+    corrected retry may reuse the key. Two requests racing with one key are
+    serialised by the unique index: the second waits, then replays.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return handler(self, request, *args, **kwargs)
+        if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise serializers.ValidationError(
+                {"Idempotency-Key": [f"Give 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"]}
+            )
+        digest = _request_hash(request)
+        with transaction.atomic():
+            record, created = IdempotencyRecord.objects.get_or_create(
+                client=request.api_client, key=key,
+                defaults={"request_hash": digest, "status_code": 0, "response_body": {}},
+            )
+            if not created:
+                if record.request_hash != digest:
+                    raise Conflict("This Idempotency-Key was used with a different request")
+                access.log_access(
+                    self.actor, "replay", object_type="idempotent_request",
+                    detail={"key_record": record.pk, "path": request.path},
+                )
+                return Response(record.response_body, status=record.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+            response = handler(self, request, *args, **kwargs)
+            if 200 <= response.status_code < 300:
+                record.status_code = response.status_code
+                record.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+                record.save(update_fields=["status_code", "response_body"])
+            else:
+                transaction.set_rollback(True)
+        return response
+
+    return wrapper

@@ -1,0 +1,281 @@
+"""Small input and output serializers, one pair per operation. Inputs only
+parse and type-check; the rules live in the services, whose ``DomainError``
+comes back as a 400 naming the same fields."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from agencies.models import AgencyKind
+from referrals.models import (
+    CaseStatus,
+    Concern,
+    Consent,
+    Ethnicity,
+    Gender,
+    InterventionKind,
+    InterventionStatus,
+    LawfulBasis,
+    NoteKind,
+    NoteVisibility,
+    ReferralStatus,
+    RiskLevel,
+)
+
+
+class Problem(serializers.Serializer):
+    """RFC 9457 problem details (for the schema)."""
+
+    class FieldError(serializers.Serializer):
+        field = serializers.CharField(allow_null=True, help_text="Dotted path of the input at fault")
+        message = serializers.CharField()
+        code = serializers.CharField()
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(required=False)
+    errors = FieldError(many=True, required=False)
+
+
+# -- shared pieces ----------------------------------------------------------
+
+_PAGES: dict[str, type] = {}
+
+
+def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of one page of a cursor-paginated list of ``item``."""
+    name = f"Paginated{item.__name__}List"
+    if name not in _PAGES:
+        _PAGES[name] = type(name, (serializers.Serializer,), {
+            "__module__": __name__,
+            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last"),
+            "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null on the first"),
+            "results": item(many=True),
+        })
+    return _PAGES[name]
+
+
+class AgencyRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class YoungPersonOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    preferred_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+
+
+def _person_name(user) -> str | None:
+    if user is None:
+        return None
+    return user.get_full_name() or user.get_username()
+
+
+# -- agencies ---------------------------------------------------------------
+
+
+class AgencyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    kind = serializers.ChoiceField(choices=AgencyKind.choices)
+    email = serializers.CharField(help_text="The agency's shared mailbox; empty when none is recorded")
+
+
+# -- referrals --------------------------------------------------------------
+
+
+class PersonIn(serializers.Serializer):
+    given_name = serializers.CharField(max_length=100)
+    family_name = serializers.CharField(max_length=100)
+    preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField()
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False)
+    ethnicity = serializers.ChoiceField(choices=Ethnicity.choices, required=False)
+    postcode = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    ward = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    school = serializers.IntegerField(required=False, allow_null=True, help_text="The school's agency id")
+    unique_pupil_number = serializers.CharField(max_length=13, required=False, allow_blank=True)
+    nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    police_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class ReferralIn(serializers.Serializer):
+    person = PersonIn(required=False, help_text="A new young person's details (or give `young_person`)")
+    young_person = serializers.IntegerField(
+        required=False, help_text="The id of a young person your agency already referred (or give `person`)",
+    )
+    concerns = serializers.ListField(child=serializers.ChoiceField(choices=Concern.choices), allow_empty=False)
+    concerns_other = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    account = serializers.CharField(help_text="What happened, in the referrer's words", max_length=10_000)
+    consent = serializers.ChoiceField(choices=Consent.choices)
+    lawful_basis = serializers.ChoiceField(choices=LawfulBasis.choices, required=False, allow_blank=True)
+    consent_reason = serializers.CharField(required=False, allow_blank=True, help_text="Why consent was not sought")
+    partner_reference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="Your system's own reference",
+    )
+    received_at = serializers.DateTimeField(required=False, help_text="When your agency received the concern")
+
+
+class ReferralOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    partner_reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReferralStatus.choices)
+    young_person = YoungPersonOut()
+    concerns = serializers.ListField(child=serializers.ChoiceField(choices=Concern.choices))
+    concerns_other = serializers.CharField()
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    account = serializers.CharField()
+    consent = serializers.ChoiceField(choices=Consent.choices)
+    lawful_basis = serializers.CharField()
+    consent_reason = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    decision_due_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    signposted_to = serializers.CharField()
+    case = serializers.SerializerMethodField(
+        help_text="The case the referral became, when your agency may see it (else null)",
+    )
+    updated_at = serializers.DateTimeField()
+
+    def get_case(self, referral) -> int | None:
+        return referral.case_id if getattr(referral, "case_visible", False) else None
+
+
+class ReferralFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
+    updated_since = serializers.DateTimeField(required=False)
+
+
+# -- cases ------------------------------------------------------------------
+
+
+class CaseOut(serializers.Serializer):
+    class KeyWorker(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.SerializerMethodField()
+
+        def get_name(self, user) -> str:
+            return _person_name(user)
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    young_person = YoungPersonOut()
+    lead_agency = AgencyRef()
+    key_worker = KeyWorker(allow_null=True)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    opened_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    review_interval_days = serializers.IntegerField()
+    next_review_due = serializers.DateField(allow_null=True)
+    closure_reason = serializers.CharField()
+    outcome = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class CaseFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
+    risk = serializers.ChoiceField(choices=RiskLevel.choices, required=False)
+    key_worker = serializers.IntegerField(required=False, min_value=1)
+    review_due_before = serializers.DateField(required=False)
+    updated_since = serializers.DateTimeField(required=False)
+
+
+# -- chronology -------------------------------------------------------------
+
+
+class NoteOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=NoteKind.choices)
+    text = serializers.CharField()
+    visibility = serializers.ChoiceField(choices=NoteVisibility.choices)
+    agency = AgencyRef()
+    author = serializers.SerializerMethodField()
+    corrects = serializers.IntegerField(source="corrects_id", allow_null=True)
+
+    def get_author(self, note) -> str:
+        return _person_name(note.author)
+
+
+class NoteIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=NoteKind.choices)
+    text = serializers.CharField(max_length=20_000)
+    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened (default: now)")
+    visibility = serializers.ChoiceField(choices=NoteVisibility.choices, required=False)
+
+
+class NoteCorrectionIn(serializers.Serializer):
+    text = serializers.CharField(max_length=20_000, help_text="The corrected entry")
+
+
+# -- interventions and reviews ----------------------------------------------
+
+
+class InterventionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    provider_agency = AgencyRef()
+    kind = serializers.ChoiceField(choices=InterventionKind.choices)
+    status = serializers.ChoiceField(choices=InterventionStatus.choices)
+    planned_start = serializers.DateField(allow_null=True)
+    started_on = serializers.DateField(allow_null=True)
+    ended_on = serializers.DateField(allow_null=True)
+    goals = serializers.CharField()
+    sessions_offered = serializers.IntegerField()
+    sessions_attended = serializers.IntegerField()
+    outcome = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class InterventionIn(serializers.Serializer):
+    provider_agency = serializers.IntegerField(help_text="The providing agency's id (any active agency)")
+    kind = serializers.ChoiceField(choices=InterventionKind.choices)
+    goals = serializers.CharField(max_length=20_000)
+    status = serializers.ChoiceField(choices=InterventionStatus.choices, required=False)
+    planned_start = serializers.DateField(required=False, allow_null=True)
+    started_on = serializers.DateField(required=False, allow_null=True)
+    ended_on = serializers.DateField(required=False, allow_null=True)
+    sessions_offered = serializers.IntegerField(required=False, min_value=0)
+    sessions_attended = serializers.IntegerField(required=False, min_value=0)
+    outcome = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+
+
+class InterventionChangeIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InterventionStatus.choices, required=False)
+    planned_start = serializers.DateField(required=False, allow_null=True)
+    started_on = serializers.DateField(required=False, allow_null=True)
+    ended_on = serializers.DateField(required=False, allow_null=True)
+    goals = serializers.CharField(max_length=20_000, required=False)
+    sessions_offered = serializers.IntegerField(required=False, min_value=0)
+    sessions_attended = serializers.IntegerField(required=False, min_value=0)
+    outcome = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change")
+        return attrs
+
+
+class ReviewOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    due_on = serializers.DateField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    completed_by = serializers.SerializerMethodField()
+    risk_after = serializers.CharField()
+    summary = serializers.CharField()
+    decision = serializers.CharField()
+    next_review_due = serializers.DateField(allow_null=True)
+
+    def get_completed_by(self, review) -> str | None:
+        return _person_name(review.completed_by)

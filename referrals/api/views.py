@@ -1,0 +1,347 @@
+"""The partner API's operations: one view per operation, thin. Each parses
+its input, calls a selector (reads) or a service (writes) as the client's
+actor, and renders a small output serializer. Access is decided only by
+``safeguarding.access`` (through ``ApiView.get_case`` and the selectors);
+every read or change of case data is in the access log, channel "api"."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from agencies.models import Agency
+from referrals import services
+from referrals.api import selectors
+from referrals.api import serializers as s
+from referrals.api.base import ApiView, idempotent
+from referrals.models import YoungPerson
+from safeguarding import access
+
+PROBLEM = "application/problem+json"
+
+
+def _problems(*codes: int) -> dict:
+    descriptions = {
+        400: "Invalid input: `errors` names each field at fault",
+        401: "No valid bearer token",
+        403: "The client lacks the scope this operation needs, or its agency may not do this",
+        404: "No such object, or not visible to your agency (the same answer for both); or a stale cursor",
+        409: "The Idempotency-Key was used with a different request",
+        429: "Too many requests: wait for `Retry-After` seconds",
+    }
+    return {
+        (code, PROBLEM): OpenApiResponse(s.Problem, description=descriptions[code])
+        for code in (401, 403, 429, *codes)
+    }
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description=(
+        "Any unique string (a UUID, say), at most 255 characters. A retry with the same key and body returns "
+        "the first response and creates nothing new; the same key with another body is a 409."
+    ),
+)
+PAGE = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
+                     description="Opaque cursor from a page's `next` or `previous` link"),
+    OpenApiParameter("page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                     description="Rows per page: 50 by default, at most 200"),
+]
+CASE_ID = OpenApiParameter("case_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id")
+
+
+def _agency_stub(value):
+    # The services look the agency up again (and refuse inactive ones).
+    return Agency(pk=value) if value is not None else None
+
+
+# ---------------------------------------------------------------------------
+# Agencies
+# ---------------------------------------------------------------------------
+
+
+class AgencyList(ApiView):
+    required_scope = None  # the directory holds no case data: any client
+    ordering = ("name", "id")
+
+    @extend_schema(
+        operation_id="agencies_list", tags=["agencies"], summary="The partnership's directory",
+        description="Every active partner agency, by name. Use the ids as `provider_agency` of an intervention "
+                    "or `person.school` of a referral. Needs any scope.",
+        parameters=PAGE,
+        responses={200: s.page_of(s.AgencyOut), **_problems(404)},
+    )
+    def get(self, request):
+        return self.paginate(selectors.directory(), s.AgencyOut, object_type=None)
+
+
+# ---------------------------------------------------------------------------
+# Referrals
+# ---------------------------------------------------------------------------
+
+REFERRAL_EXAMPLE = {
+    "person": {
+        "given_name": "Jordan", "family_name": "Ellis", "date_of_birth": "2010-04-12",
+        "gender": "male", "postcode": "SE15 4QF",
+    },
+    "concerns": ["weapon", "gang_association"],
+    "risk_level": "amber",
+    "account": "Seen with a knife outside the school gates on Tuesday; says he carries it for protection.",
+    "consent": "young_person",
+    "partner_reference": "SIMS-2026-00042",
+}
+
+
+class ReferralListCreate(ApiView):
+    required_scope = {"GET": "referrals:read", "POST": "referrals:write"}
+
+    @extend_schema(
+        operation_id="referrals_list", tags=["referrals"], summary="List your agency's referrals",
+        description="The referrals your agency made, newest first, with their status and decision. "
+                    "`case` is set only when the case is shared with (or led by) your agency. "
+                    "Needs `referrals:read`.",
+        parameters=[s.ReferralFilter, *PAGE],
+        responses={200: s.page_of(s.ReferralOut), **_problems(400, 404)},
+    )
+    def get(self, request):
+        filters = self.parse(s.ReferralFilter, request.query_params)
+        referrals = selectors.agency_referrals(self.actor, **filters)
+        return self.paginate(referrals, s.ReferralOut, object_type="referral")
+
+    @extend_schema(
+        operation_id="referrals_create", tags=["referrals"], summary="Make a referral",
+        description="Refer a young person to the partnership's hub. Give a new young person's details in "
+                    "`person`, or the id of one your agency referred before in `young_person`. Immediate "
+                    "danger is not a referral: call 999. Without consent, give `lawful_basis` and "
+                    "`consent_reason`. Needs `referrals:write`.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.ReferralIn,
+        examples=[OpenApiExample("A new young person", value=REFERRAL_EXAMPLE, request_only=True)],
+        responses={201: s.ReferralOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request):
+        data = dict(self.parse(s.ReferralIn, request.data))
+        person = data.pop("person", None)
+        if person is not None:
+            person = dict(person)
+            if "school" in person:
+                person["school"] = _agency_stub(person["school"])
+        young_person_id = data.pop("young_person", None)
+        referral = services.referral_submit(
+            actor=self.actor, person=person,
+            young_person=YoungPerson(pk=young_person_id) if young_person_id is not None else None, **data,
+        )
+        referral = selectors.agency_referrals(self.actor).get(pk=referral.pk)
+        return Response(s.ReferralOut(referral).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralDetail(ApiView):
+    required_scope = "referrals:read"
+
+    @extend_schema(
+        operation_id="referrals_read", tags=["referrals"], summary="Read one of your agency's referrals",
+        description="Its status, decision and, once accepted and visible to your agency, its case. "
+                    "Needs `referrals:read`.",
+        responses={200: s.ReferralOut, **_problems(404)},
+    )
+    def get(self, request, referral_id):
+        return Response(s.ReferralOut(selectors.agency_referral(self.actor, referral_id)).data)
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+
+class CaseList(ApiView):
+    required_scope = "cases:read"
+
+    @extend_schema(
+        operation_id="cases_list", tags=["cases"], summary="List the cases your agency may see",
+        description="Cases your agency leads or holds an active share of. Filters: `status`, `risk`, "
+                    "`key_worker` (a user id), `review_due_before` (a date), `updated_since` (a date-time). "
+                    "Needs `cases:read`.",
+        parameters=[s.CaseFilter, *PAGE],
+        responses={200: s.page_of(s.CaseOut), **_problems(400, 404)},
+    )
+    def get(self, request):
+        filters = dict(self.parse(s.CaseFilter, request.query_params))
+        if "risk" in filters:
+            filters["risk_level"] = filters.pop("risk")
+        return self.paginate(selectors.cases(self.actor, **filters), s.CaseOut, object_type="case")
+
+
+class CaseDetail(ApiView):
+    required_scope = "cases:read"
+
+    @extend_schema(
+        operation_id="cases_read", tags=["cases"], summary="Read a case",
+        description="One case your agency may see. Needs `cases:read`.",
+        parameters=[CASE_ID],
+        responses={200: s.CaseOut, **_problems(404)},
+    )
+    def get(self, request, case_id):
+        return Response(s.CaseOut(self.get_case(log=True)).data)
+
+
+# ---------------------------------------------------------------------------
+# Chronology
+# ---------------------------------------------------------------------------
+
+
+class NoteListCreate(ApiView):
+    ordering = ("-occurred_at", "-id")
+
+    required_scope = {"GET": "cases:read", "POST": "cases:write"}
+
+    @extend_schema(
+        operation_id="case_notes_list", tags=["chronology"], summary="Read a case's chronology",
+        description="Entries newest first. Entries another agency kept to itself never appear. A correction "
+                    "is a new entry whose `corrects` is the id of the entry it corrects. Needs `cases:read`.",
+        parameters=[CASE_ID, *PAGE],
+        responses={200: s.page_of(s.NoteOut), **_problems(404)},
+    )
+    def get(self, request, case_id):
+        case = self.get_case()
+        return self.paginate(selectors.case_notes(self.actor, case), s.NoteOut, object_type="case_note", case=case)
+
+    @extend_schema(
+        operation_id="case_notes_create", tags=["chronology"], summary="Add a chronology entry",
+        description="Add an entry to an open case's chronology, written by your client for your agency. "
+                    "`visibility` `agency` keeps it to your agency. Entries are never changed: correct one "
+                    "with `.../correct/`. Needs `cases:write`.",
+        parameters=[CASE_ID, IDEMPOTENCY_KEY],
+        request=s.NoteIn,
+        examples=[OpenApiExample("A contact", request_only=True, value={
+            "kind": "contact", "text": "Met Jordan at school with his head of year; agreed weekly check-ins.",
+        })],
+        responses={201: s.NoteOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request, case_id):
+        data = self.parse(s.NoteIn, request.data)
+        case = self.get_case()
+        note = services.case_note_add(actor=self.actor, case=case, **data)
+        return Response(s.NoteOut(selectors.case_note(self.actor, case, note.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class NoteCorrect(ApiView):
+    required_scope = "cases:write"
+
+    @extend_schema(
+        operation_id="case_notes_correct", tags=["chronology"], summary="Correct a chronology entry",
+        description="Adds a correction pointing at the entry; the original is kept unchanged. Only entries "
+                    "your agency wrote can be corrected. Needs `cases:write`.",
+        parameters=[CASE_ID, IDEMPOTENCY_KEY],
+        request=s.NoteCorrectionIn,
+        examples=[OpenApiExample("A correction", request_only=True, value={
+            "text": "Met Jordan at school with his head of year and his mother; agreed weekly check-ins.",
+        })],
+        responses={201: s.NoteOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request, case_id, note_id):
+        data = self.parse(s.NoteCorrectionIn, request.data)
+        case = self.get_case()
+        note = selectors.case_note(self.actor, case, note_id)
+        correction = services.case_note_correct(actor=self.actor, note=note, text=data["text"])
+        return Response(
+            s.NoteOut(selectors.case_note(self.actor, case, correction.pk)).data, status=status.HTTP_201_CREATED,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Interventions and reviews
+# ---------------------------------------------------------------------------
+
+
+class InterventionListCreate(ApiView):
+    required_scope = {"GET": "cases:read", "POST": "cases:write"}
+
+    @extend_schema(
+        operation_id="case_interventions_list", tags=["interventions"], summary="List a case's interventions",
+        description="The support offers recorded on a case you may see, newest first, with their status, "
+                    "dates and sessions. Needs `cases:read`.",
+        parameters=[CASE_ID, *PAGE],
+        responses={200: s.page_of(s.InterventionOut), **_problems(404)},
+    )
+    def get(self, request, case_id):
+        case = self.get_case()
+        return self.paginate(
+            selectors.case_interventions(self.actor, case), s.InterventionOut, object_type="intervention", case=case,
+        )
+
+    @extend_schema(
+        operation_id="case_interventions_create", tags=["interventions"], summary="Record an intervention",
+        description="A support offer on an open case. The provider may be any active agency. A `completed` or "
+                    "`ended_early` intervention needs `ended_on`; an `active` one `started_on`. "
+                    "Needs `cases:write`.",
+        parameters=[CASE_ID, IDEMPOTENCY_KEY],
+        request=s.InterventionIn,
+        examples=[OpenApiExample("Mentoring", request_only=True, value={
+            "provider_agency": 3, "kind": "mentoring", "goals": "Weekly mentoring; back in full-time education.",
+            "status": "planned", "planned_start": "2026-12-01", "sessions_offered": 10,
+        })],
+        responses={201: s.InterventionOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request, case_id):
+        data = dict(self.parse(s.InterventionIn, request.data))
+        data["provider_agency"] = _agency_stub(data["provider_agency"])
+        case = self.get_case()
+        intervention = services.intervention_record(actor=self.actor, case=case, **data)
+        intervention = selectors.case_intervention(self.actor, case, intervention.pk)
+        return Response(s.InterventionOut(intervention).data, status=status.HTTP_201_CREATED)
+
+
+class InterventionUpdate(ApiView):
+    required_scope = "cases:write"
+
+    @extend_schema(
+        operation_id="case_interventions_update", tags=["interventions"], summary="Update an intervention",
+        description="Change its status, dates, goals, sessions or outcome; give only what changes. A finished "
+                    "intervention cannot be reopened. Needs `cases:write`.",
+        parameters=[CASE_ID],
+        request=s.InterventionChangeIn,
+        examples=[OpenApiExample("Started", request_only=True, value={
+            "status": "active", "started_on": "2026-12-02",
+        })],
+        responses={200: s.InterventionOut, **_problems(400, 404)},
+    )
+    def patch(self, request, case_id, intervention_id):
+        changes = self.parse(s.InterventionChangeIn, request.data)
+        case = self.get_case()
+        intervention = selectors.case_intervention(self.actor, case, intervention_id)
+        services.intervention_update(actor=self.actor, intervention=intervention, **changes)
+        return Response(s.InterventionOut(selectors.case_intervention(self.actor, case, intervention.pk)).data)
+
+
+class ReviewList(ApiView):
+    required_scope = "cases:read"
+    ordering = ("-due_on", "-id")
+
+    @extend_schema(
+        operation_id="case_reviews_list", tags=["reviews"], summary="List a case's reviews",
+        description="Done and due reviews, latest due date first. Needs `cases:read`.",
+        parameters=[CASE_ID, *PAGE],
+        responses={200: s.page_of(s.ReviewOut), **_problems(404)},
+    )
+    def get(self, request, case_id):
+        case = self.get_case()
+        return self.paginate(selectors.case_reviews(self.actor, case), s.ReviewOut, object_type="review", case=case)
+
+
+
+@extend_schema(exclude=True)
+class NotFound(ApiView):
+    """Any other path under /api/v1/: a 404 problem, after authentication
+    (so an unauthenticated caller learns nothing about the URL space)."""
+
+    def dispatch_not_found(self, request, *args, **kwargs):
+        raise access.NotVisible("No such resource")
+
+    get = post = put = patch = delete = dispatch_not_found

@@ -1,0 +1,59 @@
+"""Every operation of the API, with the scope it needs and a valid request,
+for the tests that try each one against each refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    method: str
+    path: str  # with {case}, {note}, {intervention}, {referral}
+    scope: str | None
+    body: dict = field(default_factory=dict)
+    case_scoped: bool = False
+
+    def url(self, **ids) -> str:
+        return self.path.format(**ids)
+
+
+def referral_body() -> dict:
+    return {
+        "person": {"given_name": "Jordan", "family_name": "Ellis", "date_of_birth": "2011-03-04"},
+        "concerns": ["weapon"],
+        "risk_level": "amber",
+        "account": "Seen with a knife outside the school gates.",
+        "consent": "young_person",
+        "partner_reference": "SIMS-1",
+    }
+
+
+OPERATIONS = [
+    Operation("agencies_list", "get", "/api/v1/agencies/", None),
+    Operation("referrals_list", "get", "/api/v1/referrals/", "referrals:read"),
+    Operation("referrals_create", "post", "/api/v1/referrals/", "referrals:write", referral_body()),
+    Operation("referrals_read", "get", "/api/v1/referrals/{referral}/", "referrals:read"),
+    Operation("cases_list", "get", "/api/v1/cases/", "cases:read"),
+    Operation("cases_read", "get", "/api/v1/cases/{case}/", "cases:read", case_scoped=True),
+    Operation("case_notes_list", "get", "/api/v1/cases/{case}/notes/", "cases:read", case_scoped=True),
+    Operation(
+        "case_notes_create", "post", "/api/v1/cases/{case}/notes/", "cases:write",
+        {"kind": "contact", "text": "Spoke to Jordan after school."}, case_scoped=True,
+    ),
+    Operation(
+        "case_notes_correct", "post", "/api/v1/cases/{case}/notes/{note}/correct/", "cases:write",
+        {"text": "Corrected: spoke to Jordan and his mother after school."}, case_scoped=True,
+    ),
+    Operation("case_interventions_list", "get", "/api/v1/cases/{case}/interventions/", "cases:read", case_scoped=True),
+    Operation(
+        "case_interventions_create", "post", "/api/v1/cases/{case}/interventions/", "cases:write",
+        {"provider_agency": None, "kind": "mentoring", "goals": "Weekly mentoring"}, case_scoped=True,
+    ),
+    Operation(
+        "case_interventions_update", "patch", "/api/v1/cases/{case}/interventions/{intervention}/", "cases:write",
+        {"sessions_offered": 8}, case_scoped=True,
+    ),
+    Operation("case_reviews_list", "get", "/api/v1/cases/{case}/reviews/", "cases:read", case_scoped=True),
+]
