@@ -26,7 +26,11 @@ def database_url() -> str:
 
 
 def manage(*args: str, settings: str = "config.settings.production", **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in READ_BY_SETTINGS}
+    # The browser tests allow Django's async-unsafe calls for themselves; a
+    # deploy check must never inherit that.
+    environment = {
+        k: v for k, v in os.environ.items() if k not in READ_BY_SETTINGS and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     environment |= {"DJANGO_SETTINGS_MODULE": settings, "DATABASE_URL": database_url(), **env}
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
