@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test
+.PHONY: run test browser
 .DEFAULT_GOAL := run
 
 $(BIN)/python:
@@ -23,6 +23,15 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.installed node_modules/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m config.localdev run
 
+# The browser journeys drive Debian's Chromium (never a browser download).
+# As root on Debian/Ubuntu it is installed here; anyone else is told how.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; fi; }
+
 ## test: set everything up and run the whole test suite against PostgreSQL
-test: $(VENV)/.installed node_modules/.installed
+test: $(VENV)/.installed node_modules/.installed browser
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m config.localdev test $(PYTEST_ARGS)
