@@ -460,3 +460,71 @@ class CaseNote(models.Model):
                 operation=pgtrigger.Update | pgtrigger.Delete,
             ),
         ]
+
+
+# ===========================================================================
+# Young-person matching and merging (issue 7)
+#
+# ``YoungPersonMatchKey`` rows are blocking keys for the candidate search in
+# ``referrals.matching``. They are written only by a database trigger on
+# ``referrals_youngperson`` (migration 0002), so every write path, bulk
+# ``update()`` and raw SQL included, keeps them in step. Python never writes
+# them; ``referrals.matching.match_keys`` mirrors the SQL for tests and the
+# evaluation.
+# ===========================================================================
+
+
+class YoungPersonMatchKey(models.Model):
+    """One blocking key of one young person: ``d<date of birth>:<name code>``
+    or ``p<postcode>:<family-name code>``. Maintained by the database."""
+
+    pk = models.CompositePrimaryKey("key", "young_person")
+    key = models.CharField(max_length=80)
+    # DO_NOTHING: the trigger deletes a person's keys with the person.
+    young_person = models.ForeignKey(YoungPerson, on_delete=models.DO_NOTHING, related_name="+")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class YoungPersonMerge(models.Model):
+    """Two records found to be one young person: what moved from ``merged``
+    to ``kept``, so that ``referrals.linking.young_person_merge_undo`` can
+    move it back. Identifier values are not copied here, only which ones
+    moved (the values stay on the records themselves)."""
+
+    kept = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="merges_kept")
+    merged = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="merges_away")
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    referral_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    case_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    identifiers_moved = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-merged_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(kept=F("merged")), name="young_person_merge_two_records"),
+            models.UniqueConstraint(
+                fields=["merged"], condition=Q(undone_at__isnull=True), name="young_person_merged_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True, undone_by__isnull=True)
+                | Q(undone_at__isnull=False, undone_by__isnull=False),
+                name="young_person_merge_undo_has_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} merged into {self.kept_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.undone_at is None

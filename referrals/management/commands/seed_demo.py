@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -700,6 +701,7 @@ class Command(BaseCommand):
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.print_sign_ins()
+        call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
 
     def say(self, message: str) -> None:
         if self.verbosity >= 1:

@@ -1,0 +1,810 @@
+"""Finding a young person the partnership may already know.
+
+Three agencies spell the same boy three ways. This module finds likely
+existing records for the details given at intake or screening, scores each
+one with reasons a screener can read, and applies the privacy rule.
+
+How the search works
+--------------------
+1. **Blocking.** A database trigger (migration ``0002_young_person_matching``)
+   keeps ``YoungPersonMatchKey`` rows for every young person:
+   ``d<date of birth>:<code>`` for each name token (given, family and
+   preferred), ``i<date of birth>:<initials>`` and
+   ``b<date of birth>:<given code>:<family code>`` for each pair of given
+   and family tokens, and ``p<postcode>:<code>`` for each family-name token.
+   A code is the token folded to a-z (accents and apostrophes dropped), with
+   a few spellings merged (ph/f, c/k/q, x/ks, doubled letters) and the
+   vowels after the first letter dropped: Mohammed, Muhammad and Mohamed are
+   all ``mmd``. The query probes, for the date of birth as given (and with
+   day and month swapped, the commonest slip), any one
+   name code (so a typo in one name, swapped names or one part of a
+   hyphenated surname still finds the record) and the initials (slips in
+   both names); for every date the given one could be a slip of (day and
+   month swapped, one digit wrong, two neighbouring digits transposed) the
+   given-and-family pairs, in both orders and with nickname and
+   transliteration forms, so a common surname does not fetch hundreds of
+   rows; and the postcode keys. A few hundred probes of one btree index.
+   Unique pupil number and NHS number are looked up exactly on their own
+   unique indexes.
+2. **Scoring.** Each candidate is compared field by field and the evidence
+   added up as weights (roughly log-odds, in the style of Fellegi and
+   Sunter): names (exact, nickname or transliteration, phonetic, one or two
+   typing slips, swapped, hyphenated part), date of birth, postcode,
+   school, gender and identifiers. Disagreeing given names with the same
+   family name, date of birth and address is strong evidence of a twin or
+   a sibling, not a slip, and weighs heavily against.
+3. **Privacy.** ``young_person_candidates`` applies the rule of issue 7 on
+   top of ``safeguarding.access.visible_young_people``, the only source of
+   who may be seen, and writes the search to the access log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from referrals.errors import DomainError
+from referrals.models import Case, CaseStatus, YoungPerson, YoungPersonMatchKey, YoungPersonMerge
+from safeguarding import access
+from safeguarding.access import Actor
+
+# ---------------------------------------------------------------------------
+# Normalisation (mirrors the SQL functions of migration 0002 exactly)
+# ---------------------------------------------------------------------------
+
+_FOLD_FROM = (
+    "ÀÁÂÃÄÅĀĂĄàáâãäåāăąÇĆĈĊČçćĉċčĎĐďđÈÉÊËĒĔĖĘĚèéêëēĕėęěĜĞĠĢĝğġģĤĦĥħÌÍÎÏĨĪĬĮİìíîïĩīĭįıĴĵĶķ"
+    "ĹĻĽĿŁĺļľŀłÑŃŅŇñńņňÒÓÔÕÖØŌŎŐòóôõöøōŏőŔŖŘŕŗřŚŜŞŠȘśŝşšșŢŤŦȚţťŧțÙÚÛÜŨŪŬŮŰŲùúûüũūŭůűųŴŵÝŸŶýÿŷŹŻŽźżž"
+)
+_FOLD_TO = (
+    "aaaaaaaaaaaaaaaaaaccccccccccddddeeeeeeeeeeeeeeeeeegggggggghhhhiiiiiiiiiiiiiiiiiijjkk"
+    "llllllllllnnnnnnnnoooooooooooooooooorrrrrrssssssssssttttttttuuuuuuuuuuuuuuuuuuuuwwyyyyyyzzzzzz"
+)
+_FOLD_DROP = "'’`ʼ‘"
+_FOLD_TABLE = str.maketrans(_FOLD_FROM, _FOLD_TO, _FOLD_DROP)
+_FOLD_MULTI = (("ß", "ss"), ("Æ", "ae"), ("æ", "ae"), ("Œ", "oe"), ("œ", "oe"), ("Þ", "th"), ("þ", "th"))
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+_SQUEEZE = re.compile(r"(.)\1+")
+_SOFT = re.compile(r"[aeiouyhw]")
+_NOT_POSTCODE = re.compile(r"[^A-Za-z0-9]")
+
+
+def fold(value: str | None) -> str:
+    """Accents and apostrophes dropped, lower case (``crossroads_match_fold``)."""
+    value = value or ""
+    for source, target in _FOLD_MULTI:
+        value = value.replace(source, target)
+    return value.translate(_FOLD_TABLE).lower()
+
+
+def tokens(value: str | None) -> list[str]:
+    """The words of a name, folded: "O'Brien-Smith" -> ["obrien", "smith"]."""
+    return [t for t in _NOT_LETTERS.split(fold(value)) if t]
+
+
+def name_code(token: str) -> str:
+    """A spelling-tolerant code of one folded token (``crossroads_match_code``)."""
+    t = token.replace("ph", "f").replace("ck", "k").replace("x", "ks").replace("q", "k").replace("c", "k")
+    t = _SQUEEZE.sub(r"\1", t)
+    return t[:1] + _SQUEEZE.sub(r"\1", _SOFT.sub("", t[1:]))
+
+
+def postcode_key(postcode: str | None) -> str:
+    return _NOT_POSTCODE.sub("", postcode or "").upper()
+
+
+def _dob_key(born: dt.date) -> str:
+    return born.strftime("%Y%m%d")
+
+
+def match_keys(given: str, family: str, preferred: str, born: dt.date | None, postcode: str) -> set[str]:
+    """The keys the database trigger stores for a record (``crossroads_match_keys``)."""
+    name_codes = {name_code(t) for t in tokens(f"{fold(given)} {fold(preferred)}") if len(t) >= 2}
+    family_codes = {name_code(t) for t in tokens(family) if len(t) >= 2}
+    keys: set[str] = set()
+    if born is not None:
+        keys |= {f"d{_dob_key(born)}:{c}" for c in name_codes | family_codes}
+    pc = postcode_key(postcode)
+    if pc:
+        keys |= {f"p{pc}:{c}" for c in family_codes}
+    if born is not None:
+        day = _dob_key(born)
+        keys |= {f"i{day}:{g[:1]}{f[:1]}" for g in name_codes for f in family_codes}
+        keys |= {f"b{day}:{g}:{f}" for g in name_codes for f in family_codes}
+    return keys
+
+
+# ---------------------------------------------------------------------------
+# Nicknames and transliterations of common UK given names
+# ---------------------------------------------------------------------------
+
+# Each line is one group of names people use for the same person. A name may
+# sit in more than one group (Sam, Alex): groups are joined by any shared name
+# only when comparing two names, never merged into one big group.
+NAME_GROUPS_TEXT = """
+william bill billy will willy liam wills
+robert bob bobby rob robbie robby bert
+richard rich richie rick ricky dick
+edward ed eddie eddy ted teddy ned
+thomas tom tommy thom
+james jim jimmy jamie jay jimi
+john jack johnny jon jonny
+jonathan jon jonny jonty nathan
+joseph joe joey jo
+joshua josh
+michael mike mikey mick micky mickey michal mikhail
+christopher chris kit topher
+nicholas nick nicky nico
+daniel dan danny dani
+david dave davey dai dawid
+anthony tony ant antony anton
+andrew andy drew andrei andrzej
+alexander alex alexandr aleksandr aleksander alexandre sasha xander sandy alec alek oleksandr
+alexandra alex alexa lexi sasha sandra
+benjamin ben benji benny
+samuel sam sammy
+samantha sam sammie sammy
+charles charlie chas chaz
+charlotte charlie lottie lotte
+matthew matt matty mateusz matteo
+nathaniel nathan nate nat
+oliver ollie olly
+henry harry hal hank
+frederick fred freddie freddy
+stephen steven steve stevie stefan
+peter pete piotr pedro
+patrick pat paddy
+timothy tim timmy
+zachary zach zack zak
+gabriel gabe
+kieran kez kiaran ciaran
+kerry kez keri kerri
+elizabeth liz lizzie lizzy beth betty eliza libby elisabeth
+katherine kate katie kath kathryn catherine cathy kat kitty caitlin
+rebecca becky becca bex
+jessica jess jessie
+abigail abi abby abbie
+olivia liv livvy
+victoria vicky vikki tori
+jennifer jen jenny
+margaret maggie meg peggy
+isabella bella izzy issy isabel isabelle
+eleanor ellie nell nora elinor
+amelia millie amy
+emily em emmy
+mohammed muhammad mohamed mohammad muhammed mohamad mo moe mohd mahammad
+ahmed ahmad ahmet
+yusuf yousef youssef yusef yousuf
+ibrahim ebrahim ibraheem
+mustafa mustapha mostafa
+hussein husain hussain hossein husayn
+omar umar
+abdullah abdulla abdallah
+fatima fatimah fatma
+aisha ayesha aysha aishah ayesa
+mariam maryam miriam
+zainab zaynab
+khadija khadijah
+sean shaun shawn shaune
+siobhan shivaun chevonne
+niamh neve neeve
+dmitri dmitry dimitri
+sergei sergey serhiy
+yuri yury iurii
+oluwaseun seun
+oluwatobi tobi
+temitope tope temi
+ayodele ayo
+olusegun segun
+adebayo bayo
+jayden jaden jaiden jaydon
+aidan aiden ayden
+"""
+
+
+def _load_groups(text: str) -> dict[str, frozenset[str]]:
+    by_name: dict[str, set[str]] = {}
+    for line in text.strip().splitlines():
+        group = {fold(n) for n in line.split()}
+        for name in group:
+            by_name.setdefault(name, set()).update(group)
+    return {name: frozenset(group) for name, group in by_name.items()}
+
+
+NAME_GROUPS = _load_groups(NAME_GROUPS_TEXT)
+
+
+def name_forms(token: str) -> frozenset[str]:
+    """The token with its nicknames and transliterations."""
+    return NAME_GROUPS.get(token, frozenset()) | {token}
+
+
+# ---------------------------------------------------------------------------
+# Dates of birth
+# ---------------------------------------------------------------------------
+
+DOB_EXACT = "exact"
+DOB_SWAPPED = "day_month_swapped"
+DOB_ONE_DIGIT = "one_digit"
+DOB_TRANSPOSED = "digits_transposed"
+
+
+def _date_from_digits(digits: str) -> dt.date | None:
+    try:
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def dob_relation(a: dt.date, b: dt.date) -> str | None:
+    """How two dates of birth could be one date typed twice, or None."""
+    if a == b:
+        return DOB_EXACT
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return DOB_SWAPPED
+    x, y = _dob_key(a), _dob_key(b)
+    diff = [i for i in range(8) if x[i] != y[i]]
+    if len(diff) == 1:
+        return DOB_ONE_DIGIT
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]:
+        return DOB_TRANSPOSED
+    return None
+
+
+def dob_variants(born: dt.date, *, today: dt.date | None = None) -> set[dt.date]:
+    """Every plausible date the given one could be a slip of (see ``dob_relation``)."""
+    today = today or timezone.localdate()
+    earliest = today.replace(year=today.year - 40) if not (today.month == 2 and today.day == 29) else dt.date(today.year - 40, 2, 28)
+    found = {born}
+    digits = _dob_key(born)
+    candidates: list[str] = []
+    for i in range(8):
+        for d in "0123456789":
+            if d != digits[i]:
+                candidates.append(digits[:i] + d + digits[i + 1:])
+    for i in range(7):
+        candidates.append(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:])
+    candidates.append(digits[:4] + digits[6:] + digits[4:6])
+    for text in candidates:
+        when = _date_from_digits(text)
+        if when is not None and earliest <= when <= today:
+            found.add(when)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Comparing two sets of details
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Details:
+    """The details compared: a query, or a record. Names are kept raw and folded."""
+
+    given_name: str = ""
+    family_name: str = ""
+    preferred_name: str = ""
+    date_of_birth: dt.date | None = None
+    postcode: str = ""
+    school_id: int | None = None
+    gender: str = ""
+    unique_pupil_number: str = ""
+    nhs_number: str = ""
+
+    @property
+    def given_tokens(self) -> list[str]:
+        return tokens(self.given_name) + [t for t in tokens(self.preferred_name) if t not in tokens(self.given_name)]
+
+    @property
+    def family_tokens(self) -> list[str]:
+        return tokens(self.family_name)
+
+    @classmethod
+    def of(cls, young_person: YoungPerson) -> "Details":
+        return cls(
+            given_name=young_person.given_name,
+            family_name=young_person.family_name,
+            preferred_name=young_person.preferred_name,
+            date_of_birth=young_person.date_of_birth,
+            postcode=young_person.postcode,
+            school_id=young_person.school_id,
+            gender=young_person.gender,
+            unique_pupil_number=young_person.unique_pupil_number,
+            nhs_number=young_person.nhs_number,
+        )
+
+
+def query_keys(details: Details, *, today: dt.date | None = None) -> set[str]:
+    """The blocking keys to probe for these details (any one is enough)."""
+    def forms(name_tokens: list[str]) -> set[str]:
+        return {name_code(form) for t in name_tokens if len(t) >= 2 for form in name_forms(t) if len(form) >= 2}
+
+    given_codes, family_codes = forms(details.given_tokens), forms(details.family_tokens)
+    codes = given_codes | family_codes
+    # Both orders: the given and family names may have been swapped.
+    pairs = {(g, f) for g in given_codes for f in family_codes} | {(f, g) for g in given_codes for f in family_codes}
+    keys: set[str] = set()
+    if details.date_of_birth is not None:
+        born = details.date_of_birth
+        near = {born}
+        if born.day <= 12 and born.day != born.month:
+            near.add(dt.date(born.year, born.day, born.month))  # the commonest slip
+        # The date as given (or day and month swapped): any one name token,
+        # or both initials, is enough.
+        for when in near:
+            day = _dob_key(when)
+            keys |= {f"d{day}:{c}" for c in codes}
+            keys |= {f"i{day}:{g[:1]}{f[:1]}" for g, f in pairs}
+        # Other slips of the date: both names must agree (one probe per pair
+        # and date), or a common surname times forty dates would fetch hundreds.
+        for born in dob_variants(born, today=today) - near:
+            other = _dob_key(born)
+            keys |= {f"b{other}:{g}:{f}" for g, f in pairs}
+    pc = postcode_key(details.postcode)
+    if pc:
+        keys |= {f"p{pc}:{c}" for c in codes}
+    return keys
+
+
+def _osa_distance(a: str, b: str, limit: int = 3) -> int:
+    """Optimal string alignment distance (edits, with neighbouring swaps), capped."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return min(previous[-1], limit)
+
+
+# Levels of agreement between two names, strongest first.
+EXACT, NICKNAME, TYPO, PHONETIC, PART, NONE = "exact", "nickname", "typo", "phonetic", "part", "none"
+
+
+def _token_level(a: str, b: str) -> str:
+    if a == b:
+        return EXACT
+    if b in name_forms(a) or a in name_forms(b):
+        return NICKNAME
+    longest = max(len(a), len(b))
+    distance = _osa_distance(a, b)
+    if (distance == 1 and longest >= 4) or (distance == 2 and longest >= 8):
+        return TYPO
+    code = name_code(a)
+    if len(code) >= 3 and code == name_code(b):
+        return PHONETIC
+    return NONE
+
+
+_LEVEL_ORDER = {EXACT: 0, NICKNAME: 1, TYPO: 2, PHONETIC: 3, PART: 4, NONE: 5}
+
+
+def _names_level(left: list[str], right: list[str], *, whole_left: str = "", whole_right: str = "") -> str:
+    """The best agreement between any token of one name and any of the other.
+
+    The whole folded names are compared too, so "Smith-Jones" against
+    "Smithjones" or "Mary Jane" against "Maryjane" agree exactly.
+    """
+    if not left or not right:
+        return NONE
+    if whole_left and whole_left == whole_right:
+        return EXACT
+    best = NONE
+    for a in left:
+        for b in right:
+            level = _token_level(a, b)
+            if _LEVEL_ORDER[level] < _LEVEL_ORDER[best]:
+                best = level
+    if whole_left and whole_right and best == NONE and _token_level(whole_left, whole_right) != NONE:
+        best = TYPO
+    return best
+
+
+def _family_level(query: Details, record: Details) -> str:
+    level = _names_level(
+        query.family_tokens, record.family_tokens,
+        whole_left="".join(query.family_tokens), whole_right="".join(record.family_tokens),
+    )
+    # One part of a hyphenated or double surname against the whole of it.
+    if level == EXACT and (len(query.family_tokens) > 1 or len(record.family_tokens) > 1) and set(
+        query.family_tokens
+    ) != set(record.family_tokens):
+        return PART
+    return level
+
+
+def _given_level(query: Details, record: Details) -> str:
+    return _names_level(
+        query.given_tokens, record.given_tokens,
+        whole_left="".join(tokens(query.given_name)), whole_right="".join(tokens(record.given_name)),
+    )
+
+
+# Weights of evidence (roughly log-odds). Tuned on bench/matching_eval.py;
+# the figures are in the issue note.
+GIVEN_WEIGHTS = {EXACT: 4.0, NICKNAME: 3.5, TYPO: 3.0, PHONETIC: 2.5, PART: 3.0, NONE: -7.0}
+FAMILY_WEIGHTS = {EXACT: 4.0, PART: 3.0, NICKNAME: 3.0, TYPO: 3.0, PHONETIC: 2.5, NONE: -4.0}
+DOB_WEIGHTS = {DOB_EXACT: 5.0, DOB_SWAPPED: 3.0, DOB_TRANSPOSED: 2.5, DOB_ONE_DIGIT: 2.0, None: -6.0}
+SWAPPED_NAMES_PENALTY = -0.5
+POSTCODE_SAME, POSTCODE_DISTRICT, POSTCODE_DIFFERENT = 2.0, 0.5, -1.5
+SCHOOL_SAME, SCHOOL_DIFFERENT = 1.0, -0.5
+GENDER_CONFLICT = -3.0
+IDENTIFIER_SAME, IDENTIFIER_DIFFERENT = 12.0, -12.0
+
+# A candidate at or above MATCH_THRESHOLD is "likely the same person"; one
+# between REVIEW_THRESHOLD and it is shown to the hub as "possible".
+MATCH_THRESHOLD = 9.0
+REVIEW_THRESHOLD = 4.0
+
+_LEVEL_WORDS = {
+    EXACT: "the same", NICKNAME: "a nickname or another spelling of the same name",
+    TYPO: "one or two typing slips apart", PHONETIC: "spelt differently but sound alike",
+    PART: "one part of a hyphenated or double name",
+}
+_DOB_WORDS = {
+    DOB_EXACT: "Same date of birth",
+    DOB_SWAPPED: "Date of birth with day and month swapped",
+    DOB_ONE_DIGIT: "Date of birth one digit different",
+    DOB_TRANSPOSED: "Date of birth with two digits transposed",
+}
+
+
+def _outward(pc: str) -> str:
+    # A full UK postcode's inward code is the last three characters.
+    return pc[:-3] if len(pc) >= 5 else pc
+
+
+@dataclass
+class Comparison:
+    score: float
+    reasons: list[str] = field(default_factory=list)
+    signals: dict[str, Any] = field(default_factory=dict)
+
+
+def compare(query: Details, record: Details) -> Comparison:
+    """Weigh the evidence that two sets of details are one young person."""
+    score = 0.0
+    reasons: list[str] = []
+    signals: dict[str, Any] = {}
+
+    for name in ("unique_pupil_number", "nhs_number"):
+        a, b = getattr(query, name), getattr(record, name)
+        label = "Unique pupil number" if name == "unique_pupil_number" else "NHS number"
+        if a and b:
+            if a == b:
+                score += IDENTIFIER_SAME
+                reasons.append(f"{label} matches")
+                signals[name] = "same"
+            else:
+                score += IDENTIFIER_DIFFERENT
+                reasons.append(f"{label} differs: a different person")
+                signals[name] = "different"
+
+    given, family = _given_level(query, record), _family_level(query, record)
+    # A name left blank is no evidence either way (an identifier-only search).
+    given_missing = not query.given_tokens or not record.given_tokens
+    family_missing = not query.family_tokens or not record.family_tokens
+    swapped = False
+    if _LEVEL_ORDER[given] + _LEVEL_ORDER[family] >= _LEVEL_ORDER[TYPO] * 2:
+        cross_given = _names_level(query.given_tokens, record.family_tokens)
+        cross_family = _names_level(query.family_tokens, record.given_tokens)
+        if cross_given != NONE and cross_family != NONE and (
+            _LEVEL_ORDER[cross_given] + _LEVEL_ORDER[cross_family] < _LEVEL_ORDER[given] + _LEVEL_ORDER[family]
+        ):
+            given, family, swapped = cross_given, cross_family, True
+    if swapped:
+        given_missing = family_missing = False
+        score += SWAPPED_NAMES_PENALTY
+        reasons.append("Given and family names swapped")
+    signals.update(given=None if given_missing else given, family=None if family_missing else family, swapped=swapped)
+    if not given_missing:
+        score += GIVEN_WEIGHTS[given]
+        reasons.append(f"Given names {_LEVEL_WORDS[given]}" if given != NONE else "Given names differ")
+    if not family_missing:
+        score += FAMILY_WEIGHTS[family]
+        reasons.append(f"Family names {_LEVEL_WORDS[family]}" if family != NONE else "Family names differ")
+
+    dob = None
+    if query.date_of_birth and record.date_of_birth:
+        dob = dob_relation(query.date_of_birth, record.date_of_birth)
+        score += DOB_WEIGHTS[dob]
+        reasons.append(_DOB_WORDS[dob] if dob else "Dates of birth differ")
+    signals["dob"] = dob
+
+    qpc, rpc = postcode_key(query.postcode), postcode_key(record.postcode)
+    place = None
+    if qpc and rpc:
+        if qpc == rpc:
+            score += POSTCODE_SAME
+            place = "same"
+            reasons.append("Same postcode")
+        elif _outward(qpc) == _outward(rpc):
+            score += POSTCODE_DISTRICT
+            place = "district"
+            reasons.append("Same postcode district")
+        else:
+            score += POSTCODE_DIFFERENT
+            place = "different"
+            reasons.append("Different postcode")
+    signals["postcode"] = place
+
+    if query.school_id and record.school_id:
+        if query.school_id == record.school_id:
+            score += SCHOOL_SAME
+            reasons.append("Same school")
+        else:
+            score += SCHOOL_DIFFERENT
+            reasons.append("Different school")
+
+    binary = {"male", "female"}
+    if query.gender in binary and record.gender in binary and query.gender != record.gender:
+        score += GENDER_CONFLICT
+        reasons.append("Gender recorded differently")
+
+    given, family = signals["given"], signals["family"]
+    if given == NONE and family in (EXACT, PART) and dob == DOB_EXACT and place in ("same", None):
+        reasons.append("Given names differ with the same family name and date of birth: likely a twin or sibling")
+    elif given == NONE and family in (EXACT, PART) and place == "same":
+        reasons.append("Given names differ at the same address: likely a sibling")
+    return Comparison(score=round(score, 2), reasons=reasons, signals=signals)
+
+
+# ---------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------
+
+DETAIL_FIELDS = frozenset(
+    {
+        "given_name", "family_name", "preferred_name", "date_of_birth", "postcode", "school",
+        "gender", "unique_pupil_number", "nhs_number",
+    }
+)
+# More rows than this from the blocking step means the details are too thin
+# to tell people apart; the best-scored of them are still returned.
+BLOCK_LIMIT = 300
+RESULT_LIMIT = 10
+HIDDEN_RECORD_MESSAGE = "A possible existing record exists — the hub will link it."
+
+
+def clean_details(details: Mapping[str, Any]) -> Details:
+    """Validate the details to search with; ``DomainError`` on bad input."""
+    if not isinstance(details, Mapping):
+        raise DomainError("Give the young person's details to search with", field="details")
+    unknown = set(details) - DETAIL_FIELDS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise DomainError(f"Unknown detail: {name}", field=f"details.{name}")
+
+    def text(name: str, max_length: int = 100) -> str:
+        value = details.get(name) or ""
+        if not isinstance(value, str):
+            raise DomainError(f"{name.replace('_', ' ').capitalize()} must be text", field=f"details.{name}")
+        value = value.strip()
+        if len(value) > max_length:
+            raise DomainError(f"{name.replace('_', ' ').capitalize()} is too long", field=f"details.{name}")
+        return value
+
+    born = details.get("date_of_birth")
+    if isinstance(born, str) and born:
+        try:
+            born = dt.date.fromisoformat(born)
+        except ValueError:
+            raise DomainError("Date of birth must be a real date", field="details.date_of_birth") from None
+    if born in ("", None):
+        born = None
+    elif isinstance(born, dt.datetime) or not isinstance(born, dt.date):
+        raise DomainError("Date of birth must be a date", field="details.date_of_birth")
+    school = details.get("school")
+    school_id = getattr(school, "pk", school)
+    if school_id is not None and not isinstance(school_id, int):
+        raise DomainError("Choose a school", field="details.school")
+    cleaned = Details(
+        given_name=text("given_name"),
+        family_name=text("family_name"),
+        preferred_name=text("preferred_name"),
+        date_of_birth=born,
+        postcode=text("postcode", 10).upper(),
+        school_id=school_id,
+        gender=text("gender", 16),
+        unique_pupil_number=text("unique_pupil_number", 13).upper(),
+        nhs_number=text("nhs_number", 12).replace(" ", ""),
+    )
+    has_identifier = bool(cleaned.unique_pupil_number or cleaned.nhs_number)
+    has_name = bool(cleaned.given_tokens or cleaned.family_tokens)
+    if not has_identifier and not (has_name and born is not None):
+        raise DomainError(
+            "Give a name and a date of birth, or a unique pupil number or NHS number, to search",
+            field="details", code="required",
+        )
+    return cleaned
+
+
+def _active_merges():
+    return YoungPersonMerge.objects.filter(merged=OuterRef("pk"), undone_at__isnull=True)
+
+
+def find_candidates(details: Details, *, exclude: Iterable[int] = ()) -> list[tuple[YoungPerson, Comparison]]:
+    """Every record that may be the person described, best first, with the
+    evidence. A lookup across the whole index, past any actor's reach: only
+    ``young_person_candidates`` may call it, and it applies the privacy rule.
+    Records merged into another, and anonymised ones, are left out."""
+    # Ids first, each lookup on its own index, then the rows by primary key:
+    # one combined OR would make PostgreSQL scan the whole table.
+    keys = sorted(query_keys(details))
+    ids: set[int] = set()
+    if keys:
+        # One array parameter rather than hundreds: cheaper to send and plan.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT young_person_id FROM {YoungPersonMatchKey._meta.db_table} WHERE key = ANY(%s) LIMIT %s",
+                [keys, BLOCK_LIMIT * 4],
+            )
+            ids.update(row[0] for row in cursor.fetchall())
+    for name in ("unique_pupil_number", "nhs_number"):
+        value = getattr(details, name)
+        if value:
+            ids.update(YoungPerson.objects.filter(**{name: value}).values_list("pk", flat=True))
+    ids.difference_update(exclude)
+    if not ids:
+        return []
+    rows = (
+        YoungPerson.objects.filter(pk__in=sorted(ids), anonymised_at__isnull=True)
+        .filter(~Exists(_active_merges()))
+        .only(
+            "pk", "given_name", "family_name", "preferred_name", "date_of_birth", "postcode", "school_id",
+            "gender", "unique_pupil_number", "nhs_number",
+        )[:BLOCK_LIMIT]
+    )
+    scored = [(person, compare(details, Details.of(person))) for person in rows]
+    scored.sort(key=lambda pair: (-pair[1].score, pair[0].pk))
+    return scored
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible existing record, with the minimum needed to decide."""
+
+    young_person_id: int
+    score: float
+    likely: bool
+    reasons: tuple[str, ...]
+    given_name: str
+    family_name: str
+    preferred_name: str
+    date_of_birth: dt.date
+    postcode: str
+    school: str
+    recorded_by: str
+    has_open_case: bool | None  # None: not shown to this actor
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    candidates: tuple[Candidate, ...]
+    possible_existing_record: bool
+    message: str
+    threshold: float = MATCH_THRESHOLD
+    review_threshold: float = REVIEW_THRESHOLD
+
+    @property
+    def likely(self) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if c.likely)
+
+
+def young_person_candidates(actor: Actor, *, details: Mapping[str, Any], exclude: Iterable[int] = ()) -> MatchResult:
+    """Likely existing records for the details given, as this actor may see them.
+
+    Who: anyone who may refer (practitioners, managers and screeners of an
+    agency, and partner systems' API clients); anyone else gets
+    ``access.NotAllowed``.
+
+    The privacy rule: the hub's screeners see every candidate scoring at
+    least ``REVIEW_THRESHOLD``, with the minimum identifying fields (names,
+    date of birth, postcode, school, the agency that recorded them, whether
+    there is an open case; never identifiers, ethnicity or casework).
+    Everyone else sees candidates only among the young people their agency
+    may already see (``access.visible_young_people``); if a likely match
+    (``MATCH_THRESHOLD``) exists beyond that, they get only
+    ``possible_existing_record`` and ``HIDDEN_RECORD_MESSAGE``, no details.
+
+    Guarantees: reads only; every search is written to the access log with
+    counts and no personal data.
+    """
+    if actor.agency is None or not (actor.works_cases or actor.api_client):
+        raise access.NotAllowed("Only partner agencies' practitioners, screeners and systems may search for young people")
+    query = clean_details(details)
+    scored = [(p, c) for p, c in find_candidates(query, exclude=exclude) if c.score >= REVIEW_THRESHOLD]
+
+    screener = actor.screens_referrals
+    visible_ids = set(
+        access.visible_young_people(actor).filter(pk__in=[p.pk for p, _ in scored]).values_list("pk", flat=True)
+    )
+    shown = [(p, c) for p, c in scored if p.pk in visible_ids][:RESULT_LIMIT]
+    hidden_likely = any(c.score >= MATCH_THRESHOLD and p.pk not in visible_ids for p, c in scored)
+
+    shown_ids = [p.pk for p, _ in shown]
+    people = {
+        p.pk: p
+        for p in YoungPerson.objects.filter(pk__in=shown_ids).select_related("school", "recorded_by")
+    }
+    open_cases: set[int] = set()
+    if screener and shown_ids:
+        # As in referral_accept: the hub learns only that an open case exists.
+        open_cases = set(
+            Case.objects.filter(young_person_id__in=shown_ids, status=CaseStatus.OPEN).values_list(
+                "young_person_id", flat=True
+            )
+        )
+    candidates = tuple(
+        Candidate(
+            young_person_id=p.pk,
+            score=c.score,
+            likely=c.score >= MATCH_THRESHOLD,
+            reasons=tuple(c.reasons),
+            given_name=people[p.pk].given_name,
+            family_name=people[p.pk].family_name,
+            preferred_name=people[p.pk].preferred_name,
+            date_of_birth=people[p.pk].date_of_birth,
+            postcode=people[p.pk].postcode,
+            school=people[p.pk].school.name if people[p.pk].school else "",
+            recorded_by=people[p.pk].recorded_by.name,
+            has_open_case=(p.pk in open_cases) if screener else None,
+        )
+        for p, c in shown
+    )
+    access.log_access(
+        actor, "match_search", object_type="young_person",
+        detail={
+            "candidates_shown": len(candidates),
+            "likely_shown": sum(1 for c in candidates if c.likely),
+            "withheld_flag": hidden_likely,
+            "blocked": len(scored),
+        },
+    )
+    return MatchResult(
+        candidates=candidates,
+        possible_existing_record=hidden_likely,
+        message=HIDDEN_RECORD_MESSAGE if hidden_likely else "",
+    )
+
+
+def referral_candidates(actor: Actor, *, referral) -> MatchResult:
+    """Candidates for the young person on a referral, for the screening page.
+
+    Who: the hub's screeners (``access.may_screen``); a referral outside the
+    actor's reach is ``access.NotVisible``, and anyone else who can see it
+    gets ``access.NotAllowed``. The referral's own record is left out.
+    """
+    referral = access.get_referral(actor, getattr(referral, "pk", referral), log=False)
+    if not actor.screens_referrals:
+        raise access.NotAllowed("Only the hub's screeners match referrals to existing records")
+    details = Details.of(referral.young_person)
+    return young_person_candidates(
+        actor,
+        details={
+            "given_name": details.given_name, "family_name": details.family_name,
+            "preferred_name": details.preferred_name, "date_of_birth": details.date_of_birth,
+            "postcode": details.postcode, "school": details.school_id, "gender": details.gender,
+            "unique_pupil_number": details.unique_pupil_number, "nhs_number": details.nhs_number,
+        },
+        exclude=[referral.young_person_id],
+    )
+
+
+__all__ = [
+    "Candidate", "Details", "MatchResult", "MATCH_THRESHOLD", "REVIEW_THRESHOLD",
+    "compare", "dob_relation", "dob_variants", "find_candidates", "fold", "match_keys", "name_code",
+    "query_keys", "referral_candidates", "tokens", "young_person_candidates",
+]
