@@ -11,7 +11,19 @@ imported by ``config/__init__.py``, so a default set here would run before
 """
 
 from celery import Celery
+from celery.signals import worker_ready
 
 app = Celery("crossroads")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def _sweep_when_a_worker_starts(sender=None, **_kwargs) -> None:
+    """Fire the frequent reminder sweeps once as a worker comes up, rather
+    than waiting for beat's first interval (``REMINDERS_SWEEP_ON_START``).
+    Harmless with several workers: the reminders are idempotent."""
+    from django.conf import settings
+
+    if getattr(settings, "REMINDERS_SWEEP_ON_START", False):
+        sender.app.send_task("referrals.reminders_sweep")

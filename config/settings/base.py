@@ -228,6 +228,47 @@ CASE_REVIEW_INTERVAL_DAYS = env.int("CASE_REVIEW_INTERVAL_DAYS", default=42)
 # Retention of closed cases: until the young person's 25th birthday by default.
 RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
 
+# Deadlines and reminders (referrals.reminders, issue 5). The beat schedule is
+# static settings, not django-celery-beat: it is code-reviewed and the same
+# in every environment, needs no table to seed or admin page to guard, and a
+# beat process that restarts (or a second one by mistake) runs the same
+# schedule; the reminders are idempotent, so a repeat run costs nothing.
+# Frequent sweeps every REMINDER_SWEEP_SECONDS; a worker also fires one
+# sweep as it starts (REMINDERS_SWEEP_ON_START), so `make run` shows the
+# demo's overdue reviews within a minute.
+REMINDER_SWEEP_SECONDS = env.int("REMINDER_SWEEP_SECONDS", default=120)
+REMINDERS_SWEEP_ON_START = env_bool("REMINDERS_SWEEP_ON_START", True)
+# Alert the hub this many minutes before a referral's deadline, by risk
+# rating (default: red referrals 30 minutes early; others at the deadline).
+REFERRAL_ALERT_LEAD_MINUTES = {
+    rating: int(minutes)
+    for rating, minutes in env.dict("REFERRAL_ALERT_LEAD_MINUTES", default={"red": "30"}).items()
+}
+# Local time (HH:MM) of the managers' daily digest and of the retention run.
+DIGEST_TIME = env.str("DIGEST_TIME", default="07:00")
+RETENTION_TIME = env.str("RETENTION_TIME", default="02:30")
+# Absolute links in e-mails.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+
+def _crontab_at(hh_mm: str):
+    from celery.schedules import crontab
+
+    hour, _, minute = hh_mm.partition(":")
+    return crontab(hour=int(hour), minute=int(minute or 0))
+
+
+_SWEEP = float(REMINDER_SWEEP_SECONDS)
+CELERY_BEAT_SCHEDULE = {
+    "review-reminders": {"task": "referrals.review_sweep", "schedule": _SWEEP},
+    "screening-deadlines": {"task": "referrals.screening_sweep", "schedule": _SWEEP},
+    "shares-expiring": {"task": "safeguarding.share_expiring_sweep", "schedule": _SWEEP},
+    "shares-expired": {"task": "safeguarding.share_expiry_sweep", "schedule": _SWEEP},
+    "notifications-unsent": {"task": "referrals.notifications_unsent_sweep", "schedule": _SWEEP},
+    "manager-digest": {"task": "referrals.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
+    "retention": {"task": "safeguarding.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

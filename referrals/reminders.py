@@ -1,0 +1,589 @@
+"""Deadlines and reminders: what is due, who is told, and telling them once.
+
+The shape (Data Hub's reminders, healthchecks' claims, HackSoft's tasks):
+
+* A *sweep* (``*_sweep``) selects the ids of what is due with an indexed
+  query, streamed with ``.iterator()``, and hands each id to ``enqueue``
+  (the tasks queue one task per item on commit). Its cost grows with what
+  is due, not with the cases held. Sweeps write nothing.
+* A *per-item service* (``*_reminders_record``) fetches the item by id,
+  decides whether a reminder is due now and who gets it, and records one
+  ``Notification`` per recipient under a key naming the kind, the object and
+  the deadline (or the week, or the day). The key is unique per recipient,
+  so a second run, a second beat process or a retried task finds the rows
+  there and writes nothing. It returns the ids of that reminder's
+  notifications not yet e-mailed: created now, or created by a run that was
+  killed before it could send.
+* ``notification_email_send`` e-mails one notification at most once: it
+  claims the row with ``UPDATE ... SET emailed_at = now WHERE emailed_at IS
+  NULL`` and sends in the same transaction, holding the row lock. A send that
+  raises rolls the claim back (the task retries); a worker killed mid-send
+  never commits the claim (the message is redelivered, and
+  ``notifications_unsent_sweep`` picks up anything left). Two workers cannot
+  both send: the second waits on the row lock, then changes no row. The one
+  window left is a kill between the mail server accepting the message and
+  the commit: at-least-once delivery, as with any mail queue.
+
+Notification text carries case and referral references, never a young
+person's name: e-mail leaves the partnership's systems.
+
+The rules:
+
+* Review due soon: an open case's next review falls due today or within the
+  next three working days (weekends and England and Wales bank holidays do
+  not count) → its key worker, once per due date.
+* Review overdue: from the day after the due date → the key worker and the
+  lead agency's managers; again every seven days while it stays overdue
+  (week 0, 1, 2, ... in the key).
+* Screening: an open referral (submitted or screening) past its
+  ``decision_due_at`` → the hub's screeners and managers, once per
+  deadline. ``settings.REFERRAL_ALERT_LEAD_MINUTES`` (e.g. ``red=30``)
+  alerts that many minutes before the deadline for a risk rating instead.
+* Share expiring: an unrevoked share grant ending within seven days → the
+  lead (granting) agency's managers and the person who granted it, once per
+  expiry time. (Expiry itself: ``safeguarding.services.share_expire``.)
+* Daily digest for each manager: their agency's overdue reviews, late
+  referral decisions (for the hub: every open referral past its deadline;
+  for other agencies: the referrals they made) and open cases with no
+  chronology entry or completed review in 30 days. Nothing to say, no
+  notification and no e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Callable, Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import Agency, AgencyKind, Membership, Notification, NotificationKind, Role
+from referrals import deadlines
+from referrals.models import OPEN_REFERRAL_STATUSES, Case, CaseNote, CaseStatus, Referral, Review
+from safeguarding.models import ShareGrant
+
+logger = logging.getLogger(__name__)
+
+Enqueue = Callable[[int], None]
+
+DUE_SOON_WORKING_DAYS = 3
+SHARE_WARNING = dt.timedelta(days=7)
+NO_ACTIVITY = dt.timedelta(days=30)
+# Digest lists name at most this many references per heading (then "and N more").
+DIGEST_LIST_LIMIT = 20
+# An unsent notification older than this is picked up by the unsent sweep
+# (younger ones are still in the hands of the task that made them).
+UNSENT_GRACE = dt.timedelta(minutes=2)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _due_soon_horizon(today: dt.date) -> dt.date:
+    """The last date that is "within three working days" of ``today``."""
+    day = today
+    for _ in range(DUE_SOON_WORKING_DAYS):
+        day = deadlines.next_working_day(day)
+    return day
+
+
+def _alert_leads() -> dict[str, dt.timedelta]:
+    leads = getattr(settings, "REFERRAL_ALERT_LEAD_MINUTES", None) or {}
+    return {str(rating): dt.timedelta(minutes=int(minutes)) for rating, minutes in leads.items()}
+
+
+def _people(queryset) -> list:
+    return list(queryset.filter(is_active=True).distinct().order_by("pk"))
+
+
+def _members(agency_ids: Iterable[int], roles: Iterable[str]):
+    """Active people holding one of ``roles`` in one of the (active) agencies."""
+    return _people(
+        get_user_model().objects.filter(
+            memberships__agency_id__in=list(agency_ids),
+            memberships__agency__is_active=True,
+            memberships__is_active=True,
+            memberships__role__in=list(roles),
+        )
+    )
+
+
+def _case_link(case_id: int) -> str:
+    return reverse("case-detail", kwargs={"case_id": case_id})
+
+
+def _referral_link(referral_id: int) -> str:
+    return reverse("screening", kwargs={"referral_id": referral_id})
+
+
+def _record(
+    recipients: Iterable,
+    *,
+    kind: str,
+    dedup_key: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    case_id: int | None = None,
+    referral_id: int | None = None,
+) -> list[int]:
+    """Record the reminder for each recipient once (``get_or_create`` on the
+    unique (recipient, key)); return the ids of those not yet e-mailed."""
+    pending = []
+    seen = set()
+    for person in recipients:
+        if person is None or not person.is_active or person.pk in seen:
+            continue
+        seen.add(person.pk)
+        notification, _created = Notification.objects.get_or_create(
+            recipient=person,
+            dedup_key=dedup_key,
+            defaults={
+                "kind": kind, "subject": subject, "body": body, "link": link,
+                "case_id": case_id, "referral_id": referral_id,
+            },
+        )
+        if notification.emailed_at is None:
+            pending.append(notification.pk)
+    return pending
+
+
+# ---------------------------------------------------------------------------
+# Reviews
+# ---------------------------------------------------------------------------
+
+
+# The key ``review_reminders_record`` gives the reminder due today, in SQL,
+# so a sweep can skip cases whose reminder is already recorded: a second run
+# (or the next run the same week) queues nothing. Must match the Python keys.
+_REVIEW_KEY_SQL = """
+    CASE WHEN "referrals_case"."next_review_due" < %s::date
+    THEN 'review_overdue:case:' || "referrals_case"."id" || ':due:'
+         || to_char("referrals_case"."next_review_due", 'YYYY-MM-DD')
+         || ':week:' || ((%s::date - "referrals_case"."next_review_due" - 1) / 7)
+    ELSE 'review_due_soon:case:' || "referrals_case"."id" || ':due:'
+         || to_char("referrals_case"."next_review_due", 'YYYY-MM-DD')
+    END
+"""
+
+
+def _already_recorded() -> Exists:
+    return Exists(Notification.objects.filter(dedup_key=OuterRef("reminder_key")))
+
+
+def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+    """Hand every open case whose review is due within three working days or
+    overdue to ``enqueue`` (the index on (status, next_review_due)), unless
+    the reminder due today is already recorded (the index on dedup_key):
+    the cost grows with the reminders due, and a second run queues nothing.
+
+    Who: the review sweep task. Writes nothing; returns how many were handed on.
+    """
+    today = timezone.localdate(_now(now))
+    horizon = _due_soon_horizon(today)
+    ids = (
+        Case.objects.filter(status=CaseStatus.OPEN, next_review_due__lte=horizon, anonymised_at__isnull=True)
+        .alias(reminder_key=RawSQL(_REVIEW_KEY_SQL, [today, today], output_field=CharField()))
+        .exclude(_already_recorded())
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for case_id in ids.iterator(chunk_size=2000):
+        enqueue(case_id)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def review_reminders_record(*, case_id: int, now: dt.datetime | None = None) -> list[int]:
+    """Record the review reminder that is due for one case now, if any.
+
+    Who: the per-case review task (with an id from ``review_sweep``), as the
+    system. Guarantees: at most one "due soon" notification per recipient
+    and due date, and one "overdue" per recipient, due date and week
+    overdue; nothing for a closed case, a case with no review date, or a
+    review not yet due within three working days. Returns the ids of this
+    reminder's notifications not yet e-mailed.
+    """
+    now = _now(now)
+    today = timezone.localdate(now)
+    case = (
+        Case.objects.select_related("key_worker", "lead_agency")
+        .filter(pk=case_id, status=CaseStatus.OPEN, anonymised_at__isnull=True, next_review_due__isnull=False)
+        .first()
+    )
+    if case is None:
+        return []
+    due = case.next_review_due
+    link = _case_link(case.pk)
+    if today <= due <= _due_soon_horizon(today):
+        when = "today" if due == today else f"on {due:%A %-d %B %Y}"
+        return _record(
+            [case.key_worker],
+            kind=NotificationKind.REVIEW_DUE_SOON,
+            dedup_key=f"review_due_soon:case:{case.pk}:due:{due.isoformat()}",
+            subject=f"Review of case {case.reference} due {when}",
+            body=(
+                f"The review of case {case.reference} ({case.lead_agency.name}) is due {when}.\n"
+                "Complete it in Crossroads before the due date."
+            ),
+            link=link, case_id=case.pk,
+        )
+    if today > due:
+        days_overdue = (today - due).days
+        week = (days_overdue - 1) // 7
+        managers = _members([case.lead_agency_id], [Role.MANAGER])
+        return _record(
+            [case.key_worker, *managers],
+            kind=NotificationKind.REVIEW_OVERDUE,
+            dedup_key=f"review_overdue:case:{case.pk}:due:{due.isoformat()}:week:{week}",
+            subject=f"Review of case {case.reference} is overdue ({days_overdue} day{'s' if days_overdue != 1 else ''})",
+            body=(
+                f"The review of case {case.reference} ({case.lead_agency.name}) was due on "
+                f"{due:%A %-d %B %Y} and has not been completed.\n"
+                "The key worker and the lead agency's managers are reminded each week until it is."
+            ),
+            link=link, case_id=case.pk,
+        )
+    return []
+
+
+# ---------------------------------------------------------------------------
+# Screening deadlines
+# ---------------------------------------------------------------------------
+
+
+def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+    """Hand every open referral at or past its alert time, not yet alerted,
+    to ``enqueue`` (the index on (status, decision_due_at)). Who: the
+    screening sweep task."""
+    now = _now(now)
+    longest_lead = max(_alert_leads().values(), default=dt.timedelta(0))
+    ids = (
+        Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lte=now + longest_lead)
+        .alias(reminder_key=RawSQL(
+            """'screening_overdue:referral:' || "referrals_referral"."id" || ':due:'
+               || floor(extract(epoch from "referrals_referral"."decision_due_at"))::bigint""",
+            [], output_field=CharField(),
+        ))
+        .exclude(_already_recorded())
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for referral_id in ids.iterator(chunk_size=2000):
+        enqueue(referral_id)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def screening_reminders_record(*, referral_id: int, now: dt.datetime | None = None) -> list[int]:
+    """Alert the hub when an open referral's decision is late (or, for a risk
+    rating with a lead time in ``REFERRAL_ALERT_LEAD_MINUTES``, about to be).
+
+    Who: the per-referral screening task, as the system. Guarantees: one
+    notification per screener or manager of each active hub agency and
+    deadline (a deadline moved later is a new deadline); nothing for a
+    referral already decided or not yet at its alert time.
+    """
+    now = _now(now)
+    referral = Referral.objects.filter(pk=referral_id, status__in=OPEN_REFERRAL_STATUSES).first()
+    if referral is None:
+        return []
+    lead = _alert_leads().get(referral.risk_level, dt.timedelta(0))
+    if now < referral.decision_due_at - lead:
+        return []
+    due_local = timezone.localtime(referral.decision_due_at)
+    late = now >= referral.decision_due_at
+    hubs = Agency.objects.filter(kind=AgencyKind.HUB, is_active=True).values_list("pk", flat=True)
+    risk = referral.get_risk_level_display()
+    state = "is late" if late else "is due soon"
+    return _record(
+        _members(hubs, [Role.HUB_SCREENER, Role.MANAGER]),
+        kind=NotificationKind.SCREENING_OVERDUE,
+        dedup_key=f"screening_overdue:referral:{referral.pk}:due:{int(referral.decision_due_at.timestamp())}",
+        subject=f"Screening decision on referral {referral.reference} {state}",
+        body=(
+            f"The hub's decision on referral {referral.reference} (risk: {risk}) was due by "
+            f"{due_local:%H:%M on %A %-d %B %Y}.\n" if late else
+            f"The hub's decision on referral {referral.reference} (risk: {risk}) is due by "
+            f"{due_local:%H:%M on %A %-d %B %Y}.\n"
+        ) + "Screen it in Crossroads now.",
+        link=_referral_link(referral.pk), referral_id=referral.pk,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Share grants about to expire
+# ---------------------------------------------------------------------------
+
+
+def share_expiring_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+    """Hand every unrevoked grant ending within seven days to ``enqueue``
+    (the partial index on expires_at of unrevoked grants)."""
+    now = _now(now)
+    ids = (
+        ShareGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
+        .alias(reminder_key=RawSQL(
+            """'share_expiring:grant:' || "safeguarding_sharegrant"."id" || ':expires:'
+               || floor(extract(epoch from "safeguarding_sharegrant"."expires_at"))::bigint""",
+            [], output_field=CharField(),
+        ))
+        .exclude(_already_recorded())
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for grant_id in ids.iterator(chunk_size=2000):
+        enqueue(grant_id)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def share_expiring_reminders_record(*, grant_id: int, now: dt.datetime | None = None) -> list[int]:
+    """Tell the granting (lead) agency's managers and the granter that a share
+    ends within seven days, so they can renew it or let it go.
+
+    Who: the per-grant task, as the system. Guarantees: once per recipient
+    and expiry time; nothing for a revoked or expired grant, or one ending
+    later than seven days from now.
+    """
+    now = _now(now)
+    grant = (
+        ShareGrant.objects.select_related("case", "case__lead_agency", "agency", "granted_by")
+        .filter(pk=grant_id, revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
+        .first()
+    )
+    if grant is None:
+        return []
+    case = grant.case
+    ends = timezone.localtime(grant.expires_at)
+    return _record(
+        [*_members([case.lead_agency_id], [Role.MANAGER]), grant.granted_by if grant.granted_by.is_active else None],
+        kind=NotificationKind.SHARE_EXPIRING,
+        dedup_key=f"share_expiring:grant:{grant.pk}:expires:{int(grant.expires_at.timestamp())}",
+        subject=f"Share of case {case.reference} with {grant.agency.name} ends {ends:%-d %B %Y}",
+        body=(
+            f"{grant.agency.name}'s access to case {case.reference} ends at {ends:%H:%M on %A %-d %B %Y}.\n"
+            "If the sharing is still needed, record a new sharing decision before then; "
+            "otherwise access ends automatically."
+        ),
+        link=_case_link(case.pk), case_id=case.pk,
+    )
+
+
+def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+    """Hand every grant whose permission rows are still there after expiry
+    (or revocation) to ``enqueue``, for ``share_expire`` (the partial index
+    on expires_at of grants not yet tidied)."""
+    now = _now(now)
+    ids = (
+        ShareGrant.objects.filter(permissions_removed_at__isnull=True)
+        .filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for grant_id in ids.iterator(chunk_size=2000):
+        enqueue(grant_id)
+        count += 1
+    return count
+
+
+# ---------------------------------------------------------------------------
+# The daily digest for managers
+# ---------------------------------------------------------------------------
+
+
+def digest_sweep(*, enqueue: Callable[[int, int], None]) -> int:
+    """Hand every (manager, agency) pair of an active membership to ``enqueue``."""
+    pairs = (
+        Membership.objects.filter(
+            role=Role.MANAGER, is_active=True, agency__is_active=True, user__is_active=True,
+        )
+        .order_by()
+        .values_list("user_id", "agency_id")
+    )
+    count = 0
+    for user_id, agency_id in pairs.iterator(chunk_size=2000):
+        enqueue(user_id, agency_id)
+        count += 1
+    return count
+
+
+def _listed(title: str, references: list[str], total: int) -> str:
+    more = f"\n  ... and {total - len(references)} more" if total > len(references) else ""
+    return f"{title} ({total}):\n" + "\n".join(f"  {r}" for r in references) + more
+
+
+@transaction.atomic
+def manager_digest_record(*, user_id: int, agency_id: int, now: dt.datetime | None = None) -> list[int]:
+    """Record today's digest for a manager of an agency, if there is anything
+    to say: the agency's overdue reviews, late referral decisions and open
+    cases with no activity in 30 days.
+
+    Who: the per-manager digest task, as the system. Guarantees: only for an
+    active manager of an active agency; at most one digest per manager,
+    agency and day; none at all when every list is empty.
+    """
+    now = _now(now)
+    today = timezone.localdate(now)
+    membership = (
+        Membership.objects.select_related("user", "agency")
+        .filter(user_id=user_id, agency_id=agency_id, role=Role.MANAGER, is_active=True,
+                agency__is_active=True, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return []
+    agency = membership.agency
+    open_cases = Case.objects.filter(lead_agency_id=agency.pk, status=CaseStatus.OPEN, anonymised_at__isnull=True)
+    overdue = open_cases.filter(next_review_due__lt=today).order_by("next_review_due", "pk")
+    if agency.kind == AgencyKind.HUB:
+        late = Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lt=now)
+    else:
+        late = Referral.objects.filter(
+            referring_agency_id=agency.pk, status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lt=now,
+        )
+    late = late.order_by("decision_due_at", "pk")
+    since = now - NO_ACTIVITY
+    quiet = (
+        open_cases.filter(opened_at__lt=since)
+        .exclude(Exists(CaseNote.objects.filter(case=OuterRef("pk"), recorded_at__gte=since)))
+        .exclude(Exists(Review.objects.filter(case=OuterRef("pk"), completed_at__gte=since)))
+        .order_by("opened_at", "pk")
+    )
+    sections = []
+    for title, queryset in (
+        ("Overdue reviews", overdue),
+        ("Referral decisions past their deadline", late),
+        ("Open cases with no activity in 30 days", quiet),
+    ):
+        total = queryset.count()
+        if total:
+            references = list(queryset.values_list("reference", flat=True)[:DIGEST_LIST_LIMIT])
+            sections.append(_listed(title, references, total))
+    if not sections:
+        return []
+    return _record(
+        [membership.user],
+        kind=NotificationKind.DIGEST,
+        dedup_key=f"digest:agency:{agency.pk}:day:{today.isoformat()}",
+        subject=f"Crossroads daily digest for {agency.name}, {today:%-d %B %Y}",
+        body="\n\n".join(sections) + "\n\nOpen Crossroads to act on them.",
+        link=reverse("home"),
+    )
+
+
+# ---------------------------------------------------------------------------
+# E-mail, once
+# ---------------------------------------------------------------------------
+
+
+def notifications_unsent_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+    """Hand notifications still not e-mailed a while after they were made
+    (their task died or gave up) to ``enqueue`` (the partial index of unsent
+    notifications)."""
+    cutoff = _now(now) - UNSENT_GRACE
+    ids = (
+        Notification.objects.filter(emailed_at__isnull=True, created_at__lt=cutoff)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for notification_id in ids.iterator(chunk_size=2000):
+        enqueue(notification_id)
+        count += 1
+    return count
+
+
+def _absolute(link: str) -> str:
+    if not link:
+        return ""
+    return getattr(settings, "SITE_URL", "").rstrip("/") + link
+
+
+@transaction.atomic
+def notification_email_send(*, notification_id: int) -> bool:
+    """E-mail one notification to its recipient, at most once.
+
+    Who: the reminder tasks, after the notification's own transaction has
+    committed. Guarantees: returns True only for the one call that claimed
+    the row (``emailed_at`` NULL → now, exactly one row changed) and whose
+    send did not raise; the claim commits only with a successful send, so a
+    failure (raised to the caller, who retries) or a killed worker leaves
+    the notification unsent for the next attempt. A recipient with no
+    address is marked handled without mail (the notification is in the app).
+    """
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if claimed != 1:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    address = notification.recipient.email
+    if not address:
+        logger.info("notification %s: recipient has no e-mail address; in the app only", notification_id)
+        return True
+    link = _absolute(notification.link)
+    body = notification.body + (f"\n\n{link}" if link else "")
+    send_mail(
+        subject=notification.subject,
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[address],
+        fail_silently=False,
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------
+# In the app (for the web pages)
+# ---------------------------------------------------------------------------
+
+
+def notifications_for(user, unread_only: bool = False) -> QuerySet[Notification]:
+    """The signed-in person's own notifications, newest first.
+
+    Who: any page, for ``request.user``. Guarantees: only notifications
+    addressed to that user (none for an anonymous user); their text holds
+    references, not names, and each link opens through the access policy
+    as usual, so a notification never grants access to anything.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    queryset = Notification.objects.filter(recipient_id=user.pk)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return queryset.order_by("-created_at", "-id")
+
+
+@transaction.atomic
+def notification_mark_read(*, user, notification_id: int) -> Notification:
+    """Mark one of the person's own notifications read (idempotent).
+
+    Who: the person it is addressed to. Guarantees: someone else's
+    notification, or one that does not exist, is ``Notification.DoesNotExist``
+    (show a 404); reading twice keeps the first ``read_at``.
+    """
+    notification = notifications_for(user).select_for_update().get(pk=notification_id)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification

@@ -1,0 +1,107 @@
+"""Retention: closed cases of people past RETENTION_AGE_YEARS are anonymised,
+and each run is recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from referrals import models as rm
+from safeguarding import tasks as safeguarding_tasks
+from safeguarding.models import AccessEvent, RetentionRun
+from safeguarding.retention import REDACTED
+from tests import factories as f
+from tests.reminders.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_case(cast, born: dt.date, **person):
+    n = rm.YoungPerson.objects.count()
+    yp = f.YoungPersonFactory(
+        recorded_by=cast.owner, given_name="Marigold", family_name="Penhaligon", preferred_name="Goldie",
+        date_of_birth=born, unique_pupil_number=f"A12345678901{n}", nhs_number=f"943476591{n}",
+        police_reference="01/234567/26", ward="Peckham", **person,
+    )
+    case = f.CaseFactory(
+        lead_agency=cast.owner, young_person=yp, status="closed", opened_at=at(2019, 1, 7),
+        closed_at=at(2020, 3, 2), closure_reason="outcomes_met", outcome="Marigold is at college.",
+        next_review_due=None,
+    )
+    f.ReferralFactory(young_person=yp, referring_agency=cast.referrer, status="accepted", case=case,
+                      received_at=at(2019, 1, 2), decision_due_at=at(2019, 1, 3), decided_at=at(2019, 1, 3),
+                      account="Marigold was seen with a knife.")
+    rm.CaseNote.objects.create(
+        case=case, occurred_at=at(2019, 2, 1), recorded_at=at(2019, 2, 1), kind="contact",
+        author=cast.user("owner", "practitioner"), agency=cast.owner, text="Met Marigold at home.",
+    )
+    return case
+
+
+def test_a_closed_case_past_retention_is_anonymised_and_the_run_recorded(cast, frozen, run):
+    frozen(at(2026, 11, 25, 2, 30))
+    old = closed_case(cast, born=dt.date(2001, 6, 14))  # 25 on 14 June 2026
+    young = closed_case(cast, born=dt.date(2003, 6, 14))  # 23
+    run_id = run(safeguarding_tasks.retention_run)
+
+    record = RetentionRun.objects.get(pk=run_id)
+    assert record.cases_anonymised == 1 and record.finished_at is not None
+    assert record.detail["case_ids"] == [old.pk]
+
+    old.refresh_from_db()
+    person = old.young_person
+    person.refresh_from_db()
+    assert old.anonymised_at is not None and old.outcome == ""
+    assert (person.given_name, person.family_name, person.preferred_name) == ("Anonymised", "Anonymised", "")
+    assert person.date_of_birth == dt.date(2001, 1, 1)
+    assert (person.unique_pupil_number, person.nhs_number, person.police_reference, person.ward, person.postcode) == (
+        "", "", "", "", "")
+    assert person.anonymised_at is not None and person.display_name == "Anonymised record"
+    assert list(old.notes.values_list("text", flat=True)) == [REDACTED]
+    assert list(person.referrals.values_list("account", flat=True)) == [REDACTED]
+    # No trace of the name left in the change history either.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM referrals_youngpersonevent WHERE pgh_obj_id = %s "
+                       "AND (given_name = 'Marigold' OR family_name = 'Penhaligon')", [person.pk])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM referrals_referralevent WHERE account LIKE '%%Marigold%%'"
+                       " AND young_person_id = %s", [person.pk])
+        assert cursor.fetchone()[0] == 0
+    assert AccessEvent.objects.filter(action="anonymise", case_id=old.pk, channel="task").count() == 1
+
+    young.refresh_from_db()
+    assert young.anonymised_at is None and young.young_person.given_name == "Marigold"
+    assert young.notes.get().text == "Met Marigold at home."
+
+    # The chronology stays append-only for everyone else.
+    with pytest.raises(Exception), connection.cursor() as cursor:
+        cursor.execute("UPDATE referrals_casenote SET text = 'x' WHERE case_id = %s", [young.pk])
+
+
+def test_a_second_run_finds_nothing_and_says_so(cast, frozen, run):
+    frozen(at(2026, 11, 25, 2, 30))
+    closed_case(cast, born=dt.date(2000, 1, 1))
+    run(safeguarding_tasks.retention_run)
+    second = RetentionRun.objects.get(pk=run(safeguarding_tasks.retention_run))
+    assert second.cases_anonymised == 0 and second.finished_at is not None
+    assert RetentionRun.objects.count() == 2
+
+
+def test_an_open_case_keeps_the_person(cast, frozen, run):
+    frozen(at(2026, 11, 25, 2, 30))
+    old = closed_case(cast, born=dt.date(2000, 1, 1))
+    f.CaseFactory(lead_agency=cast.owner, young_person=old.young_person)
+    run(safeguarding_tasks.retention_run)
+    old.refresh_from_db()
+    old.young_person.refresh_from_db()
+    assert old.anonymised_at is not None
+    assert old.young_person.anonymised_at is None and old.young_person.given_name == "Marigold"
+
+
+def test_retention_age_is_configuration(cast, frozen, run, settings):
+    settings.RETENTION_AGE_YEARS = 30
+    frozen(at(2026, 11, 25, 2, 30))
+    closed_case(cast, born=dt.date(2000, 1, 1))
+    assert RetentionRun.objects.get(pk=run(safeguarding_tasks.retention_run)).cases_anonymised == 0
