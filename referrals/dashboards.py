@@ -84,28 +84,35 @@ def with_time_left(referrals, now: dt.datetime | None = None):
 
 
 def young_person_candidates(actor: access.Actor, *, given_name: str = "", family_name: str = "",
-                            date_of_birth: dt.date | None = None, limit: int = 10) -> list[YoungPerson]:
-    """Records the actor may see that could be this young person: the same
-    date of birth and a similar family name (same first three letters) or the
-    same first name.
+                            date_of_birth: dt.date | None = None, exclude: tuple[int, ...] = (),
+                            limit: int = 10) -> tuple[list[YoungPerson], str]:
+    """Records the actor may see that could be this young person, best match
+    first, and the message to show when a likely record exists beyond what the
+    actor may see (empty otherwise).
 
-    A stand-in, swapped for ``referrals.matching.young_person_candidates``
-    once that module lands: the pages call only this function."""
-    if date_of_birth is None:
-        return []
-    similar = Q()
-    if family_name.strip():
-        similar |= Q(family_name__istartswith=family_name.strip()[:3])
-    if given_name.strip():
-        similar |= Q(given_name__iexact=given_name.strip())
-    if not similar:
-        return []
-    return list(
-        access.visible_young_people(actor)
-        .filter(date_of_birth=date_of_birth, anonymised_at__isnull=True)
-        .filter(similar)
-        .order_by("family_name", "given_name", "pk")[:limit]
+    The matching and the privacy rule are ``referrals.matching``'s; this only
+    turns its candidates into records for the pages, each with ``match`` (the
+    candidate: score, likely, reasons). The records come through
+    ``access.visible_young_people``, so nothing outside the actor's reach can
+    appear even if the matcher changed.
+    """
+    from referrals import matching
+
+    if date_of_birth is None and not (given_name.strip() and family_name.strip()):
+        return [], ""
+    result = matching.young_person_candidates(
+        actor,
+        details={"given_name": given_name, "family_name": family_name, "date_of_birth": date_of_birth},
+        exclude=exclude,
     )
+    ranked = {c.young_person_id: c for c in result.candidates[:limit]}
+    people = {p.pk: p for p in access.visible_young_people(actor).filter(pk__in=ranked)}
+    found = []
+    for person_id, candidate in ranked.items():
+        if person_id in people:
+            people[person_id].match = candidate
+            found.append(people[person_id])
+    return found, (result.message if result.possible_existing_record else "")
 
 
 @dataclass

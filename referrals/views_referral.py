@@ -93,7 +93,7 @@ def person_choose(request):
     search = _draft(request).get("search")
     if not search:
         return redirect("referral-person")
-    candidates = dashboards.young_person_candidates(
+    candidates, hidden_match = dashboards.young_person_candidates(
         actor, given_name=search["given_name"], family_name=search["family_name"],
         date_of_birth=_dob(search["date_of_birth"]),
     )
@@ -109,7 +109,8 @@ def person_choose(request):
             return redirect(_next(request, "person"))
         error = "Select the young person, or that they are not listed"
     return render(request, "referrals/referral_person_choose.html",
-                  {"candidates": candidates, "search": search, "error": error, "errors": error})
+                  {"candidates": candidates, "hidden_match": hidden_match, "search": search, "error": error,
+                   "errors": error})
 
 
 @page

@@ -43,6 +43,22 @@ def _key_worker_choices():
     return choices
 
 
+def matching_records(actor, referral) -> list:
+    """Existing records that may be the referral's young person, best first,
+    each with ``match`` (score, likely, reasons) from ``referrals.matching``."""
+    from referrals import matching
+
+    result = matching.referral_candidates(actor, referral=referral)
+    ranked = {c.young_person_id: c for c in result.candidates}
+    people = {p.pk: p for p in access.visible_young_people(actor).filter(pk__in=ranked)}
+    found = []
+    for person_id, candidate in ranked.items():
+        if person_id in people:
+            people[person_id].match = candidate
+            found.append(people[person_id])
+    return found
+
+
 @page
 def screening(request, referral_id: int):
     actor = request.actor
@@ -50,11 +66,7 @@ def screening(request, referral_id: int):
     if not access.may_screen(actor):
         raise access.NotAllowed("Only the hub's screeners decide referrals")
     person = referral.young_person
-    candidates = [
-        c for c in dashboards.young_person_candidates(
-            actor, given_name=person.given_name, family_name=person.family_name, date_of_birth=person.date_of_birth,
-        ) if c.pk != person.pk
-    ]
+    candidates = matching_records(actor, referral)
     form = forms.DecisionForm(posted(request))
     form.fields["lead_agency"].choices = _agency_choices()
     form.fields["key_worker"].choices = _key_worker_choices()

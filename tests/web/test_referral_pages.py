@@ -131,3 +131,16 @@ def test_referral_page_shows_the_referrer_the_decision_and_hides_it_from_others(
     for key, role in [("outsider", "manager"), ("owner", "practitioner"), ("referrer", "agency_admin")]:
         client.force_login(cast.user(key, role))
         assert client.get(reverse("referral-detail", args=[referral.pk])).status_code == 404
+
+
+def test_a_likely_record_beyond_the_referrers_reach_is_flagged_without_details(client, cast):
+    from referrals.matching import HIDDEN_RECORD_MESSAGE
+
+    f.YoungPersonFactory(given_name="Jay", family_name="Mensah", date_of_birth=DOB, recorded_by=cast.outsider)
+    client.force_login(cast.user("referrer", "practitioner"))
+    client.post(reverse("referral-person"), {"given_name": "Jay", "family_name": "Mensah", **date_fields("date_of_birth", DOB)})
+    page = client.get(reverse("referral-person-choose"))
+    assert page.context["candidates"] == []
+    body = page.content.decode()
+    assert HIDDEN_RECORD_MESSAGE in body
+    assert "Outsider School" not in body

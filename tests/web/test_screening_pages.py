@@ -14,13 +14,20 @@ def referral(cast):
 
 
 def test_screener_sees_referral_and_possible_matches(client, cast, referral):
-    twin = f.YoungPersonFactory(family_name="Mensah-Boateng", date_of_birth=referral.young_person.date_of_birth,
+    person = referral.young_person
+    # The same young person recorded by another agency with a double-barrelled
+    # surname; and an unrelated namesake-free record with the same birthday.
+    same = f.YoungPersonFactory(given_name=person.given_name, family_name="Mensah-Boateng",
+                                date_of_birth=person.date_of_birth, postcode=person.postcode,
                                 recorded_by=cast.outsider)
-    f.YoungPersonFactory(family_name="Smith", date_of_birth=referral.young_person.date_of_birth)
+    f.YoungPersonFactory(given_name="Zebedee", family_name="Smith", date_of_birth=person.date_of_birth)
     client.force_login(cast.user("hub", "hub_screener"))
     response = client.get(reverse("screening", args=[referral.pk]))
     assert response.status_code == 200
-    assert [c.pk for c in response.context["candidates"]] == [twin.pk]
+    assert [c.pk for c in response.context["candidates"]] == [same.pk]
+    body = response.content.decode()
+    assert "Mensah-Boateng" in body and "recorded by Outsider School" in body
+    assert response.context["candidates"][0].match.reasons, "the screener sees why it may match"
 
 
 def test_accept_opens_a_case_with_lead_agency_and_key_worker(client, cast, referral):
