@@ -68,7 +68,8 @@ def _wait(predicate, timeout: float, what: str, interval: float = 0.2):
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    # ``what`` may be a callable, so the worker's log is read at the timeout.
+    raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
 
 
 class Worker:
@@ -183,7 +184,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(cast, broker, tmp_path):
         broker.send_task("referrals.reminders_sweep")
         broker.send_task("referrals.reminders_sweep")
         _wait(lambda: Notification.objects.filter(emailed_at__isnull=False).count() >= expected, 180,
-              f"{expected} e-mailed notifications\n{worker.log()}")
+              lambda: f"{expected} e-mailed notifications\n{worker.log()}")
         # And a third, late: it must find everything done.
         broker.send_task("referrals.reminders_sweep")
         time.sleep(4)
@@ -202,7 +203,7 @@ def test_a_worker_killed_mid_send_and_restarted_loses_and_doubles_nothing(cast, 
         first = worker.start()
         broker.send_task("referrals.reminders_sweep")
         # Kill it while it is inside a send (after a few have gone).
-        _wait(lambda: worker.sending() >= 4, 180, f"the fourth send to start\n{worker.log()}", interval=0.05)
+        _wait(lambda: worker.sending() >= 4, 180, lambda: f"the fourth send to start\n{worker.log()}", interval=0.05)
         worker.kill(first)
         assert first.returncode == -signal.SIGKILL
         sent_before = len(worker.sent())
@@ -212,7 +213,7 @@ def test_a_worker_killed_mid_send_and_restarted_loses_and_doubles_nothing(cast, 
         # killed worker's unacknowledged message after its visibility timeout.
         worker.start(sweep_on_start=True)
         _wait(lambda: Notification.objects.filter(emailed_at__isnull=False).count() >= expected, 180,
-              f"every notification e-mailed after the restart\n{worker.log()}")
+              lambda: f"every notification e-mailed after the restart\n{worker.log()}")
         time.sleep(10)  # let any redelivered message run: it must send nothing
     finally:
         worker.kill_all()
