@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "referrals.context_processors.unread_notifications",
             ],
         },
     },
@@ -136,6 +137,11 @@ DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the API's per-client throttle counts; production shares
+# one Redis between web replicas (CACHE_URL=redis://...), or a replica would
+# count alone and the limit would multiply with the replicas.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -195,6 +201,19 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Production mail goes by SMTP (EMAIL_URL=smtp+tls://...) or, for public
+# bodies, by GOV.UK Notify (EMAIL_PROVIDER=notify; config/notify.py).
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="url")
+if EMAIL_PROVIDER == "notify":
+    from config import notify as _notify
+
+    EMAIL_BACKEND = "config.notify.NotifyEmailBackend"
+    GOVUK_NOTIFY_API_KEY = env_secret("GOVUK_NOTIFY_API_KEY")
+    GOVUK_NOTIFY_TEMPLATE_ID = env.str("GOVUK_NOTIFY_TEMPLATE_ID", default="")
+    GOVUK_NOTIFY_BASE_URL = env.str("GOVUK_NOTIFY_BASE_URL", default=_notify.DEFAULT_BASE_URL)
+    _notify.check_notify_settings(GOVUK_NOTIFY_API_KEY, GOVUK_NOTIFY_TEMPLATE_ID)
+elif EMAIL_PROVIDER != "url":
+    raise ImproperlyConfigured(f"EMAIL_PROVIDER must be url or notify, not {EMAIL_PROVIDER!r}")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crossroads@localhost")
 
 # Celery: a broker that needs no server (kombu's filesystem transport) when

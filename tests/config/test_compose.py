@@ -52,7 +52,7 @@ def test_beat_runs_celery_beat(services):
 
 
 @pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
-@pytest.mark.parametrize("variable", ["DATABASE_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"])
 def test_app_services_take_urls_from_the_environment(services, name, variable):
     environment = services[name]["environment"]
     assert isinstance(environment, dict), "use the mapping form of environment"

@@ -122,3 +122,12 @@ def test_the_celery_app_takes_its_configuration_from_the_settings(settings):
     assert celery_app.conf.task_acks_late is True
     assert celery_app.conf.worker_prefetch_multiplier == 1
     assert celery_app.conf.accept_content == ["json"]
+
+
+def test_cache_url_selects_a_shared_redis_cache_for_throttling():
+    script = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = manage("shell", "-c", script, settings="config.settings.base", CACHE_URL="redis://127.0.0.1:6379/1")
+    assert result.returncode == 0, result.stderr
+    assert "RedisCache" in result.stdout
+    default = manage("shell", "-c", script, settings="config.settings.base")
+    assert "LocMemCache" in default.stdout
