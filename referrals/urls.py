@@ -1,10 +1,13 @@
 from django.urls import path
 
-from referrals import views, views_case, views_referral, views_screening
+from referrals import views, views_case, views_notifications, views_referral, views_screening
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("caseload.csv", views.caseload_export, name="caseload-export"),
+    # Notifications
+    path("notifications/", views_notifications.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/read/", views_notifications.notification_read, name="notification-read"),
     # Make a referral
     path("referrals/new/", views_referral.start, name="referral-start"),
     path("referrals/new/person/", views_referral.person, name="referral-person"),
