@@ -1,6 +1,6 @@
 from django.urls import path
 
-from referrals import views, views_case, views_notifications, views_referral, views_screening
+from referrals import views, views_api_clients, views_case, views_notifications, views_referral, views_screening
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,9 @@ urlpatterns = [
     # Notifications
     path("notifications/", views_notifications.notifications, name="notifications"),
     path("notifications/<int:notification_id>/read/", views_notifications.notification_read, name="notification-read"),
+    # Agency administration
+    path("agency/api-clients/", views_api_clients.api_clients, name="api-clients"),
+    path("agency/api-clients/<int:client_id>/revoke/", views_api_clients.api_client_revoke, name="api-client-revoke"),
     # Make a referral
     path("referrals/new/", views_referral.start, name="referral-start"),
     path("referrals/new/person/", views_referral.person, name="referral-person"),

@@ -1,0 +1,118 @@
+"""The agency administrator's API clients page: list, issue (secret shown once), revoke."""
+
+import pytest
+from django.urls import reverse
+
+from agencies import services
+from agencies.models import ApiClient, Role
+
+ISSUE = {"name": "Police case system", "scopes": ["cases:read", "cases:write"]}
+
+
+def issue(cast, agency_key="owner", name="Partner system"):
+    client, _secret = services.api_client_issue(actor=cast.actor(agency_key, "agency_admin"), name=name,
+                                                scopes=["referrals:read"])
+    return client
+
+
+def test_admin_sees_own_agencys_clients_only_and_home_link(client, cast):
+    mine, theirs = issue(cast, "owner", "Owner system"), issue(cast, "sharing", "Sharing system")
+    client.force_login(cast.user("owner", "agency_admin"))
+    assert reverse("api-clients") in client.get(reverse("home")).content.decode()
+    body = client.get(reverse("api-clients")).content.decode()
+    assert mine.name in body and mine.application.client_id in body and "referrals:read" in body
+    assert theirs.name not in body and theirs.application.client_id not in body
+    assert 'type="checkbox" value="cases:read"' in body and 'class="govuk-checkboxes__input"' in body
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role if r != Role.AGENCY_ADMIN])
+def test_other_roles_of_the_agency_are_refused(client, cast, role):
+    mine = issue(cast)
+    client.force_login(cast.user("owner", role))
+    assert reverse("api-clients") not in client.get(reverse("home")).content.decode()
+    assert client.get(reverse("api-clients")).status_code == 403
+    assert client.post(reverse("api-clients"), ISSUE).status_code == 403
+    assert client.post(reverse("api-client-revoke", args=[mine.pk])).status_code == 403
+    assert not ApiClient.objects.filter(name=ISSUE["name"]).exists()
+    mine.refresh_from_db()
+    assert mine.revoked_at is None
+
+
+def test_superuser_without_agency_is_refused(client, cast):
+    mine = issue(cast)
+    client.force_login(cast.superuser)
+    assert client.get(reverse("api-clients")).status_code == 403
+    assert client.post(reverse("api-clients"), ISSUE).status_code == 403
+    assert client.post(reverse("api-client-revoke", args=[mine.pk])).status_code == 403
+
+
+def test_another_agencys_admin_gets_404_for_our_client(client, cast):
+    mine = issue(cast)
+    client.force_login(cast.user("sharing", "agency_admin"))
+    assert client.get(reverse("api-client-revoke", args=[mine.pk])).status_code == 404
+    assert client.post(reverse("api-client-revoke", args=[mine.pk])).status_code == 404
+    mine.refresh_from_db()
+    assert mine.revoked_at is None
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get(reverse("api-clients"))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_issue_shows_the_secret_once(client, cast, caplog):
+    client.force_login(cast.user("owner", "agency_admin"))
+    response = client.post(reverse("api-clients"), ISSUE)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    issued = ApiClient.objects.get(name=ISSUE["name"], agency=cast.owner)
+    assert issued.scopes == ["cases:read", "cases:write"]
+    secret = response.context["secret"]
+    body = response.content.decode()
+    assert secret and secret in body and issued.application.client_id in body
+    assert secret not in caplog.text
+    assert all(secret not in str(value) for value in client.session.values())
+    again = client.get(reverse("api-clients")).content.decode()
+    assert secret not in again and issued.application.client_id in again
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"name": "System", "scopes": []}, "scopes", "Choose at least one scope"),
+    ({"name": "  ", "scopes": ["cases:read"]}, "name", "Enter a name for the client"),
+    ({"name": "System", "scopes": ["cases:write"]}, "scopes", "cases:write needs cases:read"),
+    ({"name": "System", "scopes": ["everything"]}, "scopes", "Select a valid choice"),
+])
+def test_bad_input_is_shown_on_its_field(client, cast, data, field, message):
+    client.force_login(cast.user("owner", "agency_admin"))
+    response = client.post(reverse("api-clients"), data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in body and message in body
+    assert response.context["form"].errors[field]
+    assert f'href="#id_{field}' in body
+    assert not ApiClient.objects.exists()
+
+
+def test_duplicate_live_name_is_a_name_error(client, cast):
+    issue(cast, name="Partner system")
+    client.force_login(cast.user("owner", "agency_admin"))
+    response = client.post(reverse("api-clients"), {"name": "Partner system", "scopes": ["cases:read"]})
+    assert response.context["form"].errors["name"]
+    assert ApiClient.objects.filter(agency=cast.owner).count() == 1
+
+
+def test_revoke_asks_then_revokes(client, cast):
+    mine = issue(cast)
+    client.force_login(cast.user("owner", "agency_admin"))
+    confirm = client.get(reverse("api-client-revoke", args=[mine.pk])).content.decode()
+    assert "stop reaching the API" in confirm and "Revoke client" in confirm
+    mine.refresh_from_db()
+    assert mine.revoked_at is None
+    response = client.post(reverse("api-client-revoke", args=[mine.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("api-clients")
+    mine.refresh_from_db()
+    assert mine.revoked_at is not None and mine.revoked_by == cast.user("owner", "agency_admin")
+    body = client.get(reverse("api-clients")).content.decode()
+    assert "Revoked" in body and "revoked: its tokens no longer work" in body
+    again = client.post(reverse("api-client-revoke", args=[mine.pk]))
+    assert again.status_code == 200 and "already been revoked" in again.content.decode()
