@@ -279,3 +279,58 @@ class ReviewOut(serializers.Serializer):
 
     def get_completed_by(self, review) -> str | None:
         return _person_name(review.completed_by)
+
+
+# -- young-person matching --------------------------------------------------
+
+
+class MatchIn(serializers.Serializer):
+    """Details to search with: every field optional, but give a name and a
+    date of birth, or a unique pupil number or NHS number."""
+
+    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    postcode = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    school = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="The school's agency id",
+    )
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    unique_pupil_number = serializers.CharField(max_length=13, required=False, allow_blank=True)
+    nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+    NEED = "Give a name and a date of birth, or a unique pupil number or NHS number, to search"
+
+    def validate(self, attrs):
+        if attrs.get("unique_pupil_number") or attrs.get("nhs_number"):
+            return attrs
+        errors = {}
+        if not any(attrs.get(name) for name in ("given_name", "family_name", "preferred_name")):
+            errors["given_name"] = [self.NEED]
+            errors["family_name"] = [self.NEED]
+        if attrs.get("date_of_birth") is None:
+            errors["date_of_birth"] = [self.NEED]
+        if errors:
+            raise serializers.ValidationError(errors, code="required")
+        return attrs
+
+
+class MatchCandidateOut(serializers.Serializer):
+    id = serializers.IntegerField(source="young_person_id")
+    score = serializers.FloatField(help_text="The weight of the evidence: higher is likelier the same person")
+    likely = serializers.BooleanField(help_text="The score is at or above the match threshold")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="The evidence, in words")
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    preferred_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    postcode = serializers.CharField()
+
+
+class MatchOut(serializers.Serializer):
+    possible_existing_record = serializers.BooleanField(
+        help_text="A likely record exists among young people your agency may not see; the hub will link it",
+    )
+    message = serializers.CharField(help_text="What to tell the referrer, or empty")
+    candidates = MatchCandidateOut(many=True, help_text="Likely records your agency may already see, best first")

@@ -26,6 +26,7 @@ urlpatterns = [
     path("agencies/", views.AgencyList.as_view(), name="agencies"),
     path("referrals/", views.ReferralListCreate.as_view(), name="referrals"),
     path("referrals/<id:referral_id>/", views.ReferralDetail.as_view(), name="referral"),
+    path("young-people/matches/", views.YoungPersonMatches.as_view(), name="young-person-matches"),
     path("cases/", views.CaseList.as_view(), name="cases"),
     path("cases/<id:case_id>/", views.CaseDetail.as_view(), name="case"),
     path("cases/<id:case_id>/notes/", views.NoteListCreate.as_view(), name="notes"),

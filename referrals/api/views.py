@@ -12,10 +12,11 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from agencies.models import Agency
-from referrals import services
+from referrals import matching, services
 from referrals.api import selectors
 from referrals.api import serializers as s
 from referrals.api.base import ApiView, idempotent
+from referrals.errors import DomainError
 from referrals.models import YoungPerson
 from safeguarding import access
 
@@ -333,6 +334,67 @@ class ReviewList(ApiView):
     def get(self, request, case_id):
         case = self.get_case()
         return self.paginate(selectors.case_reviews(self.actor, case), s.ReviewOut, object_type="review", case=case)
+
+
+
+# ---------------------------------------------------------------------------
+# Young-person matching
+# ---------------------------------------------------------------------------
+
+MATCH_EXAMPLE = {
+    "given_name": "Jordan", "family_name": "Ellis", "date_of_birth": "2010-04-12", "postcode": "SE15 4QF",
+}
+
+
+class YoungPersonMatches(ApiView):
+    required_scope = "referrals:write"  # matching serves making a referral
+
+    @extend_schema(
+        operation_id="young_people_match", tags=["referrals"], summary="Find a young person's existing record",
+        description=(
+            "Before referring, check whether the partnership already knows the young person. Give a name and "
+            "a date of birth, or a unique pupil number or NHS number; more details (postcode, school, gender) "
+            "sharpen the scores. `candidates` are likely records among the young people your agency may already "
+            "see, best first, with the reasons for each score; refer one of them with `young_person` in "
+            "`POST /api/v1/referrals/`. If a likely record exists beyond your agency's reach you get only "
+            "`possible_existing_record: true` and a `message`, never its details: refer with `person` and the "
+            "hub will link the records. A POST so that personal details stay out of URLs and server logs; it "
+            "changes nothing (only the access log records that your client searched, with counts and no "
+            "personal data), so it takes no `Idempotency-Key`: repeat it freely. Needs `referrals:write`, the "
+            "scope for making referrals, which this search serves."
+        ),
+        request=s.MatchIn,
+        examples=[
+            OpenApiExample("Name and date of birth", value=MATCH_EXAMPLE, request_only=True),
+            OpenApiExample("A record your agency may see", response_only=True, status_codes=["200"], value={
+                "possible_existing_record": False, "message": "", "candidates": [{
+                    "id": 1042, "score": 17.5, "likely": True,
+                    "reasons": ["Given names one or two typing slips apart", "Family names the same",
+                                "Same date of birth", "Same postcode"],
+                    "given_name": "Jordon", "family_name": "Ellis", "preferred_name": "",
+                    "date_of_birth": "2010-04-12", "postcode": "SE15 4QF",
+                }],
+            }),
+            OpenApiExample("A likely record beyond your agency's reach", response_only=True, status_codes=["200"],
+                           value={"possible_existing_record": True, "message": matching.HIDDEN_RECORD_MESSAGE,
+                                  "candidates": []}),
+        ],
+        responses={200: s.MatchOut, **_problems(400)},
+    )
+    def post(self, request):
+        details = dict(self.parse(s.MatchIn, request.data))
+        try:
+            result = matching.young_person_candidates(self.actor, details=details)
+        except DomainError as exc:
+            # The matcher names fields "details.<name>"; the API's body is the details.
+            field = exc.field or ""
+            field = field.removeprefix("details").removeprefix(".") or None
+            raise DomainError(exc.message, field=field, code=exc.code) from exc
+        return Response(s.MatchOut({
+            "possible_existing_record": result.possible_existing_record,
+            "message": result.message,
+            "candidates": result.candidates,
+        }).data)
 
 
 

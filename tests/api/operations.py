@@ -14,6 +14,7 @@ class Operation:
     scope: str | None
     body: dict = field(default_factory=dict)
     case_scoped: bool = False
+    idempotent: bool = True  # a POST that takes Idempotency-Key
 
     def url(self, **ids) -> str:
         return self.path.format(**ids)
@@ -35,6 +36,10 @@ OPERATIONS = [
     Operation("referrals_list", "get", "/api/v1/referrals/", "referrals:read"),
     Operation("referrals_create", "post", "/api/v1/referrals/", "referrals:write", referral_body()),
     Operation("referrals_read", "get", "/api/v1/referrals/{referral}/", "referrals:read"),
+    Operation(
+        "young_people_match", "post", "/api/v1/young-people/matches/", "referrals:write",
+        {"given_name": "Jordan", "family_name": "Ellis", "date_of_birth": "2011-03-04"}, idempotent=False,
+    ),
     Operation("cases_list", "get", "/api/v1/cases/", "cases:read"),
     Operation("cases_read", "get", "/api/v1/cases/{case}/", "cases:read", case_scoped=True),
     Operation("case_notes_list", "get", "/api/v1/cases/{case}/notes/", "cases:read", case_scoped=True),
