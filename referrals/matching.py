@@ -100,7 +100,9 @@ def postcode_key(postcode: str | None) -> str:
 
 
 def _dob_key(born: dt.date) -> str:
-    return born.strftime("%Y%m%d")
+    # Not strftime: "%Y" is not zero-padded below year 1000 on Linux, and the
+    # key must always have eight digits (as PostgreSQL's to_char gives).
+    return f"{born.year:04d}{born.month:02d}{born.day:02d}"
 
 
 def match_keys(given: str, family: str, preferred: str, born: dt.date | None, postcode: str) -> set[str]:

@@ -398,3 +398,14 @@ def test_the_evaluation_set_meets_the_recall_and_precision_targets():
     categories = {q.category for q in data.queries} | set(data.roles.values())
     assert set(matching_eval.NEGATIVE_CATEGORIES) <= categories
     assert set(matching_eval.VARIANT_CATEGORIES) <= categories
+
+
+def test_an_ancient_date_of_birth_is_searched_without_error():
+    """Found by schemathesis: a year below 1000 once made a short key."""
+    import datetime as dt
+
+    from referrals import matching
+
+    assert matching._dob_key(dt.date(5, 1, 2)) == "00050102"
+    assert dt.date(5, 1, 2) in matching.dob_variants(dt.date(5, 1, 2), today=dt.date(2026, 11, 25))
+    assert matching.query_keys(matching.Details(given_name="Jay", family_name="Mensah", date_of_birth=dt.date(5, 1, 2)))
