@@ -184,6 +184,22 @@ def _already_recorded() -> Exists:
     return Exists(Notification.objects.filter(dedup_key=OuterRef("reminder_key")))
 
 
+def _enqueue_unrecorded(due, key_sql: str, params: list, enqueue: Enqueue) -> int:
+    """Hand the id of every due row whose reminder (keyed by ``key_sql``) is
+    not yet recorded to ``enqueue``, streaming; return how many."""
+    ids = (
+        due.alias(reminder_key=RawSQL(key_sql, params, output_field=CharField()))
+        .exclude(_already_recorded())
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for object_id in ids.iterator(chunk_size=2000):
+        enqueue(object_id)
+        count += 1
+    return count
+
+
 def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
     """Hand every open case whose review is due within three working days or
     overdue to ``enqueue`` (the index on (status, next_review_due)), unless
@@ -194,18 +210,8 @@ def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
     """
     today = timezone.localdate(_now(now))
     horizon = _due_soon_horizon(today)
-    ids = (
-        Case.objects.filter(status=CaseStatus.OPEN, next_review_due__lte=horizon, anonymised_at__isnull=True)
-        .alias(reminder_key=RawSQL(_REVIEW_KEY_SQL, [today, today], output_field=CharField()))
-        .exclude(_already_recorded())
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for case_id in ids.iterator(chunk_size=2000):
-        enqueue(case_id)
-        count += 1
-    return count
+    due = Case.objects.filter(status=CaseStatus.OPEN, next_review_due__lte=horizon, anonymised_at__isnull=True)
+    return _enqueue_unrecorded(due, _REVIEW_KEY_SQL, [today, today], enqueue)
 
 
 @transaction.atomic
@@ -273,22 +279,10 @@ def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
     screening sweep task."""
     now = _now(now)
     longest_lead = max(_alert_leads().values(), default=dt.timedelta(0))
-    ids = (
-        Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lte=now + longest_lead)
-        .alias(reminder_key=RawSQL(
-            """'screening_overdue:referral:' || "referrals_referral"."id" || ':due:'
-               || floor(extract(epoch from "referrals_referral"."decision_due_at"))::bigint""",
-            [], output_field=CharField(),
-        ))
-        .exclude(_already_recorded())
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for referral_id in ids.iterator(chunk_size=2000):
-        enqueue(referral_id)
-        count += 1
-    return count
+    due = Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lte=now + longest_lead)
+    key_sql = """'screening_overdue:referral:' || "referrals_referral"."id" || ':due:'
+               || floor(extract(epoch from "referrals_referral"."decision_due_at"))::bigint"""
+    return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
 @transaction.atomic
@@ -337,22 +331,10 @@ def share_expiring_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) ->
     """Hand every unrevoked grant ending within seven days to ``enqueue``
     (the partial index on expires_at of unrevoked grants)."""
     now = _now(now)
-    ids = (
-        ShareGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
-        .alias(reminder_key=RawSQL(
-            """'share_expiring:grant:' || "safeguarding_sharegrant"."id" || ':expires:'
-               || floor(extract(epoch from "safeguarding_sharegrant"."expires_at"))::bigint""",
-            [], output_field=CharField(),
-        ))
-        .exclude(_already_recorded())
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-    count = 0
-    for grant_id in ids.iterator(chunk_size=2000):
-        enqueue(grant_id)
-        count += 1
-    return count
+    due = ShareGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
+    key_sql = """'share_expiring:grant:' || "safeguarding_sharegrant"."id" || ':expires:'
+               || floor(extract(epoch from "safeguarding_sharegrant"."expires_at"))::bigint"""
+    return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
 @transaction.atomic
