@@ -41,12 +41,11 @@ How the search works
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from django.db import connection
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from referrals.errors import DomainError
@@ -299,11 +298,15 @@ class Details:
     unique_pupil_number: str = ""
     nhs_number: str = ""
 
-    @property
+    # Worked out once per record: a search compares each record's names many
+    # times. (cached_property writes the instance's __dict__ directly, so it
+    # works on a frozen dataclass and takes no part in equality.)
+    @functools.cached_property
     def given_tokens(self) -> list[str]:
-        return tokens(self.given_name) + [t for t in tokens(self.preferred_name) if t not in tokens(self.given_name)]
+        given = tokens(self.given_name)
+        return given + [t for t in tokens(self.preferred_name) if t not in given]
 
-    @property
+    @functools.cached_property
     def family_tokens(self) -> list[str]:
         return tokens(self.family_name)
 
@@ -375,7 +378,10 @@ def _osa_distance(a: str, b: str, limit: int = 3) -> int:
 EXACT, NICKNAME, TYPO, PHONETIC, PART, NONE = "exact", "nickname", "typo", "phonetic", "part", "none"
 
 
+@functools.lru_cache(maxsize=65536)
 def _token_level(a: str, b: str) -> str:
+    # Pure, and names repeat (the query's against every record's, common
+    # names across searches): remembered per process, bounded.
     if a == b:
         return EXACT
     if b in name_forms(a) or a in name_forms(b):
@@ -633,8 +639,32 @@ def clean_details(details: Mapping[str, Any]) -> Details:
     return cleaned
 
 
-def _active_merges():
-    return YoungPersonMerge.objects.filter(merged=OuterRef("pk"), undone_at__isnull=True)
+_CANDIDATE_FIELDS = (
+    "id", "given_name", "family_name", "preferred_name", "date_of_birth", "postcode", "school_id", "gender",
+    "unique_pupil_number", "nhs_number",
+)
+# Records merged into another, and anonymised ones, are never candidates.
+# (Empty identifiers match nothing: the partial unique indexes skip them.)
+_CANDIDATES_SQL = f"""
+    SELECT {", ".join(f"p.{name}" for name in _CANDIDATE_FIELDS)}
+    FROM {YoungPerson._meta.db_table} p
+    WHERE p.id IN (
+        (SELECT k.young_person_id FROM {YoungPersonMatchKey._meta.db_table} k
+         WHERE k.key = ANY(%(keys)s) LIMIT %(key_limit)s)
+        UNION ALL
+        SELECT u.id FROM {YoungPerson._meta.db_table} u
+        WHERE %(upn)s <> '' AND u.unique_pupil_number = %(upn)s AND u.unique_pupil_number <> ''
+        UNION ALL
+        SELECT n.id FROM {YoungPerson._meta.db_table} n
+        WHERE %(nhs)s <> '' AND n.nhs_number = %(nhs)s AND n.nhs_number <> ''
+    )
+    AND p.id <> ALL(%(exclude)s::bigint[])
+    AND p.anonymised_at IS NULL
+    AND NOT EXISTS (
+        SELECT 1 FROM {YoungPersonMerge._meta.db_table} m WHERE m.merged_id = p.id AND m.undone_at IS NULL
+    )
+    LIMIT %(limit)s
+"""
 
 
 def find_candidates(details: Details, *, exclude: Iterable[int] = ()) -> list[tuple[YoungPerson, Comparison]]:
@@ -642,32 +672,19 @@ def find_candidates(details: Details, *, exclude: Iterable[int] = ()) -> list[tu
     evidence. A lookup across the whole index, past any actor's reach: only
     ``young_person_candidates`` may call it, and it applies the privacy rule.
     Records merged into another, and anonymised ones, are left out."""
-    # Ids first, each lookup on its own index, then the rows by primary key:
-    # one combined OR would make PostgreSQL scan the whole table.
+    # One round trip: the blocking keys and the identifiers each probe their
+    # own index inside the IN (one combined OR would make PostgreSQL scan the
+    # whole table), then the rows by primary key. Raw SQL because compiling
+    # the equivalent ORM query cost more than running it.
     keys = sorted(query_keys(details))
-    ids: set[int] = set()
-    if keys:
-        # One array parameter rather than hundreds: cheaper to send and plan.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT young_person_id FROM {YoungPersonMatchKey._meta.db_table} WHERE key = ANY(%s) LIMIT %s",
-                [keys, BLOCK_LIMIT * 4],
-            )
-            ids.update(row[0] for row in cursor.fetchall())
-    for name in ("unique_pupil_number", "nhs_number"):
-        value = getattr(details, name)
-        if value:
-            ids.update(YoungPerson.objects.filter(**{name: value}).values_list("pk", flat=True))
-    ids.difference_update(exclude)
-    if not ids:
+    if not (keys or details.unique_pupil_number or details.nhs_number):
         return []
-    rows = (
-        YoungPerson.objects.filter(pk__in=sorted(ids), anonymised_at__isnull=True)
-        .filter(~Exists(_active_merges()))
-        .only(
-            "pk", "given_name", "family_name", "preferred_name", "date_of_birth", "postcode", "school_id",
-            "gender", "unique_pupil_number", "nhs_number",
-        )[:BLOCK_LIMIT]
+    rows = YoungPerson.objects.raw(
+        _CANDIDATES_SQL,
+        {
+            "keys": keys, "key_limit": BLOCK_LIMIT * 4, "limit": BLOCK_LIMIT, "exclude": sorted(set(exclude)),
+            "upn": details.unique_pupil_number, "nhs": details.nhs_number,
+        },
     )
     scored = [(person, compare(details, Details.of(person))) for person in rows]
     scored.sort(key=lambda pair: (-pair[1].score, pair[0].pk))
