@@ -220,7 +220,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# An empty EMAIL_URL counts as unset (docker-compose passes it through empty
+# when mail goes by GOV.UK Notify).
+EMAIL_CONFIG = env.email_url_config(os.environ.get("EMAIL_URL") or "consolemail://")
 vars().update(EMAIL_CONFIG)
 # Production mail goes by SMTP (EMAIL_URL=smtp+tls://...) or, for public
 # bodies, by GOV.UK Notify (EMAIL_PROVIDER=notify; config/notify.py).

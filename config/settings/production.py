@@ -26,4 +26,11 @@ SECURE_HSTS_SECONDS = 63072000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
+
+# Reminders must reach people: no console, memory or dummy mail in production.
+if EMAIL_PROVIDER == "url" and EMAIL_BACKEND.rsplit(".", 2)[-2] in {"console", "locmem", "dummy", "filebased"}:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Production needs real mail: set EMAIL_URL (e.g. smtp+tls://user:password@host:587) "
+        "or EMAIL_PROVIDER=notify with GOVUK_NOTIFY_API_KEY and GOVUK_NOTIFY_TEMPLATE_ID"
+    )
 CSRF_COOKIE_SECURE = True

@@ -60,9 +60,17 @@ def test_app_services_take_urls_from_the_environment(services, name, variable):
 
 
 @pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"])
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "ALLOWED_HOSTS"])
 def test_production_secrets_are_required_not_defaulted(services, name, variable):
     assert str(services[name]["environment"][variable]).startswith(f"${{{variable}:?")
+
+
+@pytest.mark.parametrize("name", [*APP_SERVICES, "migrate"])
+@pytest.mark.parametrize("variable", ["EMAIL_PROVIDER", "EMAIL_URL", "GOVUK_NOTIFY_API_KEY", "GOVUK_NOTIFY_TEMPLATE_ID"])
+def test_mail_settings_pass_through_for_smtp_or_notify(services, name, variable):
+    # Either transport can be chosen at deploy time; production settings
+    # refuse to start with neither (tests/config/test_settings.py).
+    assert str(services[name]["environment"][variable]).startswith(f"${{{variable}:-")
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,10 @@ def manage(*args: str, settings: str = "config.settings.production", **env: str)
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    return {"SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "crossroads.example.gov.uk", **overrides}
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "crossroads.example.gov.uk",
+        "EMAIL_URL": "smtp+tls://crossroads:secret@smtp.example.gov.uk:587", **overrides,
+    }
 
 
 def test_deploy_checks_are_clean_in_production():
@@ -47,6 +51,23 @@ def test_deploy_checks_are_clean_in_production():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("email_url", ["", "consolemail://"])
+def test_production_refuses_to_start_without_real_mail(email_url):
+    result = manage("check", **production_env(EMAIL_URL=email_url))
+    assert result.returncode != 0
+    assert "Production needs real mail" in result.stderr
+
+
+def test_production_accepts_gov_uk_notify_instead_of_smtp():
+    env = production_env(
+        EMAIL_URL="", EMAIL_PROVIDER="notify",
+        GOVUK_NOTIFY_API_KEY=f"crossroads_live-{uuid.uuid4()}-{uuid.uuid4()}",
+        GOVUK_NOTIFY_TEMPLATE_ID=str(uuid.uuid4()),
+    )
+    result = manage("check", **env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
