@@ -40,6 +40,7 @@ RUN SECRET_KEY="$BUILD_SECRET_KEY" \
     ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build@build.invalid/build \
     CELERY_BROKER_URL=memory:// \
+    EMAIL_URL=smtp://build.invalid:25 \
     python manage.py collectstatic --no-input -v0
 
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin crossroads

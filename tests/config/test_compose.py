@@ -155,3 +155,25 @@ def test_dockerfile_ships_govuk_frontend_from_a_node_build_stage(dockerfile):
     assert dockerfile.index(next(l for l in dockerfile if l.startswith("COPY --from=frontend"))) < dockerfile.index(
         next(l for l in dockerfile if "collectstatic" in l)
     )
+
+
+def test_the_image_build_loads_production_settings_with_its_throwaway_variables(dockerfile):
+    """collectstatic runs at build time under production settings with the
+    variables the Dockerfile gives it; those settings must load from exactly
+    that environment (a settings change that needs a new variable fails
+    here, not in the image build)."""
+    import shlex
+    import subprocess
+    import sys
+
+    run = next(r for r in instructions(dockerfile, "RUN") if "collectstatic" in r)
+    build_args = dict(a.split("=", 1) for a in instructions(dockerfile, "ARG") if "=" in a)
+    words = shlex.split(run.split("python manage.py")[0])
+    env = {k: v for k, v in (w.split("=", 1) for w in words)}
+    env = {k: (build_args.get(v.lstrip("$"), v) if v.startswith("$") else v) for k, v in env.items()}
+    env |= {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.EMAIL_BACKEND)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
