@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("referrals.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("accounts/two-factor/", include("agencies.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("referrals.urls")),
 ]
