@@ -165,6 +165,18 @@ def app_setup_confirm(*, user, device: TOTPDevice, code: str) -> list[str]:
     return codes
 
 
+def devices_remove(*, user) -> int:
+    """Removes the person's apps and recovery codes (``two_factor_reset``).
+    Sessions they verified stop counting as verified at their next request
+    (django-otp finds the device gone). Returns how many devices went."""
+    with transaction.atomic():
+        devices = [TOTPDevice.objects.filter(user=user), StaticDevice.objects.filter(user=user)]
+        removed = sum(qs.count() for qs in devices)
+        for qs in devices:
+            qs.delete()
+    return removed
+
+
 def mark_verified(request, device: Device) -> None:
     """Records in the session that this device verified the person, under a
     new session key (the session has just gained a privilege)."""
@@ -194,6 +206,6 @@ def confirmed_app_ensure(*, user) -> TOTPDevice:
 
 __all__ = [
     "DEVICE_ID_SESSION_KEY", "CodeRefused", "app_code_check", "app_setup_confirm", "app_setup_start",
-    "confirmed_app", "current_code", "confirmed_app_ensure", "is_verified", "mark_verified", "qr_code_svg",
+    "confirmed_app", "current_code", "confirmed_app_ensure", "devices_remove", "is_verified", "mark_verified", "qr_code_svg",
     "recovery_code_check", "recovery_codes_issue", "recovery_codes_left", "secret_text",
 ]
