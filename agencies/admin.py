@@ -214,6 +214,17 @@ if apps.is_installed("oauth2_provider"):
         if admin.site.is_registered(_model):
             admin.site.unregister(_model)
 
+# django-otp's device admin shows each person's authenticator secret and
+# recovery codes, which would let whoever holds the admin pass anyone's
+# second factor. Nobody needs them here: a lost phone is replaced after
+# signing in with a recovery code, and ``manage.py two_factor_reset`` clears
+# a person's set-up. django-axes' admin is off (AXES_ENABLE_ADMIN).
+for _label in ("otp_totp", "otp_static"):
+    if apps.is_installed(f"django_otp.plugins.{_label}"):
+        for _model in apps.get_app_config(_label).get_models():
+            if admin.site.is_registered(_model):
+                admin.site.unregister(_model)
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):

@@ -21,6 +21,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html"),
         name="api-docs",
     ),
+    path("accounts/two-factor/", include("agencies.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("referrals.urls")),
 ]

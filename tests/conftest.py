@@ -39,3 +39,29 @@ def cast(db):
     superuser = f.UserFactory(username="root-admin", is_staff=True, is_superuser=True)
     agreement = f.AgreementFactory(parties=list(agencies.values()))
     return Cast(agencies=agencies, users=users, superuser=superuser, agreement=agreement, **agencies)
+
+
+@pytest.fixture(autouse=True)
+def _signed_in_includes_two_factor(monkeypatch):
+    """``force_login`` and ``login`` sign in past both steps (see
+    tests/signing_in.py); ``password_only_login`` stops after the first."""
+    from django.contrib.auth import SESSION_KEY, get_user_model
+    from django.test import Client
+
+    from tests.signing_in import a_request, verify_session
+
+    force_login, login = Client.force_login, Client.login
+
+    def force_login_verified(self, user, backend=None):
+        force_login(self, user, backend)
+        verify_session(self, user)
+
+    def login_verified(self, **credentials):
+        credentials.setdefault("request", a_request())
+        signed_in = login(self, **credentials)
+        if signed_in:
+            verify_session(self, get_user_model().objects.get(pk=self.session[SESSION_KEY]))
+        return signed_in
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
+    monkeypatch.setattr(Client, "login", login_verified)

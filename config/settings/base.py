@@ -8,6 +8,7 @@ the path of a file holding it (Docker and Kubernetes secrets).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -83,6 +84,10 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "agencies",
     "referrals",
     "safeguarding",
@@ -95,9 +100,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor (agencies/two_factor.py): which device, if any, verified
+    # this session; then no page but the two-factor ones until one has.
+    "django_otp.middleware.OTPMiddleware",
+    "agencies.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so that it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -146,6 +157,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out sign-in is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -171,6 +184,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in lockout (django-axes). Five wrong passwords for one username from
+# one address lock that pair for 30 minutes. Not the username alone: anyone
+# could then lock a hub screener out during an emergency by typing her name
+# five times. Not the address alone: a school or police station signs in
+# from behind one address, and one mistyping colleague would lock them all.
+# Guessing from many addresses is what the 12-character password rules and
+# the second factor are for. The attempt log is in the database.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "agencies.views.locked_out"  # a GOV.UK page, as a 429
+AXES_ENABLE_ADMIN = False  # `manage.py axes_reset_username <name>` lifts a lockout early
+
+# Two-factor authentication (django-otp): an authenticator app (TOTP) for
+# every signed-in person, with single-use recovery codes. Wrong codes back
+# off exponentially per device (1, 2, 4, 8... seconds).
+OTP_TOTP_ISSUER = "Crossroads"
+OTP_LOGIN_URL = "two-factor-verify"
+TWO_FACTOR_RECOVERY_CODES = 10
 
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True

@@ -8,20 +8,31 @@ import datetime as dt
 
 import pytest
 
+from agencies import two_factor
 from referrals.models import Case, CaseNote, Intervention, Referral, Review
 from safeguarding.models import AccessEvent
 from tests import factories as f
+from tests.signing_in import usable_code
 
 PASSWORD = "correct horse battery staple"
 
 
 def sign_in(page, live_server, user, scan=None):
+    """As a person does: the password, then the code their authenticator
+    app shows (their app is set up already; tests/e2e/test_two_factor.py
+    sets one up)."""
+    device = two_factor.confirmed_app_ensure(user=user)
     page.goto(f"{live_server.url}/accounts/login/")
     if scan:
         scan(page, "sign-in")
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/two-factor/**")
+    if scan:
+        scan(page, "two-factor-code")
+    page.get_by_label("Enter the code from your authenticator app").fill(usable_code(device))
+    page.get_by_role("button", name="Continue").click()
     page.wait_for_url(f"{live_server.url}/")
 
 

@@ -17,7 +17,9 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from agencies import two_factor
 from agencies.models import Agency, InformationSharingAgreement, Membership, Role
 from referrals import deadlines
 from referrals.models import (
@@ -41,6 +43,7 @@ from safeguarding.models import (
     SharingDecision,
     SharingOutcome,
 )
+from tests.signing_in import a_request
 
 COUNTED = [
     get_user_model(), Group, Agency, Membership, InformationSharingAgreement, YoungPerson, Referral, Case,
@@ -95,6 +98,15 @@ def test_the_second_run_changes_nothing_and_prints_the_sign_ins_again(demo):
     assert demo.after_second == demo.after_first
     assert "already loaded" in demo.second
     assert sign_ins(demo.second) == sign_ins(demo.first)
+
+
+def test_every_demo_sign_in_has_one_authenticator_app_and_the_output_says_how_to_get_a_code(demo):
+    for username in DEMO_USERNAMES:
+        user = get_user_model().objects.get(username=username)
+        assert TOTPDevice.objects.filter(user=user).count() == 1, username  # the second run made no other
+        assert two_factor.confirmed_app(user) is not None, username
+    for output in (demo.first, demo.second):
+        assert ".venv/bin/python manage.py demo_otp_code youthworker" in output
 
 
 def test_the_borough_has_about_150_young_people_and_80_cases(demo):
@@ -181,9 +193,9 @@ def test_demo_users_sign_in_with_the_printed_password_and_see_what_their_role_al
     passwords = {password for _, password in printed.values()}
     assert len(passwords) == 1 and len(passwords.pop()) >= 12
     for username, (_, password) in printed.items():
-        user = authenticate(username=username, password=password)
+        user = authenticate(a_request(), username=username, password=password)
         assert user is not None, username
-        assert authenticate(username=username, password=password + "x") is None
+        assert authenticate(a_request(), username=username, password=password + "x") is None
 
     def actor(username):
         return access.actor_for_user(get_user_model().objects.get(username=username), channel=Channel.COMMAND)

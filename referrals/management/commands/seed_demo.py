@@ -18,8 +18,9 @@ queryset ``update()``. The chronology is append-only in the database and is
 never updated: the hub's decision entry, which the service writes, carries
 the time the seed ran.
 
-Idempotent: if the hub agency already exists the seed changes nothing and
-only prints the demo sign-ins. Everything is written in one transaction (a
+Idempotent: if the hub agency already exists the seed changes nothing but
+to give a demo sign-in without one an authenticator app, and prints the
+demo sign-ins. Everything is written in one transaction (a
 savepoint per young person), so a failed run leaves nothing behind.
 Names come from a fixed seed; dates are relative to today, so some reviews
 are always overdue, some due within three working days, and some referrals
@@ -43,6 +44,7 @@ from django.utils import timezone
 from faker import Faker
 
 from agencies import services as agency_services
+from agencies import two_factor
 from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Role
 from referrals import deadlines
 from referrals import services as casework
@@ -668,6 +670,7 @@ class Command(BaseCommand):
         self.verbosity = options.get("verbosity", 1)
         if Agency.objects.filter(slug=HUB_SLUG).exists():
             self.say("The demo borough is already loaded; nothing changed.")
+            self.demo_authenticator_apps()
             self.print_sign_ins()
             return
 
@@ -700,6 +703,7 @@ class Command(BaseCommand):
             self.sharing_endings()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
+        self.demo_authenticator_apps()
         self.print_sign_ins()
         call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
 
@@ -720,6 +724,13 @@ class Command(BaseCommand):
             f"{CaseNote.objects.count()} chronology entries, {ShareGrant.objects.count()} share grants, "
             f"{SharingDecision.objects.count()} sharing decisions"
         )
+
+    def demo_authenticator_apps(self) -> None:
+        """Every demo sign-in has an authenticator app already set up (made
+        once; a later run keeps it), so the demo asks for a code straight
+        after the password and ``demo_otp_code`` can say what it is."""
+        for user in get_user_model().objects.filter(username__in=[spec.username for spec in DEMO_SIGN_INS]):
+            two_factor.confirmed_app_ensure(user=user)
 
     def print_sign_ins(self) -> None:
         User = get_user_model()
@@ -742,6 +753,10 @@ class Command(BaseCommand):
             self.stdout.write("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
             if index == 0:
                 self.stdout.write("  " + "  ".join("-" * w for w in widths))
+        self.stdout.write("")
+        self.stdout.write("After the password, Crossroads asks for a two-factor code. Each demo account's")
+        self.stdout.write("authenticator app is already set up; get its current code with, for example:")
+        self.stdout.write("  .venv/bin/python manage.py demo_otp_code youthworker")
 
     # -- the partnership ----------------------------------------------------
 
