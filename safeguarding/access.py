@@ -598,3 +598,11 @@ def may_export_subject_access(actor: Actor) -> bool:
     """Only a data-protection officer records and answers subject-access
     requests; the export holds everything, agency-only notes included."""
     return is_data_protection_officer(actor)
+
+
+def young_people_for_subject_access(actor: Actor) -> QuerySet[YoungPerson]:
+    """The whole young-person index for a data-protection officer choosing
+    whose request to record; nobody else (deny by default)."""
+    if not may_export_subject_access(actor):
+        return YoungPerson.objects.none()
+    return YoungPerson.objects.all()
