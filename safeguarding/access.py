@@ -482,6 +482,11 @@ def access_basis(actor: Actor, obj) -> str:
     if actor.agency is None:
         return "Scheduled task" if actor.channel in (Channel.TASK, Channel.COMMAND) and not actor.user else ""
     agency = actor.agency
+    if obj is None:
+        # A list or export: what the policy lets the agency list.
+        if actor.works_cases:
+            return f"Caseload of {agency.name}: cases it leads or holds an active share of"
+        return f"Records visible to {agency.name}"
     reasons: list[str] = []
     if isinstance(obj, Case):
         case_id, lead_agency_id = obj.pk, obj.lead_agency_id

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from pghistory.models import Events
 
@@ -145,7 +146,9 @@ class _Words:
             return str(choices.get(value, value))
         if isinstance(model_field, models.DateTimeField) and isinstance(value, str):
             moment = parse_datetime(value)
-            return moment.strftime("%-d %b %Y %H:%M") if moment else value
+            if moment is None:
+                return value
+            return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).strftime("%-d %b %Y %H:%M")
         if isinstance(model_field, models.DateField) and isinstance(value, str):
             day = parse_date(value)
             return day.strftime("%-d %b %Y") if day else value
