@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.postgres.fields import ArrayField
@@ -52,6 +53,7 @@ class Role(models.TextChoices):
     DPO = "dpo", "Data-protection officer"
 
 
+@pghistory.track()
 class Membership(models.Model):
     """A person's role in an agency. A person may hold several roles."""
 

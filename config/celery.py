@@ -12,10 +12,15 @@ imported by ``config/__init__.py``, so a default set here would run before
 
 from celery import Celery
 from celery.signals import worker_ready
+from django_structlog.celery.steps import DjangoStructLogInitStep
+
+import config.request_ids  # noqa: F401  (a task's id is its request id)
 
 app = Celery("crossroads")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Structured logs for tasks, each with its task id as the request id.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @worker_ready.connect

@@ -23,5 +23,6 @@ urlpatterns = [
     ),
     path("accounts/two-factor/", include("agencies.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("safeguarding.urls")),
     path("", include("referrals.urls")),
 ]

@@ -59,6 +59,7 @@ def case_detail(request, case_id: int):
         "may_manage": may_manage,
         "may_allocate": access.may(actor, Action.ALLOCATE, case),
         "may_close": access.may(actor, Action.CLOSE, case),
+        "may_see_access_log": access.may_see_access_log(actor, case),
         "actor_agency_id": actor.agency.pk,
         "agencies_in_chronology": agencies_in_chronology,
         "kinds": NoteKind.choices,

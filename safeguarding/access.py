@@ -40,6 +40,7 @@ from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
 from agencies.models import Agency, AgencyKind, Membership, Role
+from config import request_ids
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
     Case,
@@ -457,8 +458,67 @@ def agencies_with_permission(case: Case, codename: str = "view_case") -> set[int
 # ---------------------------------------------------------------------------
 
 
-def log_access(actor: Actor, action: str, obj=None, *, object_type: str | None = None, detail: dict | None = None) -> AccessEvent:
-    """Write one row to the append-only access log."""
+def _case_basis(agency: Agency, case_id: int, lead_agency_id: int) -> str:
+    if lead_agency_id == agency.pk:
+        return f"Lead agency ({agency.name})"
+    grant = (
+        active_grants().filter(case_id=case_id, agency=agency)
+        .select_related("agreement").order_by("-expires_at").first()
+    )
+    if grant is None:
+        return ""
+    until = timezone.localtime(grant.expires_at).strftime("%-d %b %Y")
+    if grant.agreement is not None:
+        return f"Share grant #{grant.pk} under agreement {grant.agreement.reference} until {until}"
+    return f"Share grant #{grant.pk} on a recorded emergency basis until {until}"
+
+
+def access_basis(actor: Actor, obj) -> str:
+    """Why the actor could reach the object at this moment, in words a
+    data-protection officer can read back later: the lead agency, a share
+    grant (its number, agreement and end), the referring agency, hub
+    screening or a scheduled task. "" when nothing in the policy explains it
+    (the row then shows the access had no recorded basis)."""
+    if actor.agency is None:
+        return "Scheduled task" if actor.channel in (Channel.TASK, Channel.COMMAND) and not actor.user else ""
+    agency = actor.agency
+    if obj is None:
+        # A list or export: what the policy lets the agency list.
+        if actor.works_cases:
+            return f"Caseload of {agency.name}: cases it leads or holds an active share of"
+        return f"Records visible to {agency.name}"
+    reasons: list[str] = []
+    if isinstance(obj, Case):
+        case_id, lead_agency_id = obj.pk, obj.lead_agency_id
+    elif getattr(obj, "case_id", None) is not None:
+        case_id = obj.case_id
+        lead_agency_id = Case.objects.filter(pk=case_id).values_list("lead_agency_id", flat=True).first()
+    else:
+        case_id = lead_agency_id = None
+    if case_id is not None and lead_agency_id is not None:
+        reasons.append(_case_basis(agency, case_id, lead_agency_id))
+    if isinstance(obj, Referral):
+        if obj.referring_agency_id == agency.pk:
+            reasons.append(f"Referring agency ({agency.name})")
+        if actor.screens_referrals:
+            reasons.append("Hub screening")
+    if isinstance(obj, YoungPerson):
+        if actor.screens_referrals:
+            reasons.append("Hub screening (the young-person index)")
+        if obj.recorded_by_id == agency.pk:
+            reasons.append(f"Recorded by {agency.name}")
+        for case in Case.objects.filter(young_person=obj).only("pk", "lead_agency_id"):
+            reasons.append(_case_basis(agency, case.pk, case.lead_agency_id))
+    return "; ".join(dict.fromkeys(r for r in reasons if r))[:300]
+
+
+def log_access(
+    actor: Actor, action: str, obj=None, *, object_type: str | None = None, detail: dict | None = None,
+    basis: str | None = None,
+) -> AccessEvent:
+    """Write one row to the append-only access log, with the request id of
+    the request or task being served (``config.request_ids``) and the basis
+    of the access at this moment (``access_basis`` unless given)."""
     case_id = young_person_id = None
     object_id = ""
     if obj is not None:
@@ -486,6 +546,68 @@ def log_access(actor: Actor, action: str, obj=None, *, object_type: str | None =
         young_person_id=young_person_id,
         channel=actor.channel,
         ip_address=actor.ip_address,
-        request_id=actor.request_id,
+        request_id=actor.request_id or request_ids.current(),
+        basis=access_basis(actor, obj) if basis is None else basis,
         detail=detail or {},
     )
+
+
+# ---------------------------------------------------------------------------
+# Audit: who has seen a record, subject access
+# ---------------------------------------------------------------------------
+
+
+def is_data_protection_officer(actor: Actor) -> bool:
+    """A person (never a partner system) holding the DPO role in an agency."""
+    return actor.user is not None and not is_machine_client(actor) and actor.has_role(Role.DPO)
+
+
+def may_see_access_log(actor: Actor, case: Case) -> bool:
+    """Who may see "who has seen this case": the lead agency's managers and
+    data-protection officers. Deny by default: practitioners, screeners,
+    agency administrators, sharing agencies and partner systems may not."""
+    if is_data_protection_officer(actor):
+        return True
+    return (
+        actor.user is not None and not is_machine_client(actor)
+        and actor.has_role(Role.MANAGER) and case.lead_agency_id == actor.agency.pk
+    )
+
+
+def access_log_basis(actor: Actor) -> str:
+    """The basis recorded when someone reads an access log (or answers a
+    subject-access request)."""
+    if is_data_protection_officer(actor):
+        return f"Data-protection officer ({actor.agency.name})"
+    return f"Lead agency manager ({actor.agency.name})" if actor.agency else ""
+
+
+def may_see_young_person_access_log(actor: Actor, young_person: YoungPerson) -> bool:
+    """A data-protection officer, or a manager of an agency leading one of
+    the young person's cases (who then sees only those cases' rows:
+    ``access_log_case_ids``). Deny by default."""
+    return access_log_case_ids(actor, young_person) != []
+
+
+def access_log_case_ids(actor: Actor, young_person: YoungPerson) -> list[int] | None:
+    """The cases of a young person whose access-log rows the actor may see:
+    None meaning every row about them (a data-protection officer), else the
+    ids of the cases for which ``may_see_access_log`` holds (maybe none)."""
+    if is_data_protection_officer(actor):
+        return None
+    cases = Case.objects.filter(young_person=young_person).only("pk", "lead_agency_id")
+    return [case.pk for case in cases if may_see_access_log(actor, case)]
+
+
+def may_export_subject_access(actor: Actor) -> bool:
+    """Only a data-protection officer records and answers subject-access
+    requests; the export holds everything, agency-only notes included."""
+    return is_data_protection_officer(actor)
+
+
+def young_people_for_subject_access(actor: Actor) -> QuerySet[YoungPerson]:
+    """The whole young-person index for a data-protection officer choosing
+    whose request to record; nobody else (deny by default)."""
+    if not may_export_subject_access(actor):
+        return YoungPerson.objects.none()
+    return YoungPerson.objects.all()

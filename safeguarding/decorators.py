@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 
+from config import request_ids
 from safeguarding import access
 from safeguarding.models import Channel
 
@@ -14,13 +14,14 @@ from safeguarding.models import Channel
 def actor_for_request(request, channel: str = Channel.WEB) -> access.Actor:
     """The actor behind a request: the signed-in person, acting for their
     agency, with the address and request id the access log records."""
-    request_id = request.META.get("HTTP_X_REQUEST_ID") or getattr(request, "request_id", "") or uuid.uuid4().hex
-    return access.actor_for_user(
+    actor = access.actor_for_user(
         request.user,
         channel=channel,
         ip_address=request.META.get("REMOTE_ADDR"),
-        request_id=request_id[:64],
+        request_id=request_ids.current(),
     )
+    request_ids.bind_actor(agency=actor.agency)
+    return actor
 
 
 def actor_required(view):

@@ -6,12 +6,13 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from dateutil.relativedelta import relativedelta
 from django.db.models import Q
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.models import Agency, InformationSharingAgreement
-from referrals.models import Case, LawfulBasis
+from referrals.models import Case, LawfulBasis, YoungPerson
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
@@ -181,6 +182,10 @@ class AccessEvent(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Why the actor could reach the object at that moment (lead agency, a
+    # share grant and its agreement, the referring agency, hub screening...),
+    # written with the row: the log is append-only, and the grants change.
+    basis = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -207,3 +212,42 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"Retention run {self.started_at:%Y-%m-%d %H:%M}: {self.cases_anonymised} cases"
+
+
+def subject_access_due_on(received_on):
+    """One calendar month after receipt (UK GDPR Article 12(3)): the same day
+    of the next month, or its last day when that month is shorter (31 January
+    gives 28 or 29 February)."""
+    return received_on + relativedelta(months=1)
+
+
+class SubjectAccessRequest(models.Model):
+    """A young person's (or their representative's) request for everything
+    held about them, answered by the data-protection officer within one
+    calendar month of receipt."""
+
+    young_person = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="subject_access_requests")
+    received_on = models.DateField()
+    due_on = models.DateField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(blank=True)
+    exported_at = models.DateTimeField(null=True, blank=True, help_text="When the export was last made")
+    completed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["completed_on", "due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(due_on__gt=models.F("received_on")), name="sar_due_after_receipt"),
+            models.CheckConstraint(
+                condition=Q(completed_on__isnull=True) | Q(completed_on__gte=models.F("received_on")),
+                name="sar_completed_after_receipt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Subject access request #{self.pk}"
+
+    def is_overdue(self, today=None) -> bool:
+        today = today or timezone.localdate()
+        return self.completed_on is None and self.due_on < today

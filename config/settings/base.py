@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+import structlog
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -80,6 +81,7 @@ INSTALLED_APPS = [
     "guardian",
     "pgtrigger",
     "pghistory",
+    "django_structlog",
     "health_check",
     "oauth2_provider",
     "drf_spectacular",
@@ -100,6 +102,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request id for every request (X-Request-ID in and out), then the
+    # change history's context (user, path, request id) for every write.
+    "config.request_ids.RequestIdMiddleware",
+    "config.request_ids.HistoryMiddleware",
     # Two-factor (agencies/two_factor.py): which device, if any, verified
     # this session; then no page but the two-factor ones until one has.
     "django_otp.middleware.OTPMiddleware",
@@ -421,9 +427,48 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Structured logs on the console (django-structlog): JSON lines, or
+# key=value lines with LOG_FORMAT=console; every line of a request or task
+# carries its request_id.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # config.request_ids checks it first
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+_LOG_RENDERER = {
+    "json": structlog.processors.JSONRenderer,
+    "console": lambda: structlog.dev.ConsoleRenderer(colors=False),
+}
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in _LOG_RENDERER:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(_LOG_RENDERER)}, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "structured": {
+            "()": "structlog.stdlib.ProcessorFormatter",
+            "processor": _LOG_RENDERER[LOG_FORMAT](),
+            "foreign_pre_chain": [
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.add_log_level,
+            ],
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        structlog.processors.UnicodeDecoder(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)

@@ -10,8 +10,6 @@ both the client and the token hold.
 from __future__ import annotations
 
 import dataclasses
-import re
-import uuid
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -21,9 +19,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 from agencies.models import ApiClient
+from config import request_ids
 from safeguarding import access
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class ApiClientAuthentication(OAuth2Authentication):
@@ -59,12 +56,10 @@ class IsApiClient(BasePermission):
 def actor_for_request(request) -> access.Actor:
     """The access-policy actor for an authenticated API request: the client's
     agency, narrowed to the scopes both the client and its token hold."""
-    request_id = request.headers.get("X-Request-ID", "")
-    if not _REQUEST_ID.match(request_id):
-        request_id = uuid.uuid4().hex
     actor = access.actor_for_api_client(
-        request.api_client, ip_address=request.META.get("REMOTE_ADDR") or None, request_id=request_id,
+        request.api_client, ip_address=request.META.get("REMOTE_ADDR") or None, request_id=request_ids.current(),
     )
+    request_ids.bind_actor(agency=actor.agency, api_client=actor.api_client)
     token_scopes = frozenset((request.auth.scope or "").split())
     return dataclasses.replace(actor, scopes=actor.scopes & token_scopes)
 
