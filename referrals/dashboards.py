@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case as When_, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case as When_, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from referrals import deadlines
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
     Case,
+    CaseNote,
     CaseStatus,
     Referral,
     ReferralStatus,
@@ -173,7 +174,12 @@ def quiet_cases(actor: access.Actor, now: dt.datetime | None = None) -> list[Cas
     return list(
         agency_cases(actor)
         .filter(opened_at__lt=cutoff)
-        .annotate(last_entry=Max("notes__occurred_at"))
+        .annotate(last_entry=Subquery(
+            # Another agency's agency-only entries are not the lead agency's to
+            # see, nor their dates: they neither quieten a case nor date it.
+            CaseNote.objects.filter(access.notes_readable_by(OuterRef("lead_agency_id")), case=OuterRef("pk"))
+            .order_by("-occurred_at").values("occurred_at")[:1]
+        ))
         .filter(Q(last_entry__lt=cutoff) | Q(last_entry__isnull=True))
         .select_related("young_person", "key_worker")
         .order_by("last_entry", "pk")[:50]

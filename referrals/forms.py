@@ -8,6 +8,7 @@ import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from referrals.models import (
     ClosureReason,
@@ -70,13 +71,23 @@ def _radios(choices, label, **kwargs):
     )
 
 
-class FindPersonForm(forms.Form):
+class PastDateOfBirth:
+    """A date of birth is never in the future: say so on its own page."""
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data.get("date_of_birth")
+        if born is not None and born > timezone.localdate():
+            raise ValidationError("Date of birth must be in the past", code="future")
+        return born
+
+
+class FindPersonForm(PastDateOfBirth, forms.Form):
     given_name = forms.CharField(label="First name", max_length=100, error_messages={"required": "Enter a first name"})
     family_name = forms.CharField(label="Last name", max_length=100, error_messages={"required": "Enter a last name"})
     date_of_birth = GovDateField(label="Date of birth", help_text="For example, 27 3 2010")
 
 
-class NewPersonForm(forms.Form):
+class NewPersonForm(PastDateOfBirth, forms.Form):
     given_name = forms.CharField(label="First name", max_length=100, error_messages={"required": "Enter a first name"})
     family_name = forms.CharField(label="Last name", max_length=100, error_messages={"required": "Enter a last name"})
     preferred_name = forms.CharField(label="Preferred name (optional)", max_length=100, required=False)

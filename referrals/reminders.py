@@ -67,6 +67,7 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyKind, Membership, Notification, NotificationKind, Role
 from referrals import deadlines
 from referrals.models import OPEN_REFERRAL_STATUSES, Case, CaseNote, CaseStatus, Referral, Review
+from safeguarding import access
 from safeguarding.models import ShareGrant
 
 logger = logging.getLogger(__name__)
@@ -447,7 +448,10 @@ def manager_digest_record(*, user_id: int, agency_id: int, now: dt.datetime | No
     since = now - NO_ACTIVITY
     quiet = (
         open_cases.filter(opened_at__lt=since)
-        .exclude(Exists(CaseNote.objects.filter(case=OuterRef("pk"), recorded_at__gte=since)))
+        # Only entries the lead agency may read count as its activity.
+        .exclude(Exists(CaseNote.objects.filter(
+            access.notes_readable_by(OuterRef("lead_agency_id")), case=OuterRef("pk"), recorded_at__gte=since,
+        )))
         .exclude(Exists(Review.objects.filter(case=OuterRef("pk"), completed_at__gte=since)))
         .order_by("opened_at", "pk")
     )

@@ -61,6 +61,9 @@ from safeguarding.access import Action, Actor
 
 ACCOUNT_MAX_LENGTH = 10_000
 NOTE_MAX_LENGTH = 20_000
+# Far beyond any real programme (a session a week for 190 years), and well
+# within the database column: a bigger number was a 500 (integer out of range).
+SESSIONS_MAX = 10_000
 # The partnership works with young people up to their 25th year (the upper
 # age for care leavers and SEND support); anyone older is almost certainly a
 # mistyped date of birth.
@@ -760,8 +763,8 @@ def _check_intervention(values: dict, *, today: dt.date) -> None:
         raise DomainError("Give the date the intervention started", field="started_on", code="required")
     for name in ("sessions_offered", "sessions_attended"):
         value = values[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise DomainError("Enter a whole number, 0 or more", field=name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SESSIONS_MAX:
+            raise DomainError(f"Enter a whole number from 0 to {SESSIONS_MAX:,}", field=name)
     if values["sessions_attended"] > values["sessions_offered"]:
         raise DomainError("Sessions attended cannot be more than sessions offered", field="sessions_attended")
 

@@ -312,9 +312,16 @@ def visible_notes(actor: Actor, case: Case) -> QuerySet[CaseNote]:
     itself never reach another agency."""
     if not may(actor, Action.VIEW, case):
         return CaseNote.objects.none()
-    return CaseNote.objects.filter(case=case).filter(
-        Q(visibility=NoteVisibility.CASE) | Q(agency_id=actor.agency.pk)
-    )
+    return CaseNote.objects.filter(case=case).filter(notes_readable_by(actor.agency.pk))
+
+
+def notes_readable_by(agency_id) -> Q:
+    """The chronology entries an agency's people may read on a case it can
+    see: the case-wide ones and its own. ``agency_id`` may be an
+    ``OuterRef`` (the lead agency of each case, in dashboards and reminders),
+    so that even a count or a date drawn from the chronology never counts
+    another agency's agency-only entries."""
+    return Q(visibility=NoteVisibility.CASE) | Q(agency_id=agency_id)
 
 
 def may_correct_note(actor: Actor, note: CaseNote) -> bool:

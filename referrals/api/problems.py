@@ -12,11 +12,13 @@ or header name). Mapping:
 * anything the agency may not see (``access.NotVisible``) or that does not
   exist → 404, the same answer for both;
 * an ``Idempotency-Key`` reused with another body → 409;
+* a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` → 413;
 * too many requests → 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -73,6 +75,11 @@ def exception_handler(exc, context):
             400, "invalid-input", "Invalid input", exc.message, instance=instance,
             errors=[{"field": exc.field, "message": exc.message, "code": exc.code}],
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Raised while the token is read from the request, before any parser:
+        # still a problem document, not Django's HTML 400 page.
+        return problem(413, "too-large", "Request too large", "The request body is larger than the API accepts.",
+                       instance=instance)
     if isinstance(exc, access.MissingScope):
         return problem(403, "missing-scope", "Missing scope", str(exc), instance=instance)
     if isinstance(exc, access.NotAllowed):

@@ -1,0 +1,167 @@
+"""The world the security sweep runs in, built once per test module.
+
+One open case led by the *owner* agency, and one agency in each relation to
+it: *sharing* (an active share grant), *expired* and *revoked* (grants that
+ended, their permission rows deliberately left in place, so only the live
+check can refuse), *outsider* (nothing), *referrer* (its practitioner made
+the referral that became the case; no share) and the partnership's *hub*
+(its screener decided that referral). Every agency has a person in every
+role and a partner-API client with every scope; the owner agency also has a
+practitioner who is the case's key worker. Around the case: chronology
+entries (case-wide and agency-only, by the owner and by the sharing agency),
+an intervention, the open review, a still-open referral from the referrer, a
+notification for the key worker and a superuser who belongs to no agency.
+
+The world is written inside one transaction held open for the module
+(``world``); pytest-django wraps each test in a savepoint inside it, so a
+test may write freely and the next test finds the world as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from agencies.models import AgencyKind, ApiScope, Notification, NotificationKind, Role
+from agencies.services import api_client_issue
+from referrals import models as rm
+from safeguarding import access
+from safeguarding.models import ShareGrant
+from tests import factories as f
+from tests.api.conftest import bearer
+from tests.safeguarding.conftest import share
+
+ROLES = tuple(r.value for r in Role)
+CASEWORK_ROLES = ("practitioner", "hub_screener", "manager")
+# How each agency of the world stands to the case.
+AGENCY_RELATIONS = ("own", "shared", "expired", "revoked", "other", "referrer", "hub")
+_AGENCIES = {
+    "own": ("Owner Youth Service", AgencyKind.YOUTH_SERVICE),
+    "shared": ("Sharing Police", AgencyKind.POLICE),
+    "expired": ("Expired Health", AgencyKind.HEALTH),
+    "revoked": ("Revoked Housing", AgencyKind.HOUSING),
+    "other": ("Outsider School", AgencyKind.SCHOOL),
+    "referrer": ("Referrer School", AgencyKind.SCHOOL),
+    "hub": ("Partnership Hub", AgencyKind.HUB),
+}
+ALL_SCOPES = tuple(ApiScope.values)
+
+# Marked in the chronology so a test can look for them anywhere.
+CASE_WIDE_TEXT = "Owner case-wide entry: met at the youth centre"
+OWNER_PRIVATE_TEXT = "OWNER-ONLY: informant says the older brother holds the knife"
+SHARING_PRIVATE_TEXT = "SHARING-ONLY: police intelligence about a county-lines contact"
+
+
+def build_world() -> SimpleNamespace:
+    now = timezone.now()
+    agencies = {rel: f.make_agency(name, kind) for rel, (name, kind) in _AGENCIES.items()}
+    users = {(rel, role): f.make_member(agency, role) for rel, agency in agencies.items() for role in ROLES}
+    key_worker = f.make_member(agencies["own"], Role.PRACTITIONER, username="own-key-worker")
+    users[("key_worker", "practitioner")] = key_worker
+    superuser = f.UserFactory(username="root-admin", is_staff=True, is_superuser=True)
+    agreement = f.AgreementFactory(parties=list(agencies.values()))
+
+    young_person = f.YoungPersonFactory(
+        given_name="Tyrone", family_name="Okafor", recorded_by=agencies["referrer"],
+    )
+    case = f.CaseFactory(
+        young_person=young_person, lead_agency=agencies["own"], key_worker=key_worker,
+        opened_at=now - dt.timedelta(days=60),
+    )
+    review = rm.Review.objects.create(case=case, due_on=case.next_review_due)
+    accepted = f.ReferralFactory(
+        young_person=young_person, referring_agency=agencies["referrer"],
+        referred_by=users[("referrer", "practitioner")], status=rm.ReferralStatus.ACCEPTED,
+        received_at=now - dt.timedelta(days=61), decided_at=now - dt.timedelta(days=60),
+        decided_by=users[("hub", "hub_screener")], case=case,
+    )
+    open_referral = f.ReferralFactory(
+        young_person=f.YoungPersonFactory(given_name="Amara", family_name="Bello", recorded_by=agencies["referrer"]),
+        referring_agency=agencies["referrer"], referred_by=users[("referrer", "practitioner")],
+    )
+    grants = {rel: share(case, agencies[rel], agreement=agreement, emergency_basis="") for rel in ("shared", "expired", "revoked")}
+    # Ended grants keep their permission rows: the live relation alone must refuse.
+    ShareGrant.objects.filter(pk=grants["expired"].pk).update(expires_at=now - dt.timedelta(minutes=5))
+    ShareGrant.objects.filter(pk=grants["revoked"].pk).update(
+        revoked_at=now - dt.timedelta(minutes=5), revoked_by=users[("own", "manager")], revoke_reason="Work done",
+    )
+
+    def note(rel, text, visibility):
+        return rm.CaseNote.objects.create(
+            case=case, occurred_at=now - dt.timedelta(days=2), kind=rm.NoteKind.CONTACT,
+            author=users[(rel, "practitioner")], agency=agencies[rel], text=text, visibility=visibility,
+        )
+
+    notes = SimpleNamespace(
+        owner_case=note("own", CASE_WIDE_TEXT, rm.NoteVisibility.CASE),
+        owner_private=note("own", OWNER_PRIVATE_TEXT, rm.NoteVisibility.AGENCY),
+        sharing_private=note("shared", SHARING_PRIVATE_TEXT, rm.NoteVisibility.AGENCY),
+    )
+    intervention = rm.Intervention.objects.create(
+        case=case, provider_agency=agencies["own"], kind=rm.InterventionKind.MENTORING, goals="Weekly mentoring",
+        recorded_by=users[("own", "practitioner")],
+    )
+    notification = Notification.objects.create(
+        recipient=key_worker, kind=NotificationKind.REVIEW_DUE_SOON, subject=f"Review due for {case.reference}",
+        body="A review is due soon.", link=f"/cases/{case.pk}/", case_id=case.pk,
+        dedup_key=f"review_due_soon:case:{case.pk}", emailed_at=now,
+    )
+    api_clients, secrets, tokens = {}, {}, {}
+    for rel in AGENCY_RELATIONS:
+        actor = access.actor_for_user(users[(rel, "agency_admin")])
+        api_clients[rel], secrets[rel] = api_client_issue(
+            actor=actor, name=f"{rel} partner system", scopes=list(ALL_SCOPES),
+        )
+        tokens[rel] = bearer(api_clients[rel])
+    return SimpleNamespace(
+        agencies=agencies, users=users, key_worker=key_worker, superuser=superuser, agreement=agreement,
+        young_person=young_person, case=case, review=review, accepted_referral=accepted,
+        open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
+        notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, written once for the module and rolled back after it."""
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            built = build_world()
+            yield built
+            transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    # The API's per-client request budget lives in the cache; the sweep sends
+    # many requests per client, none of which is about throttling.
+    cache.clear()
+    yield
+
+
+# The sweep's size, filled in by the test modules as they are collected and
+# reported at the end of the run, for the issue note.
+MATRIX: dict = {}
+BAD_INPUTS: dict = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MATRIX:
+        cells = sum(MATRIX[part][2] for part in ("web", "admin", "api"))
+        lines = [f"URL permission matrix: {MATRIX['urls']} URL patterns served, {cells} cells checked"]
+        for part, label in (("web", "pages"), ("admin", "admin routes"), ("api", "API operations")):
+            urls, subjects, part_cells = MATRIX[part]
+            lines.append(f"  {label}: {urls} × {subjects} subjects × their methods = {part_cells} cells")
+        terminalreporter.write_sep("-", "security sweep")
+        for line in lines:
+            terminalreporter.write_line(line)
+    if BAD_INPUTS:
+        terminalreporter.write_line(
+            f"Bad inputs: {sum(len(v) for v in BAD_INPUTS.values())} cases over {len(BAD_INPUTS)} forms and endpoints; "
+            f"kinds tried: {', '.join(sorted({kind for v in BAD_INPUTS.values() for kind in v}))}"
+        )

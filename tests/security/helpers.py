@@ -1,0 +1,60 @@
+"""What the security tests share: the URL patterns served, HTTP clients
+signed in as a subject of the world, and the rows a write may touch."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from agencies.models import ApiClient, Notification
+from referrals import models as rm
+from safeguarding.models import ShareGrant, SharingDecision
+from tests.security import url_table as t
+
+SERVED = {p.key: p for p in t.served_patterns()}
+
+# Rows a write may touch, and the columns that show a change.
+TRACKED = {
+    rm.YoungPerson: (), rm.Referral: ("status",), rm.Case: ("status", "key_worker_id", "risk_level", "next_review_due"),
+    rm.CaseNote: (), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
+    ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
+    Notification: ("read_at",), get_user_model(): ("is_active", "password"),
+}
+
+
+def state() -> dict:
+    """The tracked rows. The access log is left out on purpose: a refused
+    request may still record a read it was allowed (the referral a referrer
+    follows, say), and it is append-only anyway."""
+    return {model.__name__: list(model.objects.order_by("pk").values_list("pk", *cols)) for model, cols in TRACKED.items()}
+
+
+def subject_user(w, subject: str):
+    if subject == "superuser":
+        return w.superuser
+    relation, role = subject.split("/")
+    return w.users[(relation, role)]
+
+
+# One request handler for every test: building one loads the middleware
+# (whitenoise indexes the static files), which would dominate the run.
+_HANDLER = Client().handler
+
+
+def new_client() -> Client:
+    client = Client()
+    client.handler = _HANDLER
+    return client
+
+
+def web_client(w, subject: str, session: dict | None = None) -> Client:
+    client = new_client()
+    if subject != "anonymous":
+        client.force_login(subject_user(w, subject))
+    if session:
+        stored = client.session
+        stored.update(session)
+        stored.save()
+        if subject == "anonymous":
+            client.cookies["sessionid"] = stored.session_key
+    return client
