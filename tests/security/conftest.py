@@ -32,6 +32,7 @@ from agencies.services import api_client_issue
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
+from safeguarding.subject_access import subject_access_request_record
 from tests import factories as f
 from tests.api.conftest import bearer
 from tests.safeguarding.conftest import share
@@ -111,6 +112,12 @@ def build_world() -> SimpleNamespace:
         body="A review is due soon.", link=f"/cases/{case.pk}/", case_id=case.pk,
         dedup_key=f"review_due_soon:case:{case.pk}", emailed_at=now,
     )
+    # A subject-access request about the world's young person, recorded by
+    # the lead agency's data-protection officer.
+    subject_access = subject_access_request_record(
+        actor=access.actor_for_user(users[("own", "dpo")]), young_person=young_person,
+        received_on=timezone.localdate() - dt.timedelta(days=3), notes="By letter; identity checked",
+    )
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -123,6 +130,7 @@ def build_world() -> SimpleNamespace:
         young_person=young_person, case=case, review=review, accepted_referral=accepted,
         open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
+        subject_access=subject_access,
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django_otp.plugins.otp_static.models import StaticToken
 
 from agencies.models import ApiClient, Notification
 from referrals import models as rm
-from safeguarding.models import ShareGrant, SharingDecision
+from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
 from tests.security import url_table as t
 
 SERVED = {p.key: p for p in t.served_patterns()}
@@ -19,6 +20,7 @@ TRACKED = {
     rm.CaseNote: (), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
+    SubjectAccessRequest: ("completed_on",), StaticToken: ("token",),
 }
 
 

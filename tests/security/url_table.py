@@ -92,6 +92,10 @@ LEAD_MANAGERS = frozenset({"own/manager"})  # ALLOCATE, CLOSE
 # The accepted referral: its maker and their manager, the hub screener who
 # decided it, and whoever may see the case it became.
 ACCEPTED_REFERRAL_READERS = CASE_TEAM | {"referrer/practitioner", "referrer/manager", "hub/hub_screener"}
+# Who has seen a record: the lead agency's managers and any data-protection
+# officer (the partnership's DPO role); subject access: DPOs only.
+DPOS = who(ALL_RELATIONS, ["dpo"])
+ACCESS_LOG_READERS = LEAD_MANAGERS | DPOS
 # The open referral: its maker and their manager, and the hub's screeners.
 OPEN_REFERRAL_READERS = frozenset({"referrer/practitioner", "referrer/manager", "hub/hub_screener"})
 
@@ -271,6 +275,34 @@ WEB: dict[str, Page] = {
         ok=LEAD_MANAGERS, forbidden=CASE_TEAM - LEAD_MANAGERS, methods=("GET", "POST"),
         post=lambda w: {"key_worker": str(w.users[("own", "practitioner")].pk)},
     ),
+    # The audit trail (safeguarding/urls.py)
+    "case-history": case_page(ok=CASE_TEAM),
+    "case-access-log": case_page(ok=ACCESS_LOG_READERS),
+    "young-person-access-log": Page(
+        kwargs=lambda w: {"young_person_id": w.young_person.pk}, ok=ACCESS_LOG_READERS,
+    ),
+    "subject-access-list": Page(ok=DPOS, forbidden=SIGNED_IN - DPOS, subjects=BY_ROLE),
+    "subject-access-new": Page(
+        methods=("GET", "POST"),
+        post=lambda w: {"q": str(w.young_person.pk), "young_person": str(w.young_person.pk),
+                        **date_parts("received_on", _today()), "notes": "By e-mail"},
+        ok=DPOS, forbidden=SIGNED_IN - DPOS, subjects=BY_ROLE,
+    ),
+    "subject-access-detail": Page(
+        kwargs=lambda w: {"request_id": w.subject_access.pk}, ok=DPOS, forbidden=SIGNED_IN - DPOS, subjects=BY_ROLE,
+    ),
+    "subject-access-export-json": Page(
+        kwargs=lambda w: {"request_id": w.subject_access.pk}, ok=DPOS, forbidden=SIGNED_IN - DPOS, subjects=BY_ROLE,
+    ),
+    "subject-access-export-document": Page(
+        kwargs=lambda w: {"request_id": w.subject_access.pk}, ok=DPOS, forbidden=SIGNED_IN - DPOS, subjects=BY_ROLE,
+    ),
+    # Two-factor (agencies/urls.py): a verified person is sent on (or, on
+    # set-up, may replace their app); the sweep's sessions are verified.
+    "two-factor-verify": signed_in_only(),
+    "two-factor-recovery": signed_in_only(),
+    "two-factor-setup": signed_in_only(),
+    "two-factor-recovery-codes-new": signed_in_only(methods=("GET", "POST"), post=lambda w: {}),
     # Signing in (django.contrib.auth.urls)
     "login": public(),
     "logout": Page(methods=("GET", "POST"), post=lambda w: {}, otherwise=SIGNED_OUT, anonymous=SIGNED_OUT,
