@@ -62,8 +62,8 @@ class Size:
     # Share of all cases led by the largest agency and by a typical big one:
     # with about 1.5 shares per case spread over the agencies, the lead agency
     # sees ~77,000 of 1,000,000 and the big one ~10,000.
-    lead_share: float = 0.062
-    big_share: float = 0.0065
+    lead_share: float = 0.0353
+    big_share: float = 0.0046
     shares_per_case: float = 1.5
     seed: int = 20_261_125
     database: str = ""
@@ -79,6 +79,7 @@ class Size:
 SIZES: dict[str, Size] = {
     "small": Size(
         name="small", cases=4_000, agencies=20, users=200, database="crossroads_bench_small",
+        lead_share=0.2, big_share=0.04,
         due_counts=(10, 100, 1_000), load_clients=4, load_seconds=3.0, single_requests=30,
     ),
     "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full"),
