@@ -43,7 +43,7 @@ from bench.matching_speed import ensure_database, percentile
 __all__ = [
     "SIZES", "Size", "Cast", "Context", "Result", "MARKER_TABLE", "ensure_database", "percentile",
     "django_setup", "database_url_for", "load_cast", "time_calls", "summarise", "count_queries",
-    "QueryCount", "rss_mb", "PeakRss", "free_port",
+    "QueryCount", "rss_mb", "PeakRss", "free_port", "Gunicorn", "http_load", "LoadResult", "machine",
 ]
 
 # The table in the bench database that says which dataset is loaded (written
@@ -93,7 +93,7 @@ def database_url_for(size: Size, base_url: str | None = None) -> str:
     return urlunsplit(urlsplit(base)._replace(path=f"/{size.database}"))
 
 
-def django_setup(url: str, *, settings_module: str = "config.settings.base") -> None:
+def django_setup(url: str, *, settings_module: str = "bench.settings") -> None:
     """Point Django at ``url`` and set it up (without migrating)."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
@@ -364,3 +364,185 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn serving the app (``bench.settings``) on a free loopback port,
+    against the bench database, for as long as the ``with`` block lasts.
+
+    ``workers`` sync workers; the master and every worker are ended on exit
+    (SIGTERM, then SIGKILL after ten seconds). ``worker_pids()`` lists the
+    workers now, for memory sampling.
+    """
+
+    def __init__(self, database_url: str, *, workers: int = 2, threads: int = 1, timeout: float = 60.0):
+        self.database_url, self.workers, self.threads, self.timeout = database_url, workers, threads, timeout
+        self.port = free_port()
+        self.process = None
+
+    def __enter__(self) -> "Gunicorn":
+        import subprocess
+        import sys
+
+        env = {**os.environ, "DATABASE_URL": self.database_url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "120",
+             "--log-level", "warning"],
+            env=env, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if self.get("/bench/bare/")[0] == 200 and len(self.worker_pids()) >= self.workers:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.25)
+        self.__exit__()
+        raise RuntimeError("gunicorn did not answer in time")
+
+    def __exit__(self, *exc) -> None:
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            for pid in self.worker_pids():
+                with contextlib.suppress(OSError):
+                    os.kill(pid, 9)
+            self.process.kill()
+            self.process.wait()
+
+    def worker_pids(self) -> list[int]:
+        import psutil
+
+        try:
+            return [child.pid for child in psutil.Process(self.process.pid).children()]
+        except psutil.Error:
+            return []
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes]:
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    ok: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def throughput(self) -> float:
+        """Successful (2xx) requests per second."""
+        return round(self.ok / self.seconds, 1) if self.seconds else 0.0
+
+
+def _load_client(port: int, make_request, seconds: float, max_requests: int, threads: int, seed: int, out) -> None:
+    import http.client
+    import random
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def loop(k: int) -> None:
+        rng = random.Random(seed * 1000 + k)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        done = 0
+        while time.monotonic() < deadline and done < max_requests:
+            method, path, body, headers = make_request(rng)
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            elapsed = (time.perf_counter() - started) * 1000
+            done += 1
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    workers = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out.put((latencies, statuses))
+
+
+def http_load(port: int, make_request, *, clients: int = 8, seconds: float = 15.0, processes: int = 2,
+              max_requests: int = 100_000) -> LoadResult:
+    """Send requests to 127.0.0.1:``port`` from ``clients`` keep-alive
+    connections (threads spread over ``processes`` forked processes, so the
+    load generator is not one GIL) for ``seconds``, or until each connection
+    has sent ``max_requests``. ``make_request(rng)`` returns ``(method, path,
+    body, headers)``. Bounded in time and count; loopback only."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    processes = max(1, min(processes, clients))
+    per_process = [clients // processes + (1 if k < clients % processes else 0) for k in range(processes)]
+    started = time.monotonic()
+    children = [
+        context.Process(target=_load_client, args=(port, make_request, seconds, max_requests, n, k, out))
+        for k, n in enumerate(per_process)
+    ]
+    for child in children:
+        child.start()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    for _ in children:
+        got_latencies, got_statuses = out.get(timeout=seconds + 300)
+        latencies += got_latencies
+        for status, count in got_statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    for child in children:
+        child.join()
+    elapsed = time.monotonic() - started
+    ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
+    return LoadResult(requests=len(latencies), ok=ok, seconds=round(elapsed, 2), latencies_ms=latencies,
+                      statuses=statuses)
+
+
+def machine() -> dict:
+    """What the numbers were measured on: cores, load, memory, PostgreSQL."""
+    import platform
+
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "python": platform.python_version(),
+        "postgresql": postgres,
+    }
