@@ -925,7 +925,6 @@ def review_complete(
     case.risk_level = risk_after
     case.next_review_due = next_due
     case.save(update_fields=["risk_level", "next_review_due", "updated_at"])
-    access.sync_case_permissions(case, at=now)  # the caseload sorts on the review date
     Review.objects.create(case=case, due_on=next_due)
     access.log_access(actor, "complete_review", review, detail={"decision": decision, "risk_after": risk_after})
     return review
@@ -972,6 +971,5 @@ def case_close(*, actor: Actor, case: Case, reason: str, outcome: str) -> Case:
     case.save(
         update_fields=["status", "closed_at", "closed_by", "closure_reason", "outcome", "next_review_due", "updated_at"]
     )
-    access.sync_case_permissions(case, at=now)  # the caseload lists open cases only
     access.log_access(actor, "close", case, detail={"reason": reason, "interventions_ended": ended})
     return case

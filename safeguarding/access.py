@@ -48,7 +48,6 @@ from referrals.models import (
     Referral,
     YoungPerson,
 )
-from safeguarding import caseload_index
 from safeguarding.models import AccessEvent, CaseAccess, CaseGroupObjectPermission, Channel, ShareGrant
 
 if TYPE_CHECKING:
@@ -256,8 +255,9 @@ def visible_cases(actor: Actor) -> QuerySet[Case]:
 # The caseload index ------------------------------------------------------
 # ``visible_cases`` answers "may this agency see this case"; listing tens of
 # thousands of cases in order, with a total, is answered from the caseload
-# index (``CaseAccess``), which holds the same cases (tests/safeguarding
-# checks that after every kind of change) sorted as the caseload wants them.
+# index (``CaseAccess``, kept by database triggers: ``caseload_index``), which
+# holds the same cases (tests/safeguarding checks that after every kind of
+# change) sorted as the caseload wants them.
 
 
 def caseload_rows(actor: Actor, *, status: str | None = None, at=None) -> QuerySet[CaseAccess]:
@@ -279,16 +279,18 @@ def listed_cases(actor: Actor, *, status: str | None = None, at=None) -> QuerySe
     columns freely; order and page on these names only. One case per row
     (the index holds one row per agency and case)."""
     if not actor.works_cases or not has_scope(actor, "cases:read"):
-        return Case.objects.none()
+        return _listed(Case.objects.all()).none()
     at = at or timezone.now()
     live = Q(access_index__valid_until__isnull=True) | Q(access_index__valid_until__gt=at)
     wanted = Q(access_index__agency_id=actor.agency.pk) & live
     if status:
         wanted &= Q(access_index__status=status)
-    # One filter() call, so the annotations below reuse its join.
-    return Case.objects.filter(wanted).annotate(
-        listed_id=F("access_index__case_id"), listed_review_due=F("access_index__next_review_due"),
-    )
+    # One filter() call, so the annotations reuse its join.
+    return _listed(Case.objects.filter(wanted))
+
+
+def _listed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return cases.annotate(listed_id=F("access_index__case_id"), listed_review_due=F("access_index__next_review_due"))
 
 
 def relation(agency: Agency | None, case: Case, at=None) -> str | None:
@@ -467,13 +469,12 @@ def _set_agency_permissions(case: Case, agency: Agency, wanted: Iterable[str]) -
 
 
 def sync_case_permissions(case: Case, at=None) -> None:
-    """Make the guardian rows and the caseload index rows for a case match its
-    lead agency, its status and review date and its active share grants.
-    Must run in the same transaction as the change it follows: every service
-    that changes who sees a case or where it sorts calls it."""
+    """Make the guardian rows for a case match its lead agency and its active
+    share grants. Must run in the same transaction as the change it follows.
+    (The caseload index needs no call: triggers on the case and share-grant
+    tables keep it in step in the same transaction; see ``caseload_index``.)"""
     assert transaction.get_connection().in_atomic_block, "sync_case_permissions must run in a transaction"
     at = at or timezone.now()
-    caseload_index.sync_cases([case.pk], at=at)
     wanted: dict[int, tuple[str, ...]] = {case.lead_agency_id: LEAD_PERMISSIONS}
     for agency_id in active_grants(at).filter(case=case).values_list("agency_id", flat=True):
         wanted.setdefault(agency_id, SHARED_PERMISSIONS)

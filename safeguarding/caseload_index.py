@@ -1,95 +1,55 @@
-"""Writing the caseload index (``safeguarding.models.CaseAccess``).
+"""Keeping the caseload index (``safeguarding.models.CaseAccess``) in step.
 
 The index holds one row for each agency that may see a case: the lead agency
-(no end) and every agency with an active share grant (until its latest
-expiry), with the case's status and next review date copied in as sort keys.
-Its rows are derived from ``Case`` and ``ShareGrant`` by one SELECT
-(``_WANTED``), used both to rebuild the whole index after a bulk load and
-to resync a few cases inside the transaction that changed them.
+(no end) and every agency holding a share grant that is neither revoked nor
+tidied away after expiry (until its latest expiry; readers filter on it, so
+expiry takes access away at once), with the case's status and next review
+date copied in as sort keys.
 
-Only ``safeguarding.access`` (``sync_case_permissions``) and bulk loaders
-call this module; reads go through ``access.caseload_rows`` and friends.
+PostgreSQL keeps it, not Python: statement-level triggers on the case and
+share-grant tables (with transition tables, so one UPDATE of a thousand rows,
+a COPY of a million or the one-row write of a service each run the sync once)
+resync the cases a statement touched, in the same transaction, whichever path
+wrote: the services, the admin, a data fix in psql, a test's raw UPDATE. The
+SQL functions ``safeguarding_case_access_wanted(case_ids)`` (the rows the
+index should hold for those cases: the one rule), ``safeguarding_case_access_sync(case_ids)``
+and the triggers are installed by migration ``safeguarding.0003_case_access_index``;
+change them with a new migration.
+
+Readers go through ``safeguarding.access`` (``caseload_rows``,
+``listed_cases``); bulk loaders call ``rebuild_case_access_index``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Iterable
+from django.db import connection as default_connection
+from django.db import transaction
 
-from django.db import connection, transaction
-from django.utils import timezone
-
-from safeguarding.models import CaseAccess, ShareGrant
-from referrals.models import Case
-
-_INDEX = CaseAccess._meta.db_table
-_CASE = Case._meta.db_table
-_GRANT = ShareGrant._meta.db_table
-
-# Every row the index should hold, for the cases the WHERE clause picks
-# ({where} is either "TRUE" or a filter on case ids, %(at)s the moment).
-# A lead agency that also holds a grant is in once, as lead.
-_WANTED = f"""
-    SELECT c.lead_agency_id AS agency_id, c.id AS case_id, 'lead' AS relation,
-           NULL::timestamptz AS valid_until, c.status, c.next_review_due
-      FROM {_CASE} c
-     WHERE {{where}}
-    UNION ALL
-    SELECT g.agency_id, c.id, 'shared', max(g.expires_at), c.status, c.next_review_due
-      FROM {_GRANT} g JOIN {_CASE} c ON c.id = g.case_id
-     WHERE g.revoked_at IS NULL AND g.expires_at > %(at)s AND g.agency_id <> c.lead_agency_id
-       AND {{where}}
-     GROUP BY g.agency_id, c.id, c.status, c.next_review_due
+# Every row, for every case: the rebuild's one statement.
+REBUILD = """
+INSERT INTO safeguarding_caseaccess (agency_id, case_id, relation, valid_until, status, next_review_due)
+SELECT * FROM safeguarding_case_access_wanted(ARRAY(SELECT id FROM referrals_case))
 """
-_COLUMNS = "agency_id, case_id, relation, valid_until, status, next_review_due"
 
 
-def rebuild_case_access_index(*, at: dt.datetime | None = None, using=None) -> int:
-    """Rebuild the whole caseload index from the cases and share grants, in one
-    INSERT ... SELECT after emptying it, and refresh the planner's statistics.
+def rebuild_case_access_index(*, using=None) -> int:
+    """Rebuild the whole caseload index from the cases and share grants: empty
+    it, refill it in one INSERT ... SELECT, refresh the planner's statistics.
     Returns the number of rows.
 
     For bulk loaders (the benchmark's data generator after its COPY, a
-    restore): everything else keeps the index in step case by case. Runs in
-    one transaction, so readers see the old index or the new one.
+    restore) that ran with the triggers disabled; the triggers keep it in
+    step otherwise. One transaction: readers see the old index or the new.
+    ``using`` is a Django connection (default: the default database).
     """
-    at = at or timezone.now()
-    conn = connection if using is None else using
-    with transaction.atomic(using=getattr(conn, "alias", None)), conn.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {_INDEX}")
-        cursor.execute(
-            f"INSERT INTO {_INDEX} ({_COLUMNS}) {_WANTED.format(where='TRUE')}", {"at": at},
-        )
+    conn = using or default_connection
+    # TRUNCATE is refused inside a transaction with pending deferred checks
+    # on the table (an outer atomic block, a test): DELETE there.
+    empty = "DELETE FROM" if conn.in_atomic_block else "TRUNCATE"
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        cursor.execute(f"{empty} safeguarding_caseaccess")
+        cursor.execute(REBUILD)
         rows = cursor.rowcount
     with conn.cursor() as cursor:
-        cursor.execute(f"ANALYZE {_INDEX}")
+        cursor.execute("ANALYZE safeguarding_caseaccess")
     return rows
-
-
-def sync_cases(case_ids: Iterable[int], *, at: dt.datetime) -> None:
-    """Make the index rows of these cases what ``_WANTED`` says they should
-    be. Must run inside the transaction that changed the cases or grants."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return
-    where = "c.id = ANY(%(ids)s)"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH wanted AS ({_WANTED.format(where=where)}),
-            dropped AS (
-                DELETE FROM {_INDEX} i
-                 WHERE i.case_id = ANY(%(ids)s)
-                   AND NOT EXISTS (SELECT FROM wanted w WHERE w.agency_id = i.agency_id AND w.case_id = i.case_id)
-            )
-            INSERT INTO {_INDEX} ({_COLUMNS})
-            SELECT {_COLUMNS} FROM wanted
-            ON CONFLICT (agency_id, case_id) DO UPDATE
-               SET relation = EXCLUDED.relation, valid_until = EXCLUDED.valid_until,
-                   status = EXCLUDED.status, next_review_due = EXCLUDED.next_review_due
-             WHERE ({_INDEX}.relation, {_INDEX}.valid_until, {_INDEX}.status, {_INDEX}.next_review_due)
-                   IS DISTINCT FROM
-                   (EXCLUDED.relation, EXCLUDED.valid_until, EXCLUDED.status, EXCLUDED.next_review_due)
-            """,
-            {"ids": ids, "at": at},
-        )

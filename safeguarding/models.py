@@ -218,14 +218,16 @@ class CaseAccess(models.Model):
     """The caseload index: one row for each agency that may see a case, with
     the caseload's sort keys copied from the case.
 
-    Derived data, never edited by hand: ``safeguarding.caseload_index`` writes
-    it, in the same transaction as every change to who sees a case or to its
-    sort keys (``access.sync_case_permissions``), and rebuilds it in one
-    statement after a bulk load. It answers "this agency's cases, in order,
-    and how many" from one index; ``access.may`` still decides every case.
-    A share's row keeps its expiry in ``valid_until`` and every read filters
-    on it, so expiry takes access away at once, before the expiry task has
-    removed the row. The lead agency's row has no end (null).
+    Derived data, never edited by hand: database triggers on the case and
+    share-grant tables rewrite a case's rows in the same transaction as every
+    change to who sees it or to its sort keys, whatever path wrote
+    (``safeguarding.caseload_index``, which also rebuilds it in one statement
+    after a bulk load). It answers "this agency's cases, in order, and how
+    many" from one index; ``access.may`` still decides every case. A share's
+    row keeps its expiry in ``valid_until`` and every read filters on it, so
+    expiry takes access away at once, before the expiry task has tidied the
+    grant; a revoked grant's row goes with the revocation. The lead agency's
+    row has no end (null).
     """
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", db_index=False)
