@@ -69,6 +69,9 @@ class Size:
     database: str = ""
     # Reminder benchmark: how many items to make due.
     due_counts: tuple[int, ...] = (1_000, 10_000, 100_000)
+    # At most this many of the cases handed on get the per-case task bodies
+    # run on them (None: all).
+    process_cap: int | None = None
     # Load tests: concurrent clients, seconds per run, gunicorn workers.
     load_clients: int = 8
     load_seconds: float = 15.0
@@ -78,11 +81,12 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "small": Size(
-        name="small", cases=4_000, agencies=20, users=200, database="crossroads_bench_small",
+        name="small", cases=2_000, agencies=20, users=200, database="crossroads_bench_small",
         lead_share=0.2, big_share=0.04,
-        due_counts=(10, 100, 1_000), load_clients=4, load_seconds=3.0, single_requests=30,
+        due_counts=(10, 100, 500), load_clients=4, load_seconds=2.0, single_requests=20,
     ),
-    "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full"),
+    "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full",
+                 process_cap=10_000),
 }
 
 
@@ -96,7 +100,7 @@ def database_url_for(size: Size, base_url: str | None = None) -> str:
 def django_setup(url: str, *, settings_module: str = "bench.settings") -> None:
     """Point Django at ``url`` and set it up (without migrating)."""
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module  # not the caller's (pytest's, say)
     import django
 
     django.setup()
