@@ -83,10 +83,10 @@ SIZES: dict[str, Size] = {
     "small": Size(
         name="small", cases=2_000, agencies=20, users=200, database="crossroads_bench_small",
         lead_share=0.2, big_share=0.04,
-        due_counts=(10, 100, 500), load_clients=4, load_seconds=2.0, single_requests=20,
+        due_counts=(10, 100, 300), load_clients=4, load_seconds=2.0, single_requests=10,
     ),
     "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full",
-                 process_cap=10_000),
+                 process_cap=2_000, single_requests=100, load_seconds=10.0),
 }
 
 

@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             failed = True
             results = [Result(name=f"{name}.error", notes=f"{type(exc).__name__}: {exc}"[:300], met=False)]
+        report.setdefault("module_seconds", {})[name] = round(time.monotonic() - module_started, 1)
         for result in results:
             report["results"].append(result.as_dict())
             print(f"  {result.name}: median {result.median_ms} ms, p95 {result.p95_ms} ms, value {result.value} "
