@@ -29,7 +29,6 @@ from referrals.models import (
     RiskLevel,
     YoungPerson,
 )
-from referrals.selectors import caseload
 from safeguarding import access
 
 DUE_SOON_DAYS = 7
@@ -47,7 +46,14 @@ def my_cases(actor: access.Actor) -> QuerySet[Case]:
     """Open cases the actor holds as key worker, soonest review first."""
     if actor.user is None:
         return Case.objects.none()
-    return caseload(actor).filter(key_worker=actor.user)
+    # A key worker's own cases are few: the case table's (key_worker, status)
+    # index finds them faster than reading the agency's whole caseload.
+    return (
+        access.visible_cases(actor)
+        .filter(key_worker=actor.user, status=CaseStatus.OPEN)
+        .select_related("young_person", "lead_agency", "key_worker")
+        .order_by("next_review_due", "pk")
+    )
 
 
 def my_referrals(actor: access.Actor, *, limit: int = 10) -> list[Referral]:

@@ -6,18 +6,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from referrals.models import Case, CaseNote, Intervention, Referral, Review
 from safeguarding import access
 
 
-def caseload(actor: access.Actor, *, status: str | None = "open") -> QuerySet[Case]:
-    """The cases an actor may see, soonest review first. Anyone may call it;
-    people with no case-working role get an empty list."""
-    cases = access.visible_cases(actor).select_related("young_person", "lead_agency", "key_worker")
-    if status:
-        cases = cases.filter(status=status)
-    return cases.order_by("next_review_due", "pk")
+@dataclass
+class Caseload:
+    """A caseload as Django's ``Paginator`` takes it: a page is a slice of
+    ``cases``, the total is counted from the caseload index alone."""
+
+    cases: QuerySet[Case]
+    rows: QuerySet
+
+    def count(self) -> int:
+        return self.rows.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        return self.cases[item]
+
+
+def caseload(actor: access.Actor, *, status: str | None = "open") -> Caseload:
+    """The cases an actor may see (``access.visible_cases``, read through the
+    caseload index), soonest review first (no review date last), then by
+    case. Anyone may call it; people with no case-working role get an empty
+    list."""
+    at = timezone.now()
+    cases = (
+        access.listed_cases(actor, status=status, at=at)
+        .select_related("young_person", "lead_agency", "key_worker")
+        .order_by("listed_review_due", "listed_id")
+    )
+    return Caseload(cases=cases, rows=access.caseload_rows(actor, status=status, at=at))
 
 
 def log_list(actor: access.Actor, object_type: str, page_items) -> None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
@@ -49,7 +49,7 @@ from referrals.models import (
     Referral,
     YoungPerson,
 )
-from safeguarding.models import AccessEvent, CaseGroupObjectPermission, Channel, ShareGrant
+from safeguarding.models import AccessEvent, CaseAccess, CaseGroupObjectPermission, Channel, ShareGrant
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -253,6 +253,47 @@ def visible_cases(actor: Actor) -> QuerySet[Case]:
     return Case.objects.filter(_cases_of_agency(actor.agency.pk))
 
 
+# The caseload index ------------------------------------------------------
+# ``visible_cases`` answers "may this agency see this case"; listing tens of
+# thousands of cases in order, with a total, is answered from the caseload
+# index (``CaseAccess``, kept by database triggers: ``caseload_index``), which
+# holds the same cases (tests/safeguarding checks that after every kind of
+# change) sorted as the caseload wants them.
+
+
+def caseload_rows(actor: Actor, *, status: str | None = None, at=None) -> QuerySet[CaseAccess]:
+    """The actor's agency's rows of the caseload index that are live now
+    (lead, or a share not yet expired): one per case of ``visible_cases``,
+    for the same actors. Counting these is the caseload's total."""
+    if not actor.works_cases or not has_scope(actor, "cases:read"):
+        return CaseAccess.objects.none()
+    at = at or timezone.now()
+    rows = CaseAccess.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at), agency_id=actor.agency.pk)
+    return rows.filter(status=status) if status else rows
+
+
+def listed_cases(actor: Actor, *, status: str | None = None, at=None) -> QuerySet[Case]:
+    """``visible_cases``, joined to the caseload index so that a page in the
+    caseload's orders is read from the index: order by ``listed_id`` (the
+    case id, newest first with ``-listed_id``) or by ``listed_review_due``
+    then ``listed_id`` (soonest review first). Filter on the case's own
+    columns freely; order and page on these names only. One case per row
+    (the index holds one row per agency and case)."""
+    if not actor.works_cases or not has_scope(actor, "cases:read"):
+        return _listed(Case.objects.all()).none()
+    at = at or timezone.now()
+    live = Q(access_index__valid_until__isnull=True) | Q(access_index__valid_until__gt=at)
+    wanted = Q(access_index__agency_id=actor.agency.pk) & live
+    if status:
+        wanted &= Q(access_index__status=status)
+    # One filter() call, so the annotations reuse its join.
+    return _listed(Case.objects.filter(wanted))
+
+
+def _listed(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return cases.annotate(listed_id=F("access_index__case_id"), listed_review_due=F("access_index__next_review_due"))
+
+
 def relation(agency: Agency | None, case: Case, at=None) -> str | None:
     """How an agency stands to a case now: "lead", "shared" or None."""
     if agency is None:
@@ -437,7 +478,9 @@ def _set_agency_permissions(case: Case, agency: Agency, wanted: Iterable[str]) -
 
 def sync_case_permissions(case: Case, at=None) -> None:
     """Make the guardian rows for a case match its lead agency and its active
-    share grants. Must run in the same transaction as the change it follows."""
+    share grants. Must run in the same transaction as the change it follows.
+    (The caseload index needs no call: triggers on the case and share-grant
+    tables keep it in step in the same transaction; see ``caseload_index``.)"""
     assert transaction.get_connection().in_atomic_block, "sync_case_permissions must run in a transaction"
     at = at or timezone.now()
     wanted: dict[int, tuple[str, ...]] = {case.lead_agency_id: LEAD_PERMISSIONS}

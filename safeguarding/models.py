@@ -251,3 +251,56 @@ class SubjectAccessRequest(models.Model):
     def is_overdue(self, today=None) -> bool:
         today = today or timezone.localdate()
         return self.completed_on is None and self.due_on < today
+
+
+class CaseRelation(models.TextChoices):
+    LEAD = "lead", "Lead agency"
+    SHARED = "shared", "Active share"
+
+
+class CaseAccess(models.Model):
+    """The caseload index: one row for each agency that may see a case, with
+    the caseload's sort keys copied from the case.
+
+    Derived data, never edited by hand: database triggers on the case and
+    share-grant tables rewrite a case's rows in the same transaction as every
+    change to who sees it or to its sort keys, whatever path wrote
+    (``safeguarding.caseload_index``, which also rebuilds it in one statement
+    after a bulk load). It answers "this agency's cases, in order, and how
+    many" from one index; ``access.may`` still decides every case. A share's
+    row keeps its expiry in ``valid_until`` and every read filters on it, so
+    expiry takes access away at once, before the expiry task has tidied the
+    grant; a revoked grant's row goes with the revocation. The lead agency's
+    row has no end (null).
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", db_index=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_index")
+    relation = models.CharField(max_length=8, choices=CaseRelation.choices)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8)
+    next_review_due = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One row per agency and case; also the API's order (newest case
+            # first) and the count, answered from the index alone.
+            models.UniqueConstraint(
+                fields=["agency", "case"], include=["status", "valid_until"], name="case_access_agency_case",
+            ),
+            models.CheckConstraint(
+                condition=Q(relation="lead", valid_until__isnull=True)
+                | Q(relation="shared", valid_until__isnull=False),
+                name="case_access_lead_has_no_end",
+            ),
+        ]
+        indexes = [
+            # The web caseload: open cases, soonest review first.
+            models.Index(
+                fields=["agency", "status", "next_review_due", "case"], include=["valid_until"],
+                name="case_access_caseload",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} visible to {self.agency_id} ({self.relation})"

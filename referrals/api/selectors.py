@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from agencies.models import Agency
 from referrals.models import Case, CaseNote, Intervention, Referral, Review
@@ -54,20 +55,30 @@ def cases(
     key_worker: int | None = None,
     review_due_before: dt.date | None = None,
     updated_since: dt.datetime | None = None,
-) -> QuerySet[Case]:
-    """The cases the actor may see (``access.visible_cases``), filtered."""
-    queryset = access.visible_cases(actor).select_related("young_person", "lead_agency", "key_worker")
-    if status:
-        queryset = queryset.filter(status=status)
+    at: dt.datetime | None = None,
+) -> tuple[QuerySet[Case], int]:
+    """The cases the actor may see, filtered, and how many there are.
+
+    The cases are ``access.listed_cases`` (``visible_cases`` read through the
+    caseload index), to be ordered by ``-listed_id``, newest first, so a page
+    is read from the index. The total comes from the index alone unless a
+    filter on another column of the case narrows the list.
+    """
+    at = at or timezone.now()
+    queryset = access.listed_cases(actor, status=status, at=at).select_related(
+        "young_person", "lead_agency", "key_worker",
+    )
+    narrowed = False
     if risk_level:
-        queryset = queryset.filter(risk_level=risk_level)
+        queryset, narrowed = queryset.filter(risk_level=risk_level), True
     if key_worker is not None:
-        queryset = queryset.filter(key_worker_id=key_worker)
+        queryset, narrowed = queryset.filter(key_worker_id=key_worker), True
     if review_due_before is not None:
-        queryset = queryset.filter(next_review_due__lt=review_due_before)
+        queryset, narrowed = queryset.filter(next_review_due__lt=review_due_before), True
     if updated_since is not None:
-        queryset = queryset.filter(updated_at__gte=updated_since)
-    return queryset
+        queryset, narrowed = queryset.filter(updated_at__gte=updated_since), True
+    total = queryset.count() if narrowed else access.caseload_rows(actor, status=status, at=at).count()
+    return queryset, total
 
 
 def case_notes(actor: access.Actor, case: Case) -> QuerySet[CaseNote]:

@@ -44,16 +44,20 @@ class Problem(serializers.Serializer):
 _PAGES: dict[str, type] = {}
 
 
-def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The schema of one page of a cursor-paginated list of ``item``."""
-    name = f"Paginated{item.__name__}List"
+def page_of(item: type[serializers.Serializer], *, counted: bool = False) -> type[serializers.Serializer]:
+    """The schema of one page of a cursor-paginated list of ``item``; with
+    ``counted``, the page also gives the total of the whole list."""
+    name = f"{'Counted' if counted else 'Paginated'}{item.__name__}List"
     if name not in _PAGES:
-        _PAGES[name] = type(name, (serializers.Serializer,), {
-            "__module__": __name__,
-            "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last"),
-            "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null on the first"),
-            "results": item(many=True),
-        })
+        fields = {"__module__": __name__}
+        if counted:
+            fields["count"] = serializers.IntegerField(help_text="How many items the whole list holds")
+        fields.update(
+            next=serializers.URLField(allow_null=True, help_text="The next page, or null on the last"),
+            previous=serializers.URLField(allow_null=True, help_text="The previous page, or null on the first"),
+            results=item(many=True),
+        )
+        _PAGES[name] = type(name, (serializers.Serializer,), fields)
     return _PAGES[name]
 
 

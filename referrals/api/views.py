@@ -160,20 +160,26 @@ class ReferralDetail(ApiView):
 
 class CaseList(ApiView):
     required_scope = "cases:read"
+    # The caseload index's order (the case id, newest first): see selectors.cases.
+    ordering = ("-listed_id",)
 
     @extend_schema(
         operation_id="cases_list", tags=["cases"], summary="List the cases your agency may see",
-        description="Cases your agency leads or holds an active share of. Filters: `status`, `risk`, "
+        description="Cases your agency leads or holds an active share of, newest first, with `count`, the "
+                    "total of the filtered list. Filters: `status`, `risk`, "
                     "`key_worker` (a user id), `review_due_before` (a date), `updated_since` (a date-time). "
                     "Needs `cases:read`.",
         parameters=[s.CaseFilter, *PAGE],
-        responses={200: s.page_of(s.CaseOut), **_problems(400, 404)},
+        responses={200: s.page_of(s.CaseOut, counted=True), **_problems(400, 404)},
     )
     def get(self, request):
         filters = dict(self.parse(s.CaseFilter, request.query_params))
         if "risk" in filters:
             filters["risk_level"] = filters.pop("risk")
-        return self.paginate(selectors.cases(self.actor, **filters), s.CaseOut, object_type="case")
+        cases, total = selectors.cases(self.actor, **filters)
+        response = self.paginate(cases, s.CaseOut, object_type="case")
+        response.data = {"count": total, **response.data}
+        return response
 
 
 class CaseDetail(ApiView):

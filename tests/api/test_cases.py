@@ -108,3 +108,27 @@ def test_a_closed_case_stays_readable_by_its_agencies(cast, case, api_as):
         status="closed", closed_at=timezone.now(), closure_reason="outcomes_met", next_review_due=None,
     )
     assert api_as("sharing").get(f"/api/v1/cases/{case.pk}/").json()["status"] == "closed"
+
+
+def test_every_page_gives_the_total_of_the_filtered_list(cast, api_as):
+    mine = [
+        f.CaseFactory(lead_agency=cast.owner, young_person=f.YoungPersonFactory(recorded_by=cast.owner),
+                      risk_level="red" if i < 2 else "green")
+        for i in range(5)
+    ]
+    shared = f.CaseFactory(lead_agency=cast.sharing, young_person=f.YoungPersonFactory(recorded_by=cast.owner))
+    share(shared, cast.owner, agreement=cast.agreement, emergency_basis="")
+    f.CaseFactory(lead_agency=cast.outsider, young_person=f.YoungPersonFactory(recorded_by=cast.owner))
+    rm.Case.objects.filter(pk=mine[0].pk).update(status="closed", closed_at=timezone.now(), closure_reason="other")
+    client = api_as("owner")
+    seen, url = [], "/api/v1/cases/?page_size=2"
+    while url:
+        body = client.get(url).json()
+        assert body["count"] == 6
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == sorted([c.pk for c in mine] + [shared.pk], reverse=True)  # newest first, each once
+    assert client.get("/api/v1/cases/?status=open").json()["count"] == 5
+    assert client.get("/api/v1/cases/?status=closed").json()["count"] == 1
+    assert client.get("/api/v1/cases/?risk=red").json()["count"] == 2
+    assert api_as("outsider").get("/api/v1/cases/").json()["count"] == 1

@@ -1,0 +1,79 @@
+"""The manager dashboard's aggregates for the agency that leads the most cases.
+
+    python -m bench.dashboard --size full
+
+As the manager of the largest agency (``Cast.manager``), each function the
+manager's home page calls for its figures (``referrals.dashboards``), timed on
+its own and all four together: the open caseload by key worker, late
+referrals, quiet cases (no chronology entry in 30 days) and referral outcomes
+by month. The EXPLAIN (ANALYZE, BUFFERS) plan of each one's main query goes
+into the result, so a slow one shows why.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bench.caseload import standalone
+from bench.common import Context, Result, count_queries, time_calls
+
+
+def _plans(actor) -> dict[str, str]:
+    from django.db.models.functions import TruncMonth
+    from django.utils import timezone
+
+    from referrals import dashboards
+
+    cutoff = timezone.now() - timezone.timedelta(days=dashboards.QUIET_DAYS)
+    queries = {
+        "caseload_by_key_worker": dashboards.agency_cases(actor)
+        .values("key_worker_id").annotate(n=dashboards.Count("pk")).order_by(),
+        "quiet_cases": dashboards.agency_cases(actor).filter(opened_at__lt=cutoff)
+        .annotate(last_entry=dashboards.Max("notes__occurred_at"))
+        .filter(dashboards.Q(last_entry__lt=cutoff) | dashboards.Q(last_entry__isnull=True))
+        .order_by("last_entry", "pk")[:50],
+        "referral_outcomes_by_month": dashboards.access.visible_referrals(actor)
+        .filter(referring_agency=actor.agency, received_at__gte=timezone.now() - timezone.timedelta(days=366))
+        .annotate(month=TruncMonth("received_at")).values("month", "status").annotate(n=dashboards.Count("pk")),
+    }
+    return {name: qs.explain(analyze=True, buffers=True) for name, qs in queries.items()}
+
+
+def run(ctx: Context) -> list[Result]:
+    from referrals import dashboards
+
+    actor = ctx.cast.actor(ctx.cast.manager)
+    n = max(10, ctx.size.single_requests // 4)
+    calls = {
+        "caseload_by_key_worker": lambda i: dashboards.caseload_by_key_worker(actor),
+        "late_referrals": lambda i: dashboards.late_referrals(actor),
+        "quiet_cases": lambda i: dashboards.quiet_cases(actor),
+        "referral_outcomes_by_month": lambda i: dashboards.referral_outcomes_by_month(actor),
+    }
+    results = []
+    for name, call in calls.items():
+        results.append(Result.from_samples(f"dashboard.{name}", time_calls(call, n, warmup=2)))
+
+    def everything(i: int) -> None:
+        for call in calls.values():
+            call(i)
+
+    with count_queries() as counted:
+        everything(0)
+    total = Result.from_samples("dashboard.manager_largest_agency", time_calls(everything, n, warmup=1))
+    total.extra = {
+        "agency_id": ctx.cast.lead_agency_id, "queries": counted.count,
+        "parts_median_ms": {r.name.split(".", 1)[1]: r.median_ms for r in results},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "plans": _plans(actor),
+    }
+    total.notes = "the four aggregates of the manager's home page, called as the page calls them"
+    return [total, *results]
+
+
+def main(argv: list[str] | None = None) -> None:
+    standalone(run, argv, description=__doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""The product's URLs plus one bare Django JSON view, the baseline the
+intake throughput is compared with (served by the same gunicorn, settings
+and middleware). Used only by ``bench.settings``."""
+
+from django.http import JsonResponse
+from django.urls import include, path
+
+
+def bare(request):
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("bench/bare/", bare, name="bench-bare"),
+    path("", include("config.urls")),
+]
