@@ -124,7 +124,8 @@ def build_world() -> SimpleNamespace:
         api_clients[rel], secrets[rel] = api_client_issue(
             actor=actor, name=f"{rel} partner system", scopes=list(ALL_SCOPES),
         )
-        tokens[rel] = bearer(api_clients[rel])
+        # Long-lived: the world outlives a token's usual ten minutes on a slow run.
+        tokens[rel] = bearer(api_clients[rel], expires_in=24 * 3600)
     return SimpleNamespace(
         agencies=agencies, users=users, key_worker=key_worker, superuser=superuser, agreement=agreement,
         young_person=young_person, case=case, review=review, accepted_referral=accepted,
