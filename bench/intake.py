@@ -122,6 +122,7 @@ def run(ctx: Context) -> list[Result]:
     with Gunicorn(ctx.database_url, workers=size.web_workers) as server:
         http_load(server.port, bare_request, clients=size.load_clients, seconds=2)  # warm both workers
         bare = http_load(server.port, bare_request, clients=size.load_clients, seconds=size.load_seconds)
+        http_load(server.port, intake_request, clients=size.load_clients, seconds=2)  # the API's first requests
         loaded = http_load(server.port, intake_request, clients=size.load_clients, seconds=size.load_seconds)
     ratio = round(loaded.throughput / bare.throughput, 3) if bare.throughput else 0.0
     common = {"clients": size.load_clients, "gunicorn_workers": size.web_workers, "seconds": size.load_seconds}

@@ -34,6 +34,7 @@ def run(ctx: Context) -> list[Result]:
 
     size = ctx.size
     with Gunicorn(ctx.database_url, workers=size.web_workers) as server:
+        http_load(server.port, caseload, clients=size.load_clients, seconds=2)  # warm every worker's first request
         idle = {pid: round(rss_mb(pid), 1) for pid in server.worker_pids()}
         with PeakRss(server.worker_pids) as peaks:
             load = http_load(server.port, caseload, clients=size.load_clients, seconds=size.load_seconds)
