@@ -19,6 +19,7 @@ from bench.common import Context, Result, count_queries, time_calls
 
 
 def _plans(actor) -> dict[str, str]:
+    from django.db.models import Count, Max, Q
     from django.db.models.functions import TruncMonth
     from django.utils import timezone
 
@@ -27,14 +28,14 @@ def _plans(actor) -> dict[str, str]:
     cutoff = timezone.now() - timezone.timedelta(days=dashboards.QUIET_DAYS)
     queries = {
         "caseload_by_key_worker": dashboards.agency_cases(actor)
-        .values("key_worker_id").annotate(n=dashboards.Count("pk")).order_by(),
+        .values("key_worker_id").annotate(n=Count("pk")).order_by(),
         "quiet_cases": dashboards.agency_cases(actor).filter(opened_at__lt=cutoff)
-        .annotate(last_entry=dashboards.Max("notes__occurred_at"))
-        .filter(dashboards.Q(last_entry__lt=cutoff) | dashboards.Q(last_entry__isnull=True))
+        .annotate(last_entry=Max("notes__occurred_at"))
+        .filter(Q(last_entry__lt=cutoff) | Q(last_entry__isnull=True))
         .order_by("last_entry", "pk")[:50],
         "referral_outcomes_by_month": dashboards.access.visible_referrals(actor)
         .filter(referring_agency=actor.agency, received_at__gte=timezone.now() - timezone.timedelta(days=366))
-        .annotate(month=TruncMonth("received_at")).values("month", "status").annotate(n=dashboards.Count("pk")),
+        .annotate(month=TruncMonth("received_at")).values("month", "status").annotate(n=Count("pk")),
     }
     return {name: qs.explain(analyze=True, buffers=True) for name, qs in queries.items()}
 
