@@ -29,6 +29,7 @@ from referrals import forms
 from referrals import models as rm
 from referrals.api import serializers as s
 from referrals.views_api_clients import IssueForm
+from safeguarding.forms import SubjectAccessRequestForm
 from tests.security import url_table as t
 from tests.security.conftest import BAD_INPUTS
 from tests.security.helpers import SERVED, new_client, state, web_client
@@ -51,6 +52,7 @@ WEB_FORMS = {
     "referral-person": forms.FindPersonForm, "referral-person-new": forms.NewPersonForm,
     "referral-concerns": forms.ConcernsForm, "referral-risk": forms.RiskForm, "referral-account": forms.AccountForm,
     "referral-consent": forms.ConsentForm, "api-clients": IssueForm,
+    "subject-access-new": SubjectAccessRequestForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -58,6 +60,7 @@ NO_FORM = {
     "referral-check": "sends the session's answers, each checked on its own page and again by the service",
     "notification-read": "no input but a `next` checked by url_has_allowed_host_and_scheme",
     "api-client-revoke": "no input", "logout": "Django's", "password_reset": "Django's",
+    "two-factor-recovery-codes-new": "no input: one button that issues new codes",
     "oauth2-token": "django-oauth-toolkit's", "oauth2-revoke-token": "django-oauth-toolkit's",
 }
 # Dates the services refuse in the future.
@@ -265,9 +268,9 @@ TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm
 def stored_exactly(value: str) -> bool:
     """Is ``value`` in some text column of the casework, exactly as typed?"""
     from agencies.models import ApiClient
-    from safeguarding.models import ShareGrant, SharingDecision
+    from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
 
-    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient):
+    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient, SubjectAccessRequest):
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
@@ -276,8 +279,11 @@ def stored_exactly(value: str) -> bool:
 
 def rendered_pages(w, subject: str) -> str:
     client = web_client(w, subject)
+    from safeguarding.models import SubjectAccessRequest
+
     paths = ["/", f"/cases/{w.case.pk}/", f"/referrals/{w.open_referral.pk}/", f"/screening/{w.open_referral.pk}/",
-             "/agency/api-clients/"]
+             "/agency/api-clients/", "/subject-access/",
+             *(f"/subject-access/{pk}/" for pk in SubjectAccessRequest.objects.values_list("pk", flat=True))]
     return "".join(client.get(p).content.decode() for p in paths)
 
 
