@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from io import StringIO
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
@@ -85,7 +86,11 @@ def test_a_fresh_process_prints_the_code_under_the_development_settings():
     user = f.UserFactory(username="demo-worker")
     device = two_factor.confirmed_app_ensure(user=user)
     database = connection.settings_dict
-    url = f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    # The test database, as a URL the settings parse: a Unix-socket folder
+    # (the embedded server) goes percent-encoded in the host part.
+    host = quote(database["HOST"] or "127.0.0.1", safe="")
+    port = f":{database['PORT']}" if database["PORT"] else ""
+    url = f"postgres://{database['USER']}@{host}{port}/{database['NAME']}"
     result = manage("demo_otp_code", "demo-worker", settings="config.settings.base", DEBUG="true", DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
     # The code of the step the process ran in, or the next if it crossed one.
