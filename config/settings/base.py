@@ -155,6 +155,11 @@ DATABASES = {"default": env.db_url_config(_database_url())}
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No just-in-time compilation: every query here is short, and compiling one
+# cost more than it saved (measured: 37-117 ms added to dashboard aggregates
+# of 100-300 ms at a million cases).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds the API's per-client throttle counts; production shares

@@ -18,29 +18,39 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
-from agencies.models import ApiClient
+from agencies import oauth
 from config import request_ids
 from safeguarding import access
 
 
 class ApiClientAuthentication(OAuth2Authentication):
-    """A valid bearer token of a live API client, else no authentication (401)."""
+    """A valid bearer token of a live API client, else no authentication (401).
+
+    The resource-server check of django-oauth-toolkit, made directly: the
+    token from the ``Authorization`` header only (RFC 9700: never from the
+    query or body), looked up by its checksum with its client in one query
+    (``agencies.oauth.bearer_token``), then DOT's own rules on the stored
+    token: not expired (``is_valid``) and, if it names resources, issued for
+    this one (``allows_audience``). DOT's own route wraps every request in
+    an oauthlib request first, which cost more than the lookup itself
+    (1.2 ms of an 11 ms caseload page). The challenge on a 401 is DOT's.
+    """
 
     www_authenticate_realm = "crossroads"
+    INVALID = {"error": "invalid_token", "error_description": "The access token is invalid, expired or revoked."}
 
     def authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
+        scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() != "bearer" or not credentials:
             return None
-        _user, token = result
-        if token.application_id is None:
+        token, client = oauth.bearer_token(credentials)
+        if token is None or not token.is_valid() or (
+            token.resource and not token.allows_audience(request.build_absolute_uri(request.path))
+        ):
+            request.oauth2_error = self.INVALID
             return None
-        client = (
-            ApiClient.objects.select_related("agency", "application", "service_user")
-            .filter(application_id=token.application_id)
-            .first()
-        )
-        if client is None or client.revoked_at is not None or not client.agency.is_active:
+        if client.revoked_at is not None or not client.agency.is_active:
             raise exceptions.AuthenticationFailed("This API client has been revoked")
         request.api_client = client
         return client.service_user, token

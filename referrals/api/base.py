@@ -32,6 +32,17 @@ class ApiPagination(CursorPagination):
     max_page_size = 200
     ordering = ("-id",)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # A view's ``position_mirrors`` are columns equal to the ordering's
+        # first field: the cursor's bound goes on them too, so the database
+        # can start each side of a join at the page.
+        mirrors = getattr(view, "position_mirrors", ())
+        cursor = self.decode_cursor(request) if mirrors else None
+        if cursor is not None and cursor.position is not None:
+            lookup = "lt" if cursor.reverse != self.ordering[0].startswith("-") else "gt"
+            queryset = queryset.filter(**{f"{field}__{lookup}": cursor.position for field in mirrors})
+        return super().paginate_queryset(queryset, request, view)
+
 
 class ApiView(APIView):
     """One operation of the partner API. Subclasses set ``required_scope``;
@@ -79,15 +90,24 @@ class ApiView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def paginate(self, queryset, serializer_class, *, object_type: str | None, case=None):
+    def paginate(
+        self, queryset, serializer_class=None, *, object_type: str | None, case=None, render=None, total=None,
+    ):
         """One page of the list and its cursors; the page is in the access
-        log unless ``object_type`` is None (lists with no case data)."""
+        log unless ``object_type`` is None (lists with no case data). Rows
+        are rendered by ``serializer_class``, or by ``render`` (a function of
+        the page's rows, for a queryset of plain values). With ``total`` (a
+        function of the page's rows), the page starts with ``count``."""
         paginator = ApiPagination()
         paginator.ordering = self.ordering
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         if object_type is not None:
             selectors.log_page(self.actor, object_type, page, case=case)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+        data = render(page) if render is not None else serializer_class(page, many=True).data
+        response = paginator.get_paginated_response(data)
+        if total is not None:
+            response.data = {"count": total(page), **response.data}
+        return response
 
 
 def _request_hash(request) -> str:

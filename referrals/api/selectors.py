@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, QuerySet
+from collections.abc import Callable
+
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from agencies.models import Agency
@@ -47,6 +49,15 @@ def agency_referral(actor: access.Actor, referral_id) -> Referral:
     return referral
 
 
+class CountOf(Subquery):
+    """How many rows a queryset holds, as a scalar subquery of the query it
+    annotates (PostgreSQL runs it once: it refers to nothing outside). Not
+    ``values().annotate(Count())``, whose GROUP BY costs as much again."""
+
+    template = "(SELECT count(*) FROM (%(subquery)s) counted)"
+    output_field = IntegerField()
+
+
 def cases(
     actor: access.Actor,
     *,
@@ -56,18 +67,20 @@ def cases(
     review_due_before: dt.date | None = None,
     updated_since: dt.datetime | None = None,
     at: dt.datetime | None = None,
-) -> tuple[QuerySet[Case], int]:
-    """The cases the actor may see, filtered, and how many there are.
+) -> tuple[QuerySet[Case], Callable[[list], int]]:
+    """The cases the actor may see, filtered, and how to tell how many there
+    are once a page of them has been read.
 
     The cases are ``access.listed_cases`` (``visible_cases`` read through the
     caseload index), to be ordered by ``-listed_id``, newest first, so a page
-    is read from the index. The total comes from the index alone unless a
-    filter on another column of the case narrows the list.
+    is read from the index. Unless a filter on another column of the case
+    narrows the list, each row also carries ``caseload_total``, the count of
+    the agency's rows of the index, read in the page's own query; the total
+    function takes the page's rows and counts apart only for a narrowed list
+    or an empty page.
     """
     at = at or timezone.now()
-    queryset = access.listed_cases(actor, status=status, at=at).select_related(
-        "young_person", "lead_agency", "key_worker",
-    )
+    queryset = access.listed_cases(actor, status=status, at=at)
     narrowed = False
     if risk_level:
         queryset, narrowed = queryset.filter(risk_level=risk_level), True
@@ -77,8 +90,21 @@ def cases(
         queryset, narrowed = queryset.filter(next_review_due__lt=review_due_before), True
     if updated_since is not None:
         queryset, narrowed = queryset.filter(updated_at__gte=updated_since), True
-    total = queryset.count() if narrowed else access.caseload_rows(actor, status=status, at=at).count()
+    if narrowed:
+        return queryset, lambda page: queryset.count()
+    rows = access.caseload_rows(actor, status=status, at=at)
+    queryset = queryset.annotate(caseload_total=CountOf(rows.order_by().values("agency_id")))
+
+    def total(page) -> int:
+        return page[0]["caseload_total"] if page else rows.count()
+
     return queryset, total
+
+
+def the_case(actor: access.Actor, case: Case) -> QuerySet[Case]:
+    """A case already reached through ``access.get_case``, as a one-row
+    queryset of ``access.visible_cases`` (to read its columns as values)."""
+    return access.visible_cases(actor).filter(pk=case.pk)
 
 
 def case_notes(actor: access.Actor, case: Case) -> QuerySet[CaseNote]:
@@ -123,7 +149,7 @@ def directory() -> QuerySet[Agency]:
 
 
 def log_page(actor: access.Actor, object_type: str, items, *, case: Case | None = None) -> None:
-    """Record that a page of a list was read (ids only)."""
-    access.log_access(
-        actor, "list", case, object_type=object_type, detail={"ids": [item.pk for item in items]},
-    )
+    """Record that a page of a list was read (ids only; the items are model
+    instances or rows of values with an ``id``)."""
+    ids = [item["id"] if isinstance(item, dict) else item.pk for item in items]
+    access.log_access(actor, "list", case, object_type=object_type, detail={"ids": ids})

@@ -4,6 +4,7 @@ comes back as a 400 naming the same fields."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
@@ -184,6 +185,70 @@ class CaseOut(serializers.Serializer):
     closure_reason = serializers.CharField()
     outcome = serializers.CharField()
     updated_at = serializers.DateTimeField()
+
+
+class CaseRows:
+    """Cases shaped exactly as ``CaseOut`` (the schema; a test holds the two
+    equal), read as plain values: the caseload is the API's busiest list, and
+    this is its one page query, with no model instances and no serializer
+    per row (``CaseOut`` per row costs more than the page's SQL)."""
+
+    FIELDS = (
+        "id", "reference", "status", "risk_level", "opened_at", "closed_at", "review_interval_days",
+        "next_review_due", "closure_reason", "outcome", "updated_at",
+        "young_person_id", "young_person__given_name", "young_person__family_name",
+        "young_person__preferred_name", "young_person__date_of_birth",
+        "lead_agency_id", "lead_agency__name",
+        "key_worker_id", "key_worker__first_name", "key_worker__last_name", "key_worker__username",
+    )
+
+    @classmethod
+    def values(cls, cases, *extra: str):
+        """The queryset of cases as the rows ``render`` takes (plus ``extra``
+        columns, such as the pagination's ordering key)."""
+        return cases.values(*cls.FIELDS, *extra)
+
+    @classmethod
+    def render(cls, rows) -> list[dict]:
+        zone = timezone.get_current_timezone()
+
+        def moment(value):
+            # DRF's DateTimeField: ISO 8601 in the current time zone, UTC as "Z".
+            text = value.astimezone(zone).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        def day(value):
+            return value.isoformat() if value is not None else None
+
+        return [
+            {
+                "id": row["id"],
+                "reference": row["reference"],
+                "status": row["status"],
+                "young_person": {
+                    "id": row["young_person_id"],
+                    "given_name": row["young_person__given_name"],
+                    "family_name": row["young_person__family_name"],
+                    "preferred_name": row["young_person__preferred_name"],
+                    "date_of_birth": day(row["young_person__date_of_birth"]),
+                },
+                "lead_agency": {"id": row["lead_agency_id"], "name": row["lead_agency__name"]},
+                "key_worker": None if row["key_worker_id"] is None else {
+                    "id": row["key_worker_id"],
+                    "name": f"{row['key_worker__first_name']} {row['key_worker__last_name']}".strip()
+                    or row["key_worker__username"],
+                },
+                "risk_level": row["risk_level"],
+                "opened_at": moment(row["opened_at"]),
+                "closed_at": moment(row["closed_at"]) if row["closed_at"] is not None else None,
+                "review_interval_days": row["review_interval_days"],
+                "next_review_due": day(row["next_review_due"]),
+                "closure_reason": row["closure_reason"],
+                "outcome": row["outcome"],
+                "updated_at": moment(row["updated_at"]),
+            }
+            for row in rows
+        ]
 
 
 class CaseFilter(serializers.Serializer):

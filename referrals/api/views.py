@@ -162,6 +162,10 @@ class CaseList(ApiView):
     required_scope = "cases:read"
     # The caseload index's order (the case id, newest first): see selectors.cases.
     ordering = ("-listed_id",)
+    # The page's bound also on the case's own id (the same value): without it
+    # PostgreSQL may merge-join from the newest case down to the page
+    # (measured: 19 ms for a page deep in a 75,000-case caseload).
+    position_mirrors = ("id",)
 
     @extend_schema(
         operation_id="cases_list", tags=["cases"], summary="List the cases your agency may see",
@@ -177,9 +181,10 @@ class CaseList(ApiView):
         if "risk" in filters:
             filters["risk_level"] = filters.pop("risk")
         cases, total = selectors.cases(self.actor, **filters)
-        response = self.paginate(cases, s.CaseOut, object_type="case")
-        response.data = {"count": total, **response.data}
-        return response
+        extra = ("listed_id", "caseload_total") if "caseload_total" in cases.query.annotations else ("listed_id",)
+        return self.paginate(
+            s.CaseRows.values(cases, *extra), object_type="case", render=s.CaseRows.render, total=total,
+        )
 
 
 class CaseDetail(ApiView):
@@ -192,7 +197,9 @@ class CaseDetail(ApiView):
         responses={200: s.CaseOut, **_problems(404)},
     )
     def get(self, request, case_id):
-        return Response(s.CaseOut(self.get_case(log=True)).data)
+        case = self.get_case(log=True)
+        (row,) = s.CaseRows.render(s.CaseRows.values(selectors.the_case(self.actor, case)))
+        return Response(row)
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
+from rest_framework.test import APIClient
 
 from agencies.models import Role
 from agencies.services import api_client_revoke
@@ -116,3 +117,53 @@ def test_an_application_without_an_api_client_opens_nothing(cast):
         application=app, token="stray", scope="cases:read", expires=timezone.now() + dt.timedelta(minutes=5),
     )
     assert_problem(http(token.token).get("/api/v1/cases/"), 401)
+
+
+def test_the_token_lookup_reads_what_the_orm_would(cast):
+    """``agencies.oauth.bearer_token`` reads the token, application, client,
+    agency and service user in one written-out statement: every field of
+    each must be what the ORM reads (JSON and array columns included)."""
+    from oauth2_provider.models import get_application_model
+
+    from agencies.models import ApiClient
+    from agencies.oauth import bearer_token
+
+    client, _ = issue(cast, "owner", ["cases:read", "referrals:write"])
+    token_model = get_access_token_model()
+    plaintext = bearer(client)
+    token = token_model.objects.get(token=plaintext)
+    token_model.objects.filter(pk=token.pk).update(resource=["https://crossroads.example/api/"])
+    found, found_client = bearer_token(plaintext)
+    assert found_client.pk == client.pk
+
+    def fields(instance):
+        return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+    expected_client = ApiClient.objects.select_related("agency", "service_user", "application").get(pk=client.pk)
+    assert fields(found) == fields(token_model.objects.get(pk=token.pk))
+    assert found.resource == ["https://crossroads.example/api/"]
+    assert fields(found_client) == fields(expected_client)
+    assert fields(found_client.agency) == fields(expected_client.agency)
+    assert fields(found_client.service_user) == fields(expected_client.service_user)
+    assert fields(found.application) == fields(get_application_model().objects.get(pk=client.application_id))
+    assert found_client.application is found.application
+    assert bearer_token("no-such-token") == (None, None)
+
+
+def test_a_token_for_another_resource_is_refused(cast):
+    client, _ = issue(cast)
+    token = bearer(client)
+    get_access_token_model().objects.filter(token=token).update(resource=["https://elsewhere.example/api/"])
+    response = http(token).get("/api/v1/cases/")
+    assert_problem(response, 401)
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_the_bearer_scheme_is_case_insensitive_and_nothing_else_authenticates(cast):
+    client, _ = issue(cast)
+    token = bearer(client)
+    assert APIClient(HTTP_AUTHORIZATION=f"bearer {token}").get("/api/v1/agencies/").status_code == 200
+    for header in (f"Basic {token}", f"Token {token}", "Bearer", "Bearer  ", token):
+        assert_problem(APIClient(HTTP_AUTHORIZATION=header).get("/api/v1/agencies/"), 401)
+    # Never from the query string (RFC 9700).
+    assert_problem(http().get("/api/v1/agencies/", {"access_token": token}), 401)
