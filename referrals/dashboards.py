@@ -177,19 +177,27 @@ def quiet_cases(actor: access.Actor, now: dt.datetime | None = None) -> list[Cas
     """Open cases the agency leads with no chronology entry in 30 days."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=QUIET_DAYS)
-    return list(
-        agency_cases(actor)
-        .filter(opened_at__lt=cutoff)
+    cases = agency_cases(actor)
+    quiet = (
+        cases.filter(opened_at__lt=cutoff)
         .annotate(last_entry=Subquery(
             # Another agency's agency-only entries are not the lead agency's to
             # see, nor their dates: they neither quieten a case nor date it.
             CaseNote.objects.filter(access.notes_readable_by(OuterRef("lead_agency_id")), case=OuterRef("pk"))
             .order_by("-occurred_at").values("occurred_at")[:1]
         ))
+        # No entry at all: quiet since it opened, which is before the cutoff.
         .filter(Q(last_entry__lt=cutoff) | Q(last_entry__isnull=True))
-        .select_related("young_person", "key_worker")
-        .order_by("last_entry", "pk")[:50]
+        .order_by("last_entry", "pk")
+        .values_list("pk", "last_entry")[:50]
     )
+    # The 50 first, then their people: joining before the sort would read
+    # the young person and key worker of every quiet case of the agency.
+    last_entries = dict(quiet)
+    found = cases.filter(pk__in=list(last_entries)).select_related("young_person", "key_worker").in_bulk()
+    for pk, case in found.items():
+        case.last_entry = last_entries[pk]
+    return [found[pk] for pk in last_entries if pk in found]
 
 
 @dataclass

@@ -453,7 +453,12 @@ class CaseNote(models.Model):
             models.CheckConstraint(condition=Q(visibility__in=NoteVisibility.values), name="case_note_visibility_valid"),
             models.CheckConstraint(condition=Q(occurred_at__lte=F("recorded_at")), name="case_note_not_in_future"),
         ]
-        indexes = [models.Index(fields=["case", "-occurred_at"])]
+        indexes = [
+            # A case's chronology, newest first; with what decides who may read
+            # an entry, so "the latest entry this agency may read" (quiet cases,
+            # reminders) is answered from the index alone.
+            models.Index(fields=["case", "-occurred_at"], include=["visibility", "agency"], name="case_note_latest"),
+        ]
         triggers = [
             pgtrigger.Protect(
                 name="case_note_append_only",
