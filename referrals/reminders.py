@@ -188,14 +188,17 @@ def _already_recorded() -> Exists:
 def _enqueue_unrecorded(due, key_sql: str, params: list, enqueue: Enqueue) -> int:
     """Hand the id of every due row whose reminder (keyed by ``key_sql``) is
     not yet recorded to ``enqueue``, streaming; return how many."""
-    ids = (
-        due.alias(reminder_key=RawSQL(key_sql, params, output_field=CharField()))
-        .exclude(_already_recorded())
-        .order_by()
-        .values_list("pk", flat=True)
+    return _hand_on(
+        due.alias(reminder_key=RawSQL(key_sql, params, output_field=CharField())).exclude(_already_recorded()),
+        enqueue,
     )
+
+
+def _hand_on(rows, enqueue: Enqueue) -> int:
+    """Hand the id of each of ``rows`` to ``enqueue``, streaming them in
+    chunks (a sweep never holds a whole queryset); return how many."""
     count = 0
-    for object_id in ids.iterator(chunk_size=2000):
+    for object_id in rows.order_by().values_list("pk", flat=True).iterator(chunk_size=2000):
         enqueue(object_id)
         count += 1
     return count
@@ -376,17 +379,11 @@ def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> i
     (or revocation) to ``enqueue``, for ``share_expire`` (the partial index
     on expires_at of grants not yet tidied)."""
     now = _now(now)
-    ids = (
+    return _hand_on(
         ShareGrant.objects.filter(permissions_removed_at__isnull=True)
-        .filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False))
-        .order_by()
-        .values_list("pk", flat=True)
+        .filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False)),
+        enqueue,
     )
-    count = 0
-    for grant_id in ids.iterator(chunk_size=2000):
-        enqueue(grant_id)
-        count += 1
-    return count
 
 
 # ---------------------------------------------------------------------------

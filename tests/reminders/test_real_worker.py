@@ -31,6 +31,9 @@ from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REMINDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# A queue of this test run's own: two runs on one machine (and one Redis)
+# never take each other's tasks, and each clears only its own queue.
+QUEUE = f"reminders-test-{uuid.uuid4().hex[:12]}"
 
 
 def _redis_listening() -> bool:
@@ -85,6 +88,7 @@ class Worker:
             "DJANGO_SETTINGS_MODULE": "tests.reminders.worker_settings",
             "DATABASE_URL": _database_url(),
             "CELERY_BROKER_URL": REDIS_URL,
+            "REMINDER_TEST_QUEUE": QUEUE,
             "REMINDER_TEST_MAIL_DIR": str(self.mail),
             "REMINDER_TEST_MAIL_DELAY": str(delay),
             "REMINDERS_SWEEP_ON_START": "false",
@@ -134,12 +138,13 @@ def broker():
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
+    client.delete(QUEUE)
     producer = Celery("reminders-test", broker=REDIS_URL)
     producer.conf.broker_transport_options = {"visibility_timeout": 8}
+    producer.conf.task_default_queue = QUEUE
     yield producer
     producer.close()
-    client.flushdb()
+    client.delete(QUEUE)
     client.close()
 
 
