@@ -5,6 +5,7 @@ from __future__ import annotations
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from dateutil.relativedelta import relativedelta
 from django.db.models import Q
@@ -190,6 +191,15 @@ class AccessEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # "Who has seen this case" finds the list and export rows whose
+            # page held it (``detail @> {"ids": [case]}``): every caseload
+            # page writes one, so without this the search reads the whole log.
+            GinIndex(
+                fields=["detail"], opclasses=["jsonb_path_ops"], name="access_event_listed_cases",
+                condition=Q(object_type="case", case_id__isnull=True),
+            ),
+        ]
         triggers = [
             pgtrigger.Protect(name="access_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
