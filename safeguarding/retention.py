@@ -18,6 +18,11 @@ What anonymising a case does, in one transaction per case:
 The structure stays (agencies, dates, kinds, outcomes by category), so
 partnership statistics still add up. Access-log rows hold ids, not names,
 and are kept.
+
+The same run removes sign-in records (django-axes: successful sign-ins,
+failed attempts and their logs, each with a username and an address) older
+than ``settings.SIGN_IN_RECORD_DAYS`` (90 by default): they serve lockouts
+and the investigation of a recent incident, not the record of a case.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import datetime as dt
 import logging
 
 import pgtrigger
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.functions import Now
@@ -130,6 +136,19 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
     return True
 
 
+def sign_in_records_remove(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete django-axes' records of sign-ins, failed attempts and their
+    logs from before ``settings.SIGN_IN_RECORD_DAYS`` days ago; return how
+    many of each went. An attempt that still locks someone out is younger
+    than that (the cool-off is 30 minutes), so no lockout is lifted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.SIGN_IN_RECORD_DAYS)
+    removed = {}
+    for model in (AccessLog, AccessFailureLog, AccessAttempt):
+        _count, by_model = model.objects.filter(attempt_time__lt=cutoff).delete()
+        removed[model._meta.model_name] = by_model.get(model._meta.label, 0)
+    return removed
+
+
 def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
     """Anonymise every closed case past retention, one transaction per case,
     and record the run.
@@ -158,9 +177,13 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
             except Exception:  # one bad case must not stop the run
                 logger.exception("retention: case %s could not be anonymised", case_id)
                 failed.append(case_id)
+        sign_ins = sign_in_records_remove(now=now)
         run.finished_at = timezone.now()
         run.cases_anonymised = len(done)
-        run.detail = {"case_ids": done, "failed_case_ids": failed, "cutoff": retention_cutoff(timezone.localdate(now)).isoformat()}
+        run.detail = {
+            "case_ids": done, "failed_case_ids": failed,
+            "cutoff": retention_cutoff(timezone.localdate(now)).isoformat(), "sign_in_records_removed": sign_ins,
+        }
         run.save(update_fields=["finished_at", "cases_anonymised", "detail"])
         return run
     finally:

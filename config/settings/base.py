@@ -314,6 +314,9 @@ REFERRAL_DECISION_HOURS = {
 CASE_REVIEW_INTERVAL_DAYS = env.int("CASE_REVIEW_INTERVAL_DAYS", default=42)
 # Retention of closed cases: until the young person's 25th birthday by default.
 RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
+# Sign-in records (django-axes: usernames and addresses of sign-ins and failed
+# attempts) are removed by the same daily run after this many days.
+SIGN_IN_RECORD_DAYS = env.int("SIGN_IN_RECORD_DAYS", default=90)
 
 # Deadlines and reminders (referrals.reminders, issue 5). The beat schedule is
 # static settings, not django-celery-beat: it is code-reviewed and the same

@@ -105,3 +105,22 @@ def test_retention_age_is_configuration(cast, frozen, run, settings):
     frozen(at(2026, 11, 25, 2, 30))
     closed_case(cast, born=dt.date(2000, 1, 1))
     assert RetentionRun.objects.get(pk=run(safeguarding_tasks.retention_run)).cases_anonymised == 0
+
+
+def test_the_run_removes_sign_in_records_older_than_their_days_and_keeps_the_rest(settings):
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    from safeguarding.retention import retention_run
+
+    settings.SIGN_IN_RECORD_DAYS = 90
+    now = at(2026, 11, 25)
+    common = {"user_agent": "test", "ip_address": "192.0.2.7", "http_accept": "*/*", "path_info": "/accounts/login/"}
+    for model, extra in ((AccessLog, {}), (AccessFailureLog, {"locked_out": False}),
+                         (AccessAttempt, {"get_data": "", "post_data": "", "failures_since_start": 1})):
+        for days, name in ((91, "old"), (89, "recent")):
+            row = model.objects.create(username=f"{name}-{model.__name__}", **common, **extra)
+            model.objects.filter(pk=row.pk).update(attempt_time=now - dt.timedelta(days=days))
+    run = retention_run(now=now)
+    assert run.detail["sign_in_records_removed"] == {"accesslog": 1, "accessfailurelog": 1, "accessattempt": 1}
+    for model in (AccessLog, AccessFailureLog, AccessAttempt):
+        assert [r.username for r in model.objects.all()] == [f"recent-{model.__name__}"]
