@@ -26,6 +26,8 @@ from django_structlog.celery import signals as task_signals
 from django_structlog.middlewares import RequestMiddleware as StructlogRequestMiddleware
 from pghistory.middleware import HistoryMiddleware as PghistoryMiddleware
 
+from config.client_address import client_address
+
 HEADER = "X-Request-ID"
 WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -57,6 +59,12 @@ class RequestIdMiddleware(StructlogRequestMiddleware):
     def handle_response(self, request, response) -> None:
         response[HEADER] = request.request_id
         super().handle_response(request, response)
+
+    @classmethod
+    def bind_ip(cls, request) -> None:
+        # The address the access log records (config.client_address), not
+        # ipware's default, which believes any X-Forwarded-For a client sends.
+        structlog.contextvars.bind_contextvars(ip=client_address(request))
 
 
 class HistoryMiddleware(PghistoryMiddleware):

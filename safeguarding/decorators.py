@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 
 from config import request_ids
+from config.client_address import client_address
 from safeguarding import access
 from safeguarding.models import Channel
 
@@ -17,7 +18,7 @@ def actor_for_request(request, channel: str = Channel.WEB) -> access.Actor:
     actor = access.actor_for_user(
         request.user,
         channel=channel,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=client_address(request),
         request_id=request_ids.current(),
     )
     request_ids.bind_actor(agency=actor.agency)

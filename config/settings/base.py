@@ -209,6 +209,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "agencies.views.locked_out"  # a GOV.UK page, as a 429
 AXES_ENABLE_ADMIN = False  # `manage.py axes_reset_username <name>` lifts a lockout early
+# The address that counts: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse
+# proxies the one the outermost saw (config/client_address.py), the same for
+# lockouts, the access log and the request logs.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
 
 # Two-factor authentication (django-otp): an authenticator app (TOTP) for
 # every signed-in person, with single-use recovery codes. Wrong codes back

@@ -20,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from agencies import oauth
 from config import request_ids
+from config.client_address import client_address
 from safeguarding import access
 
 
@@ -67,7 +68,7 @@ def actor_for_request(request) -> access.Actor:
     """The access-policy actor for an authenticated API request: the client's
     agency, narrowed to the scopes both the client and its token hold."""
     actor = access.actor_for_api_client(
-        request.api_client, ip_address=request.META.get("REMOTE_ADDR") or None, request_id=request_ids.current(),
+        request.api_client, ip_address=client_address(request), request_id=request_ids.current(),
     )
     request_ids.bind_actor(agency=actor.agency, api_client=actor.api_client)
     token_scopes = frozenset((request.auth.scope or "").split())

@@ -117,3 +117,26 @@ def test_the_test_clients_login_works(cast):
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)
     assert not Client().login(username=user.username, password="wrong")
+
+
+def test_behind_a_proxy_the_lock_is_for_the_address_the_proxy_saw(cast, settings):
+    """Behind one trusted proxy every request comes from the proxy's address;
+    the lock must follow the client's (the last X-Forwarded-For hop), or five
+    wrong passwords from anywhere would lock the person out everywhere."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    user = cast.user("owner", "practitioner")
+    proxy = "10.0.0.2"
+
+    def via_proxy(password, client_address, claimed=""):
+        forwarded = f"{claimed}, {client_address}" if claimed else client_address
+        return Client().post(LOGIN, {"username": user.username, "password": password},
+                             REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=forwarded)
+
+    for _ in range(5):
+        response = via_proxy("not the password", "203.0.113.9")
+    assert response.status_code == 429
+    assert via_proxy(PASSWORD, "203.0.113.9").status_code == 429
+    # Another client behind the same proxy signs in; a client claiming the
+    # locked address in the header is judged by the address the proxy saw.
+    assert via_proxy(PASSWORD, "198.51.100.4").status_code == 302
+    assert via_proxy(PASSWORD, "198.51.100.5", claimed="203.0.113.9").status_code == 302
