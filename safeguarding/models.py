@@ -208,6 +208,25 @@ class AccessEvent(models.Model):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username or self.api_client} {self.action} {self.object_type} {self.object_id}"
 
 
+class CaseloadSize(models.Model):
+    """How many rows of the caseload index (``CaseAccess``) each agency has.
+
+    Derived data, kept by statement-level triggers on the index itself
+    (migration ``0007_caseload_size``), in the same transaction as every row
+    the index gains or loses, whatever wrote it; ``rebuild_case_access_index``
+    recounts it. Less the agency's rows whose share has ended but not yet
+    been tidied away (a short range of one index), it is the caseload's
+    total, without counting tens of thousands of index entries on every
+    page (``access.caseload_count``).
+    """
+
+    agency = models.OneToOneField(Agency, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    rows = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.agency_id}: {self.rows} rows"
+
+
 class RetentionRun(models.Model):
     """One run of the retention task: when, and how many closed cases it
     anonymised. ``detail`` holds case ids and counts, never personal data."""

@@ -9,7 +9,7 @@ import datetime as dt
 
 from collections.abc import Callable
 
-from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency
@@ -49,15 +49,6 @@ def agency_referral(actor: access.Actor, referral_id) -> Referral:
     return referral
 
 
-class CountOf(Subquery):
-    """How many rows a queryset holds, as a scalar subquery of the query it
-    annotates (PostgreSQL runs it once: it refers to nothing outside). Not
-    ``values().annotate(Count())``, whose GROUP BY costs as much again."""
-
-    template = "(SELECT count(*) FROM (%(subquery)s) counted)"
-    output_field = IntegerField()
-
-
 def cases(
     actor: access.Actor,
     *,
@@ -74,8 +65,8 @@ def cases(
     The cases are ``access.listed_cases`` (``visible_cases`` read through the
     caseload index), to be ordered by ``-listed_id``, newest first, so a page
     is read from the index. Unless a filter on another column of the case
-    narrows the list, each row also carries ``caseload_total``, the count of
-    the agency's rows of the index, read in the page's own query; the total
+    narrows the list, each row also carries ``caseload_total``
+    (``access.caseload_total``), read in the page's own query; the total
     function takes the page's rows and counts apart only for a narrowed list
     or an empty page.
     """
@@ -92,11 +83,10 @@ def cases(
         queryset, narrowed = queryset.filter(updated_at__gte=updated_since), True
     if narrowed:
         return queryset, lambda page: queryset.count()
-    rows = access.caseload_rows(actor, status=status, at=at)
-    queryset = queryset.annotate(caseload_total=CountOf(rows.order_by().values("agency_id")))
+    queryset = queryset.annotate(caseload_total=access.caseload_total(actor, status=status, at=at))
 
     def total(page) -> int:
-        return page[0]["caseload_total"] if page else rows.count()
+        return page[0]["caseload_total"] if page else access.caseload_count(actor, status=status, at=at)
 
     return queryset, total
 

@@ -20,7 +20,7 @@ from referrals.models import Case, CaseStatus, ClosureReason, LawfulBasis, Revie
 from referrals.selectors import caseload
 from safeguarding import access, services as sharing
 from safeguarding.caseload_index import rebuild_case_access_index
-from safeguarding.models import CaseAccess, ShareGrant
+from safeguarding.models import CaseAccess, CaseloadSize, ShareGrant
 from tests import factories as f
 
 SEEDS = range(6)
@@ -50,6 +50,12 @@ def _check(cast, cases, at) -> None:
         )
         assert page.count() == len(open_cases)
         assert [c.pk for c in page[0:len(open_cases)]] == [c.pk for c in open_cases]
+    # The per-agency sizes the triggers keep, and the total read from them.
+    sizes = dict(CaseloadSize.objects.values_list("agency_id", "rows"))
+    for key, agency in cast.agencies.items():
+        assert sizes.get(agency.pk, 0) == CaseAccess.objects.filter(agency=agency).count(), key
+        actor = cast.actor(key, Role.PRACTITIONER)
+        assert access.caseload_count(actor, at=at) == access.caseload_rows(actor, at=at).count(), key
     for row in CaseAccess.objects.select_related("case"):
         assert (row.status, row.next_review_due) == (row.case.status, row.case.next_review_due)
         assert row.relation == ("lead" if row.agency_id == row.case.lead_agency_id else "shared")
@@ -130,9 +136,11 @@ def test_index_agrees_with_the_policy_through_every_kind_of_change(cast, seed):
 
         kept = set(CaseAccess.objects.values_list("agency_id", "case_id", "relation", "valid_until", "status",
                                                   "next_review_due"))
+        sizes = set(CaseloadSize.objects.filter(rows__gt=0).values_list("agency_id", "rows"))
         assert rebuild_case_access_index() == len(kept)
         assert set(CaseAccess.objects.values_list("agency_id", "case_id", "relation", "valid_until", "status",
                                                   "next_review_due")) == kept
+        assert set(CaseloadSize.objects.values_list("agency_id", "rows")) == sizes
 
 
 def test_bulk_statements_resync_every_case_they_touch(cast):
