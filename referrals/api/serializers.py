@@ -78,7 +78,12 @@ class YoungPersonOut(serializers.Serializer):
 def _person_name(user) -> str | None:
     if user is None:
         return None
-    return user.get_full_name() or user.get_username()
+    return _full_name(user.first_name, user.last_name, user.get_username())
+
+
+def _full_name(first_name: str, last_name: str, username: str) -> str:
+    # As Django's get_full_name(), falling back to the username.
+    return f"{first_name} {last_name}".strip() or username
 
 
 # -- agencies ---------------------------------------------------------------
@@ -235,8 +240,9 @@ class CaseRows:
                 "lead_agency": {"id": row["lead_agency_id"], "name": row["lead_agency__name"]},
                 "key_worker": None if row["key_worker_id"] is None else {
                     "id": row["key_worker_id"],
-                    "name": f"{row['key_worker__first_name']} {row['key_worker__last_name']}".strip()
-                    or row["key_worker__username"],
+                    "name": _full_name(
+                        row["key_worker__first_name"], row["key_worker__last_name"], row["key_worker__username"],
+                    ),
                 },
                 "risk_level": row["risk_level"],
                 "opened_at": moment(row["opened_at"]),
