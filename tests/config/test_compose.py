@@ -145,6 +145,17 @@ def test_dockerfile_serves_gunicorn_on_python_311_slim(dockerfile):
     assert any("collectstatic" in run for run in instructions(dockerfile, "RUN"))
 
 
+def test_dockerfile_installs_the_locked_runtime_before_copying_the_code(dockerfile):
+    """Dependencies come from requirements/base.txt (hashed, runtime only; see
+    test_dependencies.py) in a layer of their own, so a code change does not
+    reinstall them; the project itself follows without dependencies."""
+    lock_copy = next(i for i, l in enumerate(dockerfile) if l.startswith("COPY") and "requirements/base.txt" in l)
+    lock_install = next(i for i, l in enumerate(dockerfile) if l.startswith("RUN") and "--require-hashes" in l)
+    code_copy = dockerfile.index("COPY . .")
+    project_install = next(i for i, l in enumerate(dockerfile) if l.startswith("RUN") and "--no-deps -e ." in l)
+    assert lock_copy < lock_install < code_copy < project_install
+
+
 def test_dockerfile_ships_govuk_frontend_from_a_node_build_stage(dockerfile):
     """Pages are unstyled without GOV.UK Frontend; the image builds it from
     the lock file in a Node stage and copies only its dist into the final one."""
