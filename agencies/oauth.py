@@ -7,7 +7,7 @@ made by hand in the admin, say), may request nothing.
 
 ``bearer_token`` reads a bearer token with its application's API client,
 agency and service user in one query, for the API's authentication
-(``referrals.api.auth``).
+(``api.auth``).
 """
 
 from __future__ import annotations

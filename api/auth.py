@@ -19,8 +19,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 from agencies import oauth
-from config import request_ids
-from config.client_address import client_address
+from lib import request_ids
+from lib.client_address import client_address
 from safeguarding import access
 
 

@@ -17,10 +17,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agencies.models import IdempotencyRecord
-from referrals.api import selectors
-from referrals.api.auth import ApiClientAuthentication, ApiClientThrottle, IsApiClient, actor_for_request
-from referrals.api.problems import Conflict
+from api.auth import (
+    ApiClientAuthentication,
+    ApiClientThrottle,
+    IsApiClient,
+    actor_for_request,
+)
+from api.models import IdempotencyRecord
+from api.problems import Conflict
+from casework import selectors
 from safeguarding import access
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from safeguarding import access
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

@@ -1,7 +1,9 @@
 from django.urls import path, re_path, register_converter
 
-from referrals.api import auth  # noqa: F401  (registers the OpenAPI security scheme)
-from referrals.api import views
+from api import (
+    auth,  # noqa: F401  (registers the OpenAPI security scheme)
+    views,
+)
 
 
 class IdConverter:

@@ -7,16 +7,21 @@ every read or change of case data is in the access log, channel "api"."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import status
 from rest_framework.response import Response
 
+from agencies import selectors as agency_selectors
 from agencies.models import Agency
-from referrals import matching, services
-from referrals.api import selectors
-from referrals.api import serializers as s
-from referrals.api.base import ApiView, idempotent
-from referrals.errors import DomainError
+from api import serializers as s
+from api.base import ApiView, idempotent
+from casework import matching, selectors, services
+from lib.errors import DomainError
 from referrals.models import YoungPerson
 from safeguarding import access
 
@@ -76,7 +81,7 @@ class AgencyList(ApiView):
         responses={200: s.page_of(s.AgencyOut), **_problems(404)},
     )
     def get(self, request):
-        return self.paginate(selectors.directory(), s.AgencyOut, object_type=None)
+        return self.paginate(agency_selectors.directory(), s.AgencyOut, object_type=None)
 
 
 # ---------------------------------------------------------------------------

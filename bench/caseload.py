@@ -142,7 +142,7 @@ def measure_agency(ctx: Context, *, label: str, agency_id: int, username: str, n
     from django.db import connection
     from guardian.shortcuts import get_objects_for_user
 
-    from referrals.api.auth import ApiClientThrottle
+    from api.auth import ApiClientThrottle
     from referrals.models import Case
 
     ids = _live_ids(agency_id)

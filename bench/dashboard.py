@@ -3,7 +3,7 @@
     python -m bench.dashboard --size full
 
 As the manager of the largest agency (``Cast.manager``), each function the
-manager's home page calls for its figures (``referrals.dashboards``), timed on
+manager's home page calls for its figures (``casework.selectors``), timed on
 its own and all four together: the open caseload by key worker, late
 referrals, quiet cases (no chronology entry in 30 days) and referral outcomes
 by month. The EXPLAIN (ANALYZE, BUFFERS) plan of each one's main query goes
@@ -43,15 +43,15 @@ def _plans(calls: dict) -> dict[str, str]:
 
 
 def run(ctx: Context) -> list[Result]:
-    from referrals import dashboards
+    from casework import selectors
 
     actor = ctx.cast.actor(ctx.cast.manager)
     n = max(10, ctx.size.single_requests // 4)
     calls = {
-        "caseload_by_key_worker": lambda i: dashboards.caseload_by_key_worker(actor),
-        "late_referrals": lambda i: dashboards.late_referrals(actor),
-        "quiet_cases": lambda i: dashboards.quiet_cases(actor),
-        "referral_outcomes_by_month": lambda i: dashboards.referral_outcomes_by_month(actor),
+        "caseload_by_key_worker": lambda i: selectors.caseload_by_key_worker(actor),
+        "late_referrals": lambda i: selectors.late_referrals(actor),
+        "quiet_cases": lambda i: selectors.quiet_cases(actor),
+        "referral_outcomes_by_month": lambda i: selectors.referral_outcomes_by_month(actor),
     }
     results = []
     for name, call in calls.items():

@@ -19,7 +19,7 @@ load time). What the triggers would have written is then rebuilt, so the
 data is what the app itself would have made:
 
 * the young people's match keys, computed while loading by
-  ``referrals.matching.match_keys`` (the Python mirror of the trigger's SQL,
+  ``casework.matching.match_keys`` (the Python mirror of the trigger's SQL,
   tested to agree with it) and COPYed alongside;
 * pghistory's "insert" event for every row of each tracked table (one
   ``INSERT ... SELECT`` per table, as the insert trigger would have made);
@@ -48,8 +48,8 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import functools
 import datetime as dt
+import functools
 import itertools
 import json
 import random
@@ -57,7 +57,14 @@ import sys
 import time
 from dataclasses import asdict
 
-from bench.common import MARKER_TABLE, SIZES, Size, database_url_for, django_setup, ensure_database
+from bench.common import (
+    MARKER_TABLE,
+    SIZES,
+    Size,
+    database_url_for,
+    django_setup,
+    ensure_database,
+)
 
 # Scrambles ids into references: 30^8 references, a multiplier prime to 30.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -396,7 +403,7 @@ def load_partnership(url: str, size: Size, ids: dict, today: dt.date, now: dt.da
 
 def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime, worker: int, jobs: int) -> dict:
     """One worker's slice of the cases and everything on them; returns its row counts."""
-    from referrals.matching import match_keys
+    from casework.matching import match_keys
 
     p = Partnership(size, FastRandom(size.seed), today, ids)
     rng = p.rng = FastRandom(size.seed * 100 + worker + 1)

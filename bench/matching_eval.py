@@ -13,7 +13,7 @@ negatives are put in the index instead, so variants of their relative must
 pick the right one of the two.
 
 Matching runs exactly as in the app except that the blocking index is a
-Python dict built with ``referrals.matching.match_keys`` (the mirror of the
+Python dict built with ``casework.matching.match_keys`` (the mirror of the
 database trigger, tested to agree with it), so the evaluation needs no
 database. A pair predicted as a match is one scoring at least the threshold.
 
@@ -213,7 +213,7 @@ class Generator:
         return name + "e"
 
     def dob_digit(self, born: dt.date) -> dt.date:
-        from referrals.matching import _date_from_digits
+        from casework.matching import _date_from_digits
 
         digits = born.strftime("%Y%m%d")
         while True:
@@ -223,7 +223,7 @@ class Generator:
                 return changed
 
     def dob_transposed(self, born: dt.date) -> dt.date:
-        from referrals.matching import _date_from_digits
+        from casework.matching import _date_from_digits
 
         digits = born.strftime("%Y%m%d")
         for i in self.rng.sample([2, 4, 6], 3):
@@ -292,7 +292,7 @@ class Generator:
     # -- hard negatives ------------------------------------------------------
 
     def different_given(self, base: Record, gender: str) -> str:
-        from referrals.matching import _token_level, tokens
+        from casework.matching import _token_level, tokens
 
         base_tokens = tokens(base.given_name) + tokens(base.preferred_name)
         while True:
@@ -303,7 +303,7 @@ class Generator:
                 return candidate
 
     def unrelated_dob(self, born: dt.date, *, within_years: int) -> dt.date:
-        from referrals.matching import dob_relation
+        from casework.matching import dob_relation
 
         while True:
             other = born + dt.timedelta(days=self.rng.randint(-365 * within_years, 365 * within_years))
@@ -362,7 +362,7 @@ def build(families: int = 2000, *, seed: int = SEED) -> EvalSet:
 
 
 def _details(record: Record):
-    from referrals.matching import Details
+    from casework.matching import Details
 
     return Details(
         given_name=record.given_name, family_name=record.family_name, preferred_name=record.preferred_name,
@@ -403,7 +403,7 @@ class Report:
 
 
 def evaluate(families: int = 2000, *, seed: int = SEED, threshold: float | None = None, verbose: bool = False) -> Report:
-    from referrals import matching
+    from casework import matching
 
     threshold = matching.MATCH_THRESHOLD if threshold is None else threshold
     data = build(families, seed=seed)

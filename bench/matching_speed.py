@@ -82,7 +82,12 @@ class People:
     def __init__(self, seed: int = SEED):
         from faker import Faker
 
-        from bench.matching_eval import LONDON_FAMILY, LONDON_GIVEN, NICKNAME_PAIRS, TRANSLITERATION_PAIRS
+        from bench.matching_eval import (
+            LONDON_FAMILY,
+            LONDON_GIVEN,
+            NICKNAME_PAIRS,
+            TRANSLITERATION_PAIRS,
+        )
 
         self.rng = random.Random(seed)
         fake = Faker("en_GB")
@@ -122,7 +127,7 @@ COLUMNS = (
 def load(people: int, agency_id: int) -> None:
     """Stream the people in with COPY, then their match keys with a second COPY.
 
-    The keys are computed by ``referrals.matching.match_keys``, the Python
+    The keys are computed by ``casework.matching.match_keys``, the Python
     mirror of the trigger's SQL (a test proves the two agree), because the
     row-by-row trigger and the SQL function are slow for a million-row bulk
     load; the trigger is disabled for the load (and with it the history
@@ -130,7 +135,7 @@ def load(people: int, agency_id: int) -> None:
     """
     from django.db import connection
 
-    from referrals.matching import match_keys
+    from casework.matching import match_keys
     from referrals.models import YoungPerson
 
     have = YoungPerson.objects.count()
@@ -175,7 +180,7 @@ def rebuild_keys() -> None:
     import psycopg
     from django.db import connection
 
-    from referrals.matching import match_keys
+    from casework.matching import match_keys
 
     started = time.monotonic()
     url = os.environ["DATABASE_URL"]
@@ -231,7 +236,7 @@ def percentile(values: list[float], p: float) -> float:
 def measure(actor, queries: int) -> dict:
     from django.db import connection
 
-    from referrals import matching
+    from casework import matching
     from referrals.models import YoungPerson
 
     rng = random.Random(SEED)

@@ -8,11 +8,11 @@ the end so the dataset stays as generated:
 
 1. makes that many open cases' reviews due today (an ``UPDATE`` spread over
    the whole table);
-2. runs ``referrals.reminders.review_sweep`` three times (it writes
+2. runs ``reminders.services.review_sweep`` three times (it writes
    nothing): time, queries, how many cases it hands on, and its plan;
 3. does what the per-case tasks do for every case handed on
    (``review_reminders_record`` then ``notification_email_send`` for each
-   notification, exactly the bodies of ``referrals.tasks.review_remind``),
+   notification, exactly the bodies of ``reminders.tasks.review_remind``),
    timing each case; mail goes to Django's dummy backend;
 4. sweeps again: a second run must hand on nothing and so send nothing.
 
@@ -59,7 +59,7 @@ def _plan(now: dt.datetime) -> str:
     statement the sweep sends, caught on its way to the database)."""
     from django.db import connection
 
-    from referrals import reminders
+    from reminders import services as reminders
 
     sent = []
 
@@ -79,8 +79,8 @@ def child(due: int, now: dt.datetime, cap: int | None = None) -> dict:
     """One measured sweep in this process (run by ``python -m bench.reminders --child``)."""
     from django.db import transaction
 
-    from agencies.models import Notification
-    from referrals import reminders
+    from reminders import services as reminders
+    from reminders.models import Notification
 
     today = now.date()
     started_rss = rss_mb()

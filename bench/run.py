@@ -28,7 +28,15 @@ import time
 import traceback
 from pathlib import Path
 
-from bench.common import SIZES, Context, Result, database_url_for, django_setup, load_cast, machine
+from bench.common import (
+    SIZES,
+    Context,
+    Result,
+    database_url_for,
+    django_setup,
+    load_cast,
+    machine,
+)
 
 MODULES = ["caseload", "dashboard", "intake", "reminders", "memory"]
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from referrals.models import Case, CaseStatus, Referral, YoungPerson, YoungPersonMerge
 from safeguarding import access
 from safeguarding.access import Actor

@@ -48,8 +48,8 @@ from typing import Any, Iterable, Mapping
 
 from django.utils import timezone
 
-from referrals.errors import DomainError
-from referrals.models import Case, CaseStatus, YoungPerson, YoungPersonMatchKey, YoungPersonMerge
+from lib.errors import DomainError
+from referrals.models import YoungPerson, YoungPersonMatchKey, YoungPersonMerge
 from safeguarding import access
 from safeguarding.access import Actor
 
@@ -746,7 +746,6 @@ def young_person_candidates(actor: Actor, *, details: Mapping[str, Any], exclude
     query = clean_details(details)
     scored = [(p, c) for p, c in find_candidates(query, exclude=exclude) if c.score >= REVIEW_THRESHOLD]
 
-    screener = actor.screens_referrals
     visible_ids = set(
         access.visible_young_people(actor).filter(pk__in=[p.pk for p, _ in scored]).values_list("pk", flat=True)
     )
@@ -758,14 +757,8 @@ def young_person_candidates(actor: Actor, *, details: Mapping[str, Any], exclude
         p.pk: p
         for p in YoungPerson.objects.filter(pk__in=shown_ids).select_related("school", "recorded_by")
     }
-    open_cases: set[int] = set()
-    if screener and shown_ids:
-        # As in referral_accept: the hub learns only that an open case exists.
-        open_cases = set(
-            Case.objects.filter(young_person_id__in=shown_ids, status=CaseStatus.OPEN).values_list(
-                "young_person_id", flat=True
-            )
-        )
+    # What the actor may learn about cases is the policy's answer, not ours.
+    open_cases = access.open_case_flags(actor, shown_ids)
     candidates = tuple(
         Candidate(
             young_person_id=p.pk,
@@ -779,7 +772,7 @@ def young_person_candidates(actor: Actor, *, details: Mapping[str, Any], exclude
             postcode=people[p.pk].postcode,
             school=people[p.pk].school.name if people[p.pk].school else "",
             recorded_by=people[p.pk].recorded_by.name,
-            has_open_case=(p.pk in open_cases) if screener else None,
+            has_open_case=open_cases.get(p.pk) if open_cases is not None else None,
         )
         for p, c in shown
     )

@@ -9,7 +9,7 @@ Every service here
   that they exist); actions the actor may see but not do raise
   ``access.NotAllowed``;
 * validates its input before writing anything and raises
-  ``referrals.errors.DomainError`` with the field at fault;
+  ``lib.errors.DomainError`` with the field at fault;
 * runs in one transaction, writes an access-log row for every change in that
   same transaction, and re-syncs a case's permission rows whenever its lead
   agency changes;
@@ -32,8 +32,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role
+from lib.errors import DomainError
 from referrals import deadlines
-from referrals.errors import DomainError
 from referrals.models import (
     Case,
     CaseNote,

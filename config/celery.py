@@ -14,7 +14,7 @@ from celery import Celery
 from celery.signals import worker_ready
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
-import config.request_ids  # noqa: F401  (a task's id is its request id)
+import lib.request_ids  # noqa: F401  (a task's id is its request id)
 
 app = Celery("crossroads")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -31,4 +31,4 @@ def _sweep_when_a_worker_starts(sender=None, **_kwargs) -> None:
     from django.conf import settings
 
     if getattr(settings, "REMINDERS_SWEEP_ON_START", False):
-        sender.app.send_task("referrals.reminders_sweep")
+        sender.app.send_task("reminders.reminders_sweep")

@@ -10,7 +10,7 @@ service's own; ``from_email`` is ignored. Attachments are refused.
 
 Errors: a Notify 5xx or 429 answer, or no answer at all, raises
 ``NotifyUnavailable``, an ``OSError`` like smtplib's errors, so the reminder
-tasks' retry on transient failures (``referrals.tasks.TRANSIENT``) covers
+tasks' retry on transient failures (``reminders.tasks.TRANSIENT``) covers
 it. Any other refusal (400 bad request, 403 bad key) raises
 ``NotifyRejected``: retrying would not help. With ``fail_silently`` neither
 is raised and the message is not counted as sent.

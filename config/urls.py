@@ -12,7 +12,7 @@ urlpatterns = [
     # application-management pages), v1, its schema and docs.
     path("o/token/", oauth2_views.TokenView.as_view(), name="oauth2-token"),
     path("o/revoke_token/", oauth2_views.RevokeTokenView.as_view(), name="oauth2-revoke-token"),
-    path("api/v1/", include("referrals.api.urls")),
+    path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file, so the
     # page runs under the strict content security policy.
@@ -23,6 +23,5 @@ urlpatterns = [
     ),
     path("accounts/two-factor/", include("agencies.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("safeguarding.urls")),
-    path("", include("referrals.urls")),
+    path("", include("web.urls")),
 ]

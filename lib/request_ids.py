@@ -26,7 +26,7 @@ from django_structlog.celery import signals as task_signals
 from django_structlog.middlewares import RequestMiddleware as StructlogRequestMiddleware
 from pghistory.middleware import HistoryMiddleware as PghistoryMiddleware
 
-from config.client_address import client_address
+from lib.client_address import client_address
 
 HEADER = "X-Request-ID"
 WELL_FORMED = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -62,7 +62,7 @@ class RequestIdMiddleware(StructlogRequestMiddleware):
 
     @classmethod
     def bind_ip(cls, request) -> None:
-        # The address the access log records (config.client_address), not
+        # The address the access log records (lib.client_address), not
         # ipware's default, which believes any X-Forwarded-For a client sends.
         structlog.contextvars.bind_contextvars(ip=client_address(request))
 

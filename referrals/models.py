@@ -3,7 +3,7 @@
 The rules that PostgreSQL can hold are kept there (check constraints, a
 partial unique index, append-only triggers), so they hold for every write
 path, bulk updates and raw SQL included. The workflow lives in
-``referrals.services``.
+``casework.services``.
 """
 
 from __future__ import annotations
@@ -471,10 +471,10 @@ class CaseNote(models.Model):
 # Young-person matching and merging (issue 7)
 #
 # ``YoungPersonMatchKey`` rows are blocking keys for the candidate search in
-# ``referrals.matching``. They are written only by a database trigger on
+# ``casework.matching``. They are written only by a database trigger on
 # ``referrals_youngperson`` (migration 0002), so every write path, bulk
 # ``update()`` and raw SQL included, keeps them in step. Python never writes
-# them; ``referrals.matching.match_keys`` mirrors the SQL for tests and the
+# them; ``casework.matching.match_keys`` mirrors the SQL for tests and the
 # evaluation.
 # ===========================================================================
 
@@ -494,7 +494,7 @@ class YoungPersonMatchKey(models.Model):
 
 class YoungPersonMerge(models.Model):
     """Two records found to be one young person: what moved from ``merged``
-    to ``kept``, so that ``referrals.linking.young_person_merge_undo`` can
+    to ``kept``, so that ``casework.linking.young_person_merge_undo`` can
     move it back. Identifier values are not copied here, only which ones
     moved (the values stay on the records themselves)."""
 

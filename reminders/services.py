@@ -42,11 +42,20 @@ The rules:
 * Share expiring: an unrevoked share grant ending within seven days → the
   lead (granting) agency's managers and the person who granted it, once per
   expiry time. (Expiry itself: ``safeguarding.services.share_expire``.)
-* Daily digest for each manager: their agency's overdue reviews, late
-  referral decisions (for the hub: every open referral past its deadline;
-  for other agencies: the referrals they made) and open cases with no
-  chronology entry or completed review in 30 days. Nothing to say, no
-  notification and no e-mail.
+* Daily digest for each manager: the three lists of their home page, from
+  the same selectors (``casework.selectors``: ``overdue_review_cases``,
+  ``referrals_past_deadline``, ``quiet_case_rows``) read with the manager's
+  own actor, so the digest never says more, or other, than the page: their
+  agency's overdue reviews, the referrals they may see still undecided past
+  the deadline, and open cases with no chronology entry (by when the
+  contact happened) in 30 days. Nothing to say, no notification and no
+  e-mail.
+
+Whose eyes: the sweeps and the per-item services read case data as the
+system actor (``access.system_actor``) through the policy's querysets for
+scheduled work (``access.task_cases``, ``task_referrals``,
+``task_share_grants``), never through the models directly; the digest reads
+as the manager it is for.
 """
 
 from __future__ import annotations
@@ -64,11 +73,12 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKind, Membership, Notification, NotificationKind, Role
+from agencies.models import Agency, AgencyKind, Membership, Role
+from casework import selectors
 from referrals import deadlines
-from referrals.models import OPEN_REFERRAL_STATUSES, Case, CaseNote, CaseStatus, Referral, Review
+from reminders.models import Notification, NotificationKind
 from safeguarding import access
-from safeguarding.models import ShareGrant
+from safeguarding.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +86,6 @@ Enqueue = Callable[[int], None]
 
 DUE_SOON_WORKING_DAYS = 3
 SHARE_WARNING = dt.timedelta(days=7)
-NO_ACTIVITY = dt.timedelta(days=30)
 # Digest lists name at most this many references per heading (then "and N more").
 DIGEST_LIST_LIMIT = 20
 # An unsent notification older than this is picked up by the unsent sweep
@@ -91,6 +100,13 @@ UNSENT_GRACE = dt.timedelta(minutes=2)
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
+
+
+def _reader(actor: access.Actor | None) -> access.Actor:
+    """Who the sweeps and per-item services read as: the system actor unless
+    told otherwise (the policy's ``task_*`` querysets give anyone else
+    nothing)."""
+    return actor if actor is not None else access.system_actor(label="reminders")
 
 
 def _due_soon_horizon(today: dt.date) -> dt.date:
@@ -204,36 +220,40 @@ def _hand_on(rows, enqueue: Enqueue) -> int:
     return count
 
 
-def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
     """Hand every open case whose review is due within three working days or
     overdue to ``enqueue`` (the index on (status, next_review_due)), unless
     the reminder due today is already recorded (the index on dedup_key):
     the cost grows with the reminders due, and a second run queues nothing.
 
-    Who: the review sweep task. Writes nothing; returns how many were handed on.
+    Who: the review sweep task, reading as the system actor
+    (``access.task_cases``). Writes nothing; returns how many were handed on.
     """
     today = timezone.localdate(_now(now))
     horizon = _due_soon_horizon(today)
-    due = Case.objects.filter(status=CaseStatus.OPEN, next_review_due__lte=horizon, anonymised_at__isnull=True)
+    due = access.task_cases(_reader(actor)).filter(next_review_due__lte=horizon)
     return _enqueue_unrecorded(due, _REVIEW_KEY_SQL, [today, today], enqueue)
 
 
 @transaction.atomic
-def review_reminders_record(*, case_id: int, now: dt.datetime | None = None) -> list[int]:
+def review_reminders_record(
+    *, case_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
     """Record the review reminder that is due for one case now, if any.
 
     Who: the per-case review task (with an id from ``review_sweep``), as the
-    system. Guarantees: at most one "due soon" notification per recipient
-    and due date, and one "overdue" per recipient, due date and week
-    overdue; nothing for a closed case, a case with no review date, or a
+    system actor (``access.task_cases``). Guarantees: at most one "due soon"
+    notification per recipient and due date, and one "overdue" per
+    recipient, due date and week overdue; nothing for a closed or
+    anonymised case, a case with no review date, or a
     review not yet due within three working days. Returns the ids of this
     reminder's notifications not yet e-mailed.
     """
     now = _now(now)
     today = timezone.localdate(now)
     case = (
-        Case.objects.select_related("key_worker", "lead_agency")
-        .filter(pk=case_id, status=CaseStatus.OPEN, anonymised_at__isnull=True, next_review_due__isnull=False)
+        access.task_cases(_reader(actor)).select_related("key_worker", "lead_agency")
+        .filter(pk=case_id, next_review_due__isnull=False)
         .first()
     )
     if case is None:
@@ -277,30 +297,33 @@ def review_reminders_record(*, case_id: int, now: dt.datetime | None = None) -> 
 # ---------------------------------------------------------------------------
 
 
-def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
     """Hand every open referral at or past its alert time, not yet alerted,
     to ``enqueue`` (the index on (status, decision_due_at)). Who: the
-    screening sweep task."""
+    screening sweep task, as the system actor (``access.task_referrals``)."""
     now = _now(now)
     longest_lead = max(_alert_leads().values(), default=dt.timedelta(0))
-    due = Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lte=now + longest_lead)
+    due = access.task_referrals(_reader(actor)).filter(decision_due_at__lte=now + longest_lead)
     key_sql = """'screening_overdue:referral:' || "referrals_referral"."id" || ':due:'
                || floor(extract(epoch from "referrals_referral"."decision_due_at"))::bigint"""
     return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
 @transaction.atomic
-def screening_reminders_record(*, referral_id: int, now: dt.datetime | None = None) -> list[int]:
+def screening_reminders_record(
+    *, referral_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
     """Alert the hub when an open referral's decision is late (or, for a risk
     rating with a lead time in ``REFERRAL_ALERT_LEAD_MINUTES``, about to be).
 
-    Who: the per-referral screening task, as the system. Guarantees: one
+    Who: the per-referral screening task, as the system actor
+    (``access.task_referrals``). Guarantees: one
     notification per screener or manager of each active hub agency and
     deadline (a deadline moved later is a new deadline); nothing for a
     referral already decided or not yet at its alert time.
     """
     now = _now(now)
-    referral = Referral.objects.filter(pk=referral_id, status__in=OPEN_REFERRAL_STATUSES).first()
+    referral = access.task_referrals(_reader(actor)).filter(pk=referral_id).first()
     if referral is None:
         return []
     lead = _alert_leads().get(referral.risk_level, dt.timedelta(0))
@@ -331,28 +354,34 @@ def screening_reminders_record(*, referral_id: int, now: dt.datetime | None = No
 # ---------------------------------------------------------------------------
 
 
-def share_expiring_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+def share_expiring_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
     """Hand every unrevoked grant ending within seven days to ``enqueue``
-    (the partial index on expires_at of unrevoked grants)."""
+    (the partial index on expires_at of unrevoked grants). Who: the sweep
+    task, as the system actor (``access.task_share_grants``)."""
     now = _now(now)
-    due = ShareGrant.objects.filter(revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
+    due = access.task_share_grants(_reader(actor)).filter(
+        revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING,
+    )
     key_sql = """'share_expiring:grant:' || "safeguarding_sharegrant"."id" || ':expires:'
                || floor(extract(epoch from "safeguarding_sharegrant"."expires_at"))::bigint"""
     return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
 @transaction.atomic
-def share_expiring_reminders_record(*, grant_id: int, now: dt.datetime | None = None) -> list[int]:
+def share_expiring_reminders_record(
+    *, grant_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
     """Tell the granting (lead) agency's managers and the granter that a share
     ends within seven days, so they can renew it or let it go.
 
-    Who: the per-grant task, as the system. Guarantees: once per recipient
+    Who: the per-grant task, as the system actor
+    (``access.task_share_grants``). Guarantees: once per recipient
     and expiry time; nothing for a revoked or expired grant, or one ending
     later than seven days from now.
     """
     now = _now(now)
     grant = (
-        ShareGrant.objects.select_related("case", "case__lead_agency", "agency", "granted_by")
+        access.task_share_grants(_reader(actor)).select_related("case", "case__lead_agency", "agency", "granted_by")
         .filter(pk=grant_id, revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
         .first()
     )
@@ -374,13 +403,14 @@ def share_expiring_reminders_record(*, grant_id: int, now: dt.datetime | None = 
     )
 
 
-def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None) -> int:
+def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
     """Hand every grant whose permission rows are still there after expiry
     (or revocation) to ``enqueue``, for ``share_expire`` (the partial index
-    on expires_at of grants not yet tidied)."""
+    on expires_at of grants not yet tidied). Who: the sweep task, as the
+    system actor (``access.task_share_grants``)."""
     now = _now(now)
     return _hand_on(
-        ShareGrant.objects.filter(permissions_removed_at__isnull=True)
+        access.task_share_grants(_reader(actor)).filter(permissions_removed_at__isnull=True)
         .filter(Q(expires_at__lte=now) | Q(revoked_at__isnull=False)),
         enqueue,
     )
@@ -415,63 +445,54 @@ def _listed(title: str, references: list[str], total: int) -> str:
 @transaction.atomic
 def manager_digest_record(*, user_id: int, agency_id: int, now: dt.datetime | None = None) -> list[int]:
     """Record today's digest for a manager of an agency, if there is anything
-    to say: the agency's overdue reviews, late referral decisions and open
-    cases with no activity in 30 days.
+    to say: the three lists of the manager's home page, counted and named by
+    the same selectors (``casework.selectors.overdue_review_cases``,
+    ``referrals_past_deadline``, ``quiet_case_rows``) read with the
+    manager's own actor on the task channel. So the figures are the page's,
+    and nothing appears that the manager could not see there. The cases
+    named are written to the access log as the page writes those it shows.
 
-    Who: the per-manager digest task, as the system. Guarantees: only for an
-    active manager of an active agency; at most one digest per manager,
-    agency and day; none at all when every list is empty.
+    Who: the per-manager digest task. Guarantees: only for an active
+    manager of an active agency; at most one digest per manager, agency and
+    day (a second run reads nothing and logs nothing); none at all when
+    every list is empty.
     """
     now = _now(now)
     today = timezone.localdate(now)
-    membership = (
-        Membership.objects.select_related("user", "agency")
-        .filter(user_id=user_id, agency_id=agency_id, role=Role.MANAGER, is_active=True,
-                agency__is_active=True, user__is_active=True)
-        .first()
-    )
-    if membership is None:
+    user = get_user_model().objects.filter(pk=user_id).first()
+    actor = access.actor_for_user(user, agency=agency_id, channel=Channel.TASK)
+    if not actor.has_role(Role.MANAGER):
         return []
-    agency = membership.agency
-    open_cases = Case.objects.filter(lead_agency_id=agency.pk, status=CaseStatus.OPEN, anonymised_at__isnull=True)
-    overdue = open_cases.filter(next_review_due__lt=today).order_by("next_review_due", "pk")
-    if agency.kind == AgencyKind.HUB:
-        late = Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lt=now)
-    else:
-        late = Referral.objects.filter(
-            referring_agency_id=agency.pk, status__in=OPEN_REFERRAL_STATUSES, decision_due_at__lt=now,
-        )
-    late = late.order_by("decision_due_at", "pk")
-    since = now - NO_ACTIVITY
-    quiet = (
-        open_cases.filter(opened_at__lt=since)
-        # Only entries the lead agency may read count as its activity.
-        .exclude(Exists(CaseNote.objects.filter(
-            access.notes_readable_by(OuterRef("lead_agency_id")), case=OuterRef("pk"), recorded_at__gte=since,
-        )))
-        .exclude(Exists(Review.objects.filter(case=OuterRef("pk"), completed_at__gte=since)))
-        .order_by("opened_at", "pk")
-    )
-    sections = []
-    for title, queryset in (
-        ("Overdue reviews", overdue),
-        ("Referral decisions past their deadline", late),
-        ("Open cases with no activity in 30 days", quiet),
+    agency = actor.agency
+    dedup_key = f"digest:agency:{agency.pk}:day:{today.isoformat()}"
+    recorded = Notification.objects.filter(recipient=user, dedup_key=dedup_key).first()
+    if recorded is not None:
+        return [] if recorded.emailed_at is not None else [recorded.pk]
+    sections, named_cases = [], {}
+    for title, queryset, cases in (
+        ("Overdue reviews", selectors.overdue_review_cases(actor, today), True),
+        ("Referral decisions past their deadline", selectors.referrals_past_deadline(actor, now), False),
+        ("Open cases with no activity in 30 days", selectors.quiet_case_rows(actor, now), True),
     ):
         total = queryset.count()
         if total:
-            references = list(queryset.values_list("reference", flat=True)[:DIGEST_LIST_LIMIT])
-            sections.append(_listed(title, references, total))
+            named = list(queryset.values("id", "reference")[:DIGEST_LIST_LIMIT])
+            sections.append(_listed(title, [row["reference"] for row in named], total))
+            if cases:
+                named_cases.update((row["id"], row) for row in named)
     if not sections:
         return []
-    return _record(
-        [membership.user],
+    pending = _record(
+        [user],
         kind=NotificationKind.DIGEST,
-        dedup_key=f"digest:agency:{agency.pk}:day:{today.isoformat()}",
+        dedup_key=dedup_key,
         subject=f"Crossroads daily digest for {agency.name}, {today:%-d %B %Y}",
         body="\n\n".join(sections) + "\n\nOpen Crossroads to act on them.",
         link=reverse("home"),
     )
+    if named_cases:
+        selectors.log_page(actor, "case", list(named_cases.values()))
+    return pending
 
 
 # ---------------------------------------------------------------------------

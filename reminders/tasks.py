@@ -1,4 +1,5 @@
-"""Celery tasks for deadlines and reminders (the rules: ``referrals.reminders``).
+"""Celery tasks: deadlines, reminders, shares expiring and retention (the rules:
+``reminders.services``, ``safeguarding.services`` and ``safeguarding.retention``).
 
 Sweeps run on the beat schedule (``CELERY_BEAT_SCHEDULE``) and queue one
 task per due item, with its id only: brokers write messages to disk, so no
@@ -18,7 +19,9 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
-from referrals import reminders
+from reminders import services as reminders
+from safeguarding import retention
+from safeguarding import services as sharing
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ def on_commit_delay(task, *args) -> None:
     transaction.on_commit(lambda: task.delay(*args))
 
 
-def _email_all(notification_ids: list[int]) -> int:
+def email_all(notification_ids: list[int]) -> int:
     sent = 0
     for notification_id in notification_ids:
         sent += reminders.notification_email_send(notification_id=notification_id)
@@ -55,39 +58,37 @@ def _email_all(notification_ids: list[int]) -> int:
 # ---------------------------------------------------------------------------
 
 
-@shared_task(name="referrals.review_sweep", **RELIABLE)
+@shared_task(name="reminders.review_sweep", **RELIABLE)
 def review_sweep() -> int:
     return reminders.review_sweep(enqueue=lambda case_id: on_commit_delay(review_remind, case_id))
 
 
-@shared_task(name="referrals.screening_sweep", **RELIABLE)
+@shared_task(name="reminders.screening_sweep", **RELIABLE)
 def screening_sweep() -> int:
     return reminders.screening_sweep(enqueue=lambda referral_id: on_commit_delay(screening_remind, referral_id))
 
 
-@shared_task(name="referrals.digest_sweep", **RELIABLE)
+@shared_task(name="reminders.digest_sweep", **RELIABLE)
 def digest_sweep() -> int:
     return reminders.digest_sweep(enqueue=lambda user_id, agency_id: on_commit_delay(digest_send, user_id, agency_id))
 
 
-@shared_task(name="referrals.notifications_unsent_sweep", **RELIABLE)
+@shared_task(name="reminders.notifications_unsent_sweep", **RELIABLE)
 def notifications_unsent_sweep() -> int:
     return reminders.notifications_unsent_sweep(
         enqueue=lambda notification_id: on_commit_delay(notification_email, notification_id)
     )
 
 
-@shared_task(name="referrals.reminders_sweep", **RELIABLE)
+@shared_task(name="reminders.reminders_sweep", **RELIABLE)
 def reminders_sweep() -> dict[str, int]:
     """Every frequent sweep at once: what a worker fires when it starts, and
     what the integration tests trigger."""
-    from safeguarding import tasks as safeguarding_tasks
-
     return {
         "reviews": review_sweep(),
         "screening": screening_sweep(),
-        "shares_expiring": safeguarding_tasks.share_expiring_sweep(),
-        "shares_expired": safeguarding_tasks.share_expiry_sweep(),
+        "shares_expiring": share_expiring_sweep(),
+        "shares_expired": share_expiry_sweep(),
         "unsent": notifications_unsent_sweep(),
     }
 
@@ -97,21 +98,53 @@ def reminders_sweep() -> dict[str, int]:
 # ---------------------------------------------------------------------------
 
 
-@shared_task(name="referrals.review_remind", **RELIABLE)
+@shared_task(name="reminders.review_remind", **RELIABLE)
 def review_remind(case_id: int) -> int:
-    return _email_all(reminders.review_reminders_record(case_id=case_id))
+    return email_all(reminders.review_reminders_record(case_id=case_id))
 
 
-@shared_task(name="referrals.screening_remind", **RELIABLE)
+@shared_task(name="reminders.screening_remind", **RELIABLE)
 def screening_remind(referral_id: int) -> int:
-    return _email_all(reminders.screening_reminders_record(referral_id=referral_id))
+    return email_all(reminders.screening_reminders_record(referral_id=referral_id))
 
 
-@shared_task(name="referrals.digest_send", **RELIABLE)
+@shared_task(name="reminders.digest_send", **RELIABLE)
 def digest_send(user_id: int, agency_id: int) -> int:
-    return _email_all(reminders.manager_digest_record(user_id=user_id, agency_id=agency_id))
+    return email_all(reminders.manager_digest_record(user_id=user_id, agency_id=agency_id))
 
 
-@shared_task(name="referrals.notification_email", **RELIABLE)
+@shared_task(name="reminders.notification_email", **RELIABLE)
 def notification_email(notification_id: int) -> int:
-    return _email_all([notification_id])
+    return email_all([notification_id])
+
+
+# ---------------------------------------------------------------------------
+# Share grants and retention
+# ---------------------------------------------------------------------------
+
+
+@shared_task(name="reminders.share_expiring_sweep", **RELIABLE)
+def share_expiring_sweep() -> int:
+    return reminders.share_expiring_sweep(enqueue=lambda grant_id: on_commit_delay(share_expiring_remind, grant_id))
+
+
+@shared_task(name="reminders.share_expiring_remind", **RELIABLE)
+def share_expiring_remind(grant_id: int) -> int:
+    return email_all(reminders.share_expiring_reminders_record(grant_id=grant_id))
+
+
+@shared_task(name="reminders.share_expiry_sweep", **RELIABLE)
+def share_expiry_sweep() -> int:
+    return reminders.share_expiry_sweep(enqueue=lambda grant_id: on_commit_delay(share_expire, grant_id))
+
+
+@shared_task(name="reminders.share_expire", **RELIABLE)
+def share_expire(grant_id: int) -> bool:
+    """Remove an expired (or revoked) grant's permission rows."""
+    return sharing.share_expire(grant_id=grant_id)
+
+
+@shared_task(name="reminders.retention_run", **RELIABLE)
+def retention_run() -> int | None:
+    run = retention.retention_run()
+    return run.pk if run else None

@@ -17,9 +17,17 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agencies.models import Notification
-from referrals.errors import DomainError
-from referrals.models import Case, CaseNote, Intervention, Referral, Review, YoungPerson, YoungPersonMerge
+from lib.errors import DomainError
+from referrals.models import (
+    Case,
+    CaseNote,
+    Intervention,
+    Referral,
+    Review,
+    YoungPerson,
+    YoungPersonMerge,
+)
+from reminders.models import Notification
 from safeguarding import access, history
 from safeguarding.access import Actor
 from safeguarding.models import (

@@ -32,8 +32,18 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -41,11 +51,12 @@ from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
 from agencies.models import Agency, AgencyKind, Membership, Role
-from config import request_ids
+from lib import request_ids
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
     Case,
     CaseNote,
+    CaseStatus,
     NoteVisibility,
     Referral,
     YoungPerson,
@@ -235,6 +246,48 @@ def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor
     """The actor for scheduled work (reminders, retention). It works through
     the services with no agency, so it can see no case content in pages."""
     return Actor(agency=None, api_client=label, channel=channel)
+
+
+# What scheduled work may read ------------------------------------------
+# The system actor has no agency, so every page-facing queryset of this
+# module (``visible_cases``, ``listed_cases``, ``caseload_rows``,
+# ``visible_referrals``, ``visible_young_people``, ``get_case``) is empty for
+# it, whatever the channel. The reminder tasks read case data through these
+# instead, and only these: the system actor on the task channel may read
+# the open cases not anonymised (review reminders), the referrals awaiting
+# the hub's decision (screening alerts) and the share grants (expiry
+# warnings and tidying). Nobody else gets anything from them. What a
+# manager's digest says is read with the manager's own actor instead.
+
+
+def is_system_actor(actor: Actor) -> bool:
+    """Scheduled work (``system_actor``) on the task channel: no person, no
+    agency. A person's actor, a partner system's and NOBODY are not."""
+    return actor.agency is None and actor.user is None and bool(actor.api_client) and actor.channel == Channel.TASK
+
+
+def task_cases(actor: Actor) -> QuerySet[Case]:
+    """The cases scheduled work may read: open and not anonymised. For the
+    system actor only; anyone else gets none."""
+    if not is_system_actor(actor):
+        return Case.objects.none()
+    return Case.objects.filter(status=CaseStatus.OPEN, anonymised_at__isnull=True)
+
+
+def task_referrals(actor: Actor) -> QuerySet[Referral]:
+    """The referrals scheduled work may read: those awaiting the hub's
+    decision (submitted or in screening). For the system actor only."""
+    if not is_system_actor(actor):
+        return Referral.objects.none()
+    return Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES)
+
+
+def task_share_grants(actor: Actor) -> QuerySet[ShareGrant]:
+    """The share grants scheduled work may read (to warn before they end and
+    to remove their permission rows after). For the system actor only."""
+    if not is_system_actor(actor):
+        return ShareGrant.objects.none()
+    return ShareGrant.objects.all()
 
 
 # ---------------------------------------------------------------------------
@@ -486,21 +539,50 @@ def visible_young_people(actor: Actor) -> QuerySet[YoungPerson]:
     return YoungPerson.objects.filter(condition)
 
 
-def assignable_key_workers(agency: Agency):
-    """People who may hold cases for an agency: its active practitioners and managers."""
-    from django.contrib.auth import get_user_model
+def open_case_flags(actor: Actor, young_person_ids: Iterable[int]) -> dict[int, bool] | None:
+    """What a search for existing records may tell this actor about cases.
 
+    The hub's screeners learn, for each young person, whether an open case
+    exists, whoever leads it: enough to join a new referral to it, never its
+    content (``referral_accept`` relies on the same fact). Anyone else learns
+    nothing about cases from a search: ``None``. Only for young people the
+    actor may already see (``visible_young_people``); others are left out.
+    """
+    if not actor.screens_referrals:
+        return None
+    ids = list(visible_young_people(actor).filter(pk__in=list(young_person_ids)).values_list("pk", flat=True))
+    with_open_case = set(
+        Case.objects.filter(young_person_id__in=ids, status=CaseStatus.OPEN).values_list("young_person_id", flat=True)
+    )
+    return {pk: pk in with_open_case for pk in ids}
+
+
+def key_worker_memberships(agency: Agency | None = None) -> QuerySet[Membership]:
+    """The memberships that let a person hold cases: active practitioners and
+    managers who are active users. For one agency, or (``None``) for every
+    active agency at once, as the screening page offers a lead agency and a
+    key worker together."""
+    memberships = Membership.objects.filter(
+        is_active=True, user__is_active=True, role__in=[Role.PRACTITIONER, Role.MANAGER],
+    )
+    if agency is None:
+        return memberships.filter(agency__is_active=True)
+    return memberships.filter(agency=agency)
+
+
+def assignable_key_workers(agency: Agency):
+    """People who may hold cases for an agency (``key_worker_memberships``)."""
     return (
         get_user_model()
-        .objects.filter(
-            is_active=True,
-            memberships__agency=agency,
-            memberships__is_active=True,
-            memberships__role__in=[Role.PRACTITIONER, Role.MANAGER],
-        )
-        .distinct()
+        .objects.filter(pk__in=key_worker_memberships(agency).values("user_id"))
         .order_by("last_name", "first_name", "username")
     )
+
+
+def may_manage_api_clients(actor: Actor) -> bool:
+    """Partner systems' API clients are issued, listed and revoked by their
+    agency's administrators only (no case content comes with the role)."""
+    return actor is not None and actor.agency is not None and actor.has_role(Role.AGENCY_ADMIN)
 
 
 # ---------------------------------------------------------------------------
@@ -612,7 +694,7 @@ def log_access(
     basis: str | None = None,
 ) -> AccessEvent:
     """Write one row to the append-only access log, with the request id of
-    the request or task being served (``config.request_ids``) and the basis
+    the request or task being served (``lib.request_ids``) and the basis
     of the access at this moment (``access_basis`` unless given)."""
     case_id = young_person_id = None
     object_id = ""

@@ -3,7 +3,7 @@ tables: who changed what and when, field by field, before and after.
 
 The triggers write an event for every insert and update of a young person,
 referral, case, intervention, review, share grant and membership, whichever
-path the write took; ``config.request_ids.HistoryMiddleware`` (and the API's
+path the write took; ``lib.request_ids.HistoryMiddleware`` (and the API's
 ``bind_actor``) put the user, agency, partner system and request id in the
 event's context. Chronology entries are append-only and need no history.
 

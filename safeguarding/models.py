@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pghistory
 import pgtrigger
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from dateutil.relativedelta import relativedelta
 from django.db.models import Q
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -276,10 +276,6 @@ class SubjectAccessRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Subject access request #{self.pk}"
-
-    def is_overdue(self, today=None) -> bool:
-        today = today or timezone.localdate()
-        return self.completed_on is None and self.due_on < today
 
 
 class CaseRelation(models.TextChoices):

@@ -8,7 +8,24 @@ from django.db.models import F, Q, QuerySet
 
 from referrals.models import Case, YoungPerson
 from safeguarding import access
-from safeguarding.models import AccessEvent, SubjectAccessRequest
+from safeguarding.models import AccessEvent, ShareGrant, SubjectAccessRequest
+
+
+def case_shares(actor: access.Actor, case: Case) -> QuerySet[ShareGrant]:
+    """The case's share grants, newest first, for those who manage it
+    (``Action.MANAGE``); nobody else learns who else holds the case."""
+    if not access.may(actor, access.Action.MANAGE, case):
+        return ShareGrant.objects.none()
+    return ShareGrant.objects.filter(case=case).select_related("agency", "granted_by").order_by("-granted_at", "-pk")
+
+
+def case_share(actor: access.Actor, case: Case, grant_id) -> ShareGrant:
+    """One of the case's share grants, for those who manage the case; else
+    ``access.NotVisible``."""
+    grant = case_shares(actor, case).filter(pk=grant_id).first() if str(grant_id).isdigit() else None
+    if grant is None:
+        raise access.NotVisible("No such share")
+    return grant
 
 
 def rows_about_cases(case_ids) -> Q:

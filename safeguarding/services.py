@@ -6,7 +6,7 @@ emergency) and why consent was or was not sought. Grants change who may see
 a case, so every grant, revocation and expiry re-syncs the case's permission
 rows in the same transaction and writes an access-log row.
 
-Like ``referrals.services``: keyword-only, one transaction each, validation
+Like ``casework.services``: keyword-only, one transaction each, validation
 before any write, ``access.NotVisible`` / ``access.NotAllowed`` for objects
 and actions outside the actor's reach, ``DomainError`` for bad input.
 """
@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies.models import Agency, InformationSharingAgreement
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from referrals.models import Case, LawfulBasis
 from safeguarding import access
 from safeguarding.access import Action, Actor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.functional import SimpleLazyObject
 
-from referrals.reminders import notifications_for
+from reminders.services import notifications_for
 
 
 def unread_notifications(request):

@@ -1,6 +1,6 @@
-"""Forms for the casework pages: they parse what a person typed and nothing
+"""Forms for the pages: they parse what a person typed and nothing
 more. The rules live in the services, whose ``DomainError`` a view puts back
-on the field at fault (see ``referrals.web.add_domain_error``)."""
+on the field at fault (see ``web.kit.add_domain_error``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from agencies import selectors as agency_selectors
+from agencies.models import ApiScope
 from referrals.models import (
     ClosureReason,
     Concern,
@@ -23,6 +25,11 @@ from referrals.models import (
     ReviewDecision,
     RiskLevel,
 )
+
+
+def agency_choices(blank: str, *, exclude: int | None = None) -> list[tuple[str, str]]:
+    """The partnership's active agencies as choices, after a blank prompt."""
+    return [("", blank)] + [(str(a.pk), a.name) for a in agency_selectors.directory(exclude=exclude)]
 
 
 class DateParts(forms.MultiWidget):
@@ -143,13 +150,6 @@ class ConsentForm(forms.Form):
         return data
 
 
-class AcceptForm(forms.Form):
-    lead_agency = forms.ChoiceField(label="Lead agency", error_messages={"required": "Select the lead agency"})
-    key_worker = forms.ChoiceField(label="Key worker", required=False)
-    young_person = forms.ChoiceField(label="Young person's record", required=False, widget=forms.RadioSelect)
-    reason = forms.CharField(label="Reason (optional)", widget=forms.Textarea, required=False)
-
-
 class DecisionForm(forms.Form):
     DECISIONS = [
         ("accept", "Accept and allocate (or join the open case)"),
@@ -239,3 +239,53 @@ class CloseForm(forms.Form):
 
 class ReassignForm(forms.Form):
     key_worker = forms.ChoiceField(label="Key worker", error_messages={"required": "Select a key worker"})
+
+
+# ---------------------------------------------------------------------------
+# An agency administrator's partner-API clients
+# ---------------------------------------------------------------------------
+
+
+class ApiClientIssueForm(forms.Form):
+    """Parses only; the service says what is missing or wrong."""
+
+    name = forms.CharField(
+        label="Client name", required=False,
+        help_text="The partner system's name, e.g. Police case system",
+    )
+    scopes = forms.MultipleChoiceField(
+        label="What may it do?", required=False, choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply. Adding to cases needs reading them too.",
+    )
+
+
+# ---------------------------------------------------------------------------
+# The data-protection officer's pages
+# ---------------------------------------------------------------------------
+
+
+class FindYoungPersonForm(forms.Form):
+    q = forms.CharField(
+        label="Young person's record number or name", max_length=100,
+        help_text="For example 1042, or a given or family name",
+        error_messages={"required": "Enter a record number or a name"},
+    )
+
+
+class SubjectAccessRequestForm(forms.Form):
+    young_person = forms.ChoiceField(
+        label="Who is the request about?", widget=forms.RadioSelect,
+        error_messages={"required": "Select the young person the request is about"},
+    )
+    received_on = GovDateField(
+        label="Date the request was received",
+        help_text="The response is due one calendar month later. For example, 27 3 2026",
+    )
+    notes = forms.CharField(
+        label="Notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Who made the request and how their identity was checked. No more than needed.",
+    )
+
+
+class CompleteSubjectAccessRequestForm(forms.Form):
+    completed_on = GovDateField(label="Date the response was sent")

@@ -93,6 +93,10 @@ INSTALLED_APPS = [
     "agencies",
     "referrals",
     "safeguarding",
+    "casework",
+    "reminders",
+    "api",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -104,8 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A request id for every request (X-Request-ID in and out), then the
     # change history's context (user, path, request id) for every write.
-    "config.request_ids.RequestIdMiddleware",
-    "config.request_ids.HistoryMiddleware",
+    "lib.request_ids.RequestIdMiddleware",
+    "lib.request_ids.HistoryMiddleware",
     # Two-factor (agencies/two_factor.py): which device, if any, verified
     # this session; then no page but the two-factor ones until one has.
     "django_otp.middleware.OTPMiddleware",
@@ -130,7 +134,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "referrals.context_processors.unread_notifications",
+                "web.context_processors.unread_notifications",
             ],
         },
     },
@@ -210,10 +214,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "agencies.views.locked_out"  # a GOV.UK page, as a 429
 AXES_ENABLE_ADMIN = False  # `manage.py axes_reset_username <name>` lifts a lockout early
 # The address that counts: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse
-# proxies the one the outermost saw (config/client_address.py), the same for
+# proxies the one the outermost saw (lib/client_address.py), the same for
 # lockouts, the access log and the request logs.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "lib.client_address.client_address"
 
 # Two-factor authentication (django-otp): an authenticator app (TOTP) for
 # every signed-in person, with single-use recovery codes. Wrong codes back
@@ -323,7 +327,7 @@ RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
 # attempts) are removed by the same daily run after this many days.
 SIGN_IN_RECORD_DAYS = env.int("SIGN_IN_RECORD_DAYS", default=90)
 
-# Deadlines and reminders (referrals.reminders, issue 5). The beat schedule is
+# Deadlines and reminders (reminders.services, issue 5). The beat schedule is
 # static settings, not django-celery-beat: it is code-reviewed and the same
 # in every environment, needs no table to seed or admin page to guard, and a
 # beat process that restarts (or a second one by mistake) runs the same
@@ -355,20 +359,20 @@ def _crontab_at(hh_mm: str):
 
 _SWEEP = float(REMINDER_SWEEP_SECONDS)
 CELERY_BEAT_SCHEDULE = {
-    "review-reminders": {"task": "referrals.review_sweep", "schedule": _SWEEP},
-    "screening-deadlines": {"task": "referrals.screening_sweep", "schedule": _SWEEP},
-    "shares-expiring": {"task": "safeguarding.share_expiring_sweep", "schedule": _SWEEP},
-    "shares-expired": {"task": "safeguarding.share_expiry_sweep", "schedule": _SWEEP},
-    "notifications-unsent": {"task": "referrals.notifications_unsent_sweep", "schedule": _SWEEP},
-    "manager-digest": {"task": "referrals.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
-    "retention": {"task": "safeguarding.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
+    "review-reminders": {"task": "reminders.review_sweep", "schedule": _SWEEP},
+    "screening-deadlines": {"task": "reminders.screening_sweep", "schedule": _SWEEP},
+    "shares-expiring": {"task": "reminders.share_expiring_sweep", "schedule": _SWEEP},
+    "shares-expired": {"task": "reminders.share_expiry_sweep", "schedule": _SWEEP},
+    "notifications-unsent": {"task": "reminders.notifications_unsent_sweep", "schedule": _SWEEP},
+    "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
+    "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "referrals.api.problems.exception_handler",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"api_client": env.str("API_THROTTLE_RATE", default="600/minute")},
 }
 
@@ -443,7 +447,7 @@ SPECTACULAR_SETTINGS = {
 # Structured logs on the console (django-structlog): JSON lines, or
 # key=value lines with LOG_FORMAT=console; every line of a request or task
 # carries its request_id.
-DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # config.request_ids checks it first
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # lib.request_ids checks it first
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 _LOG_RENDERER = {
     "json": structlog.processors.JSONRenderer,

@@ -6,9 +6,10 @@ import django.db.models.functions.datetime
 import django.utils.timezone
 import pgtrigger.compiler
 import pgtrigger.migrations
-import referrals.models
 from django.conf import settings
 from django.db import migrations, models
+
+import referrals.models
 
 
 class Migration(migrations.Migration):

@@ -3,7 +3,7 @@
 record of merges.
 
 The SQL functions here are the one definition of a stored match key;
-``referrals.matching`` mirrors them in Python (``fold``, ``name_code``,
+``casework.matching`` mirrors them in Python (``fold``, ``name_code``,
 ``match_keys``) and a test checks the two agree. If you change one, change
 both, in a new migration.
 """

@@ -8,7 +8,6 @@ the functions or triggers is a new migration with the new text."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 FUNCTIONS = """
 CREATE OR REPLACE FUNCTION safeguarding_case_access_wanted(case_ids bigint[])
 RETURNS TABLE (agency_id bigint, case_id bigint, relation varchar, valid_until timestamptz,

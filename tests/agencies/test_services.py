@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 
 from agencies import services
 from agencies.models import Agency, AgencyKind, Membership, Role
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from safeguarding import access
 from tests import factories as f
 

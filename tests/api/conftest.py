@@ -12,7 +12,7 @@ from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
 from agencies.models import ApiScope
-from agencies.services import api_client_issue
+from api.services import api_client_issue
 from referrals import models as rm
 from safeguarding.models import ShareGrant
 from tests import factories as f

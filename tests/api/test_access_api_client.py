@@ -64,7 +64,7 @@ def test_api_client_rows(cast, relation, scopes):
 
 
 def test_a_revoked_client_is_nobody(cast):
-    from agencies.services import api_client_revoke
+    from api.services import api_client_revoke
 
     client, _ = issue(cast)
     api_client_revoke(actor=cast.actor("owner", "agency_admin"), client=client)

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from oauth2_provider.models import get_access_token_model
 
 from agencies.models import ApiClient, Membership, Role
-from agencies.services import api_client_issue, api_client_revoke
-from referrals.errors import DomainError
+from api.services import api_client_issue, api_client_revoke
+from lib.errors import DomainError
 from safeguarding import access
 from safeguarding.models import AccessEvent
 from tests.api.conftest import bearer, issue

@@ -11,7 +11,7 @@ from oauth2_provider.models import get_access_token_model
 from rest_framework.test import APIClient
 
 from agencies.models import Role
-from agencies.services import api_client_revoke
+from api.services import api_client_revoke
 from tests.api.conftest import assert_problem, bearer, http, issue
 
 

@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from referrals import models as rm
-from referrals.api.serializers import CaseOut
+from api.serializers import CaseOut
 from safeguarding.models import AccessEvent
 from tests import factories as f
 from tests.api.conftest import assert_problem, set_relation

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from referrals import matching
+from casework import matching
 from safeguarding.models import AccessEvent
 from tests import factories as f
 from tests.api.conftest import assert_problem, http

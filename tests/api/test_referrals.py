@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from referrals import models as rm
-from referrals import services
+from casework import services
 from safeguarding.models import AccessEvent
 from tests import factories as f
 from tests.api.conftest import assert_problem

@@ -18,7 +18,7 @@ from django_structlog.celery.receivers import CeleryReceiver
 from agencies.models import Membership, Role
 from config.celery import app as celery_app
 from referrals.models import Intervention
-from safeguarding import tasks
+from reminders import tasks
 from safeguarding.models import AccessEvent
 from tests import factories as f
 from tests.safeguarding.conftest import share

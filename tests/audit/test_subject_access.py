@@ -12,9 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Notification, NotificationKind, Role
-from referrals.errors import DomainError
-from safeguarding import access, retention, subject_access
+from agencies.models import Role
+from reminders.models import Notification, NotificationKind
+from lib.errors import DomainError
+from reports import subject_access
+from safeguarding import access, retention
 from safeguarding.models import AccessEvent, SubjectAccessRequest, subject_access_due_on
 from tests.audit.conftest import signed_in
 

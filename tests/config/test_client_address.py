@@ -1,4 +1,4 @@
-"""config.client_address: REMOTE_ADDR unless told how many reverse proxies
+"""lib.client_address: REMOTE_ADDR unless told how many reverse proxies
 stand in front, then the address the outermost one saw; a client's own
 X-Forwarded-For claims are never believed. The access log records it."""
 
@@ -8,7 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from config.client_address import client_address
+from lib.client_address import client_address
 from safeguarding.models import AccessEvent
 from tests import factories as f
 

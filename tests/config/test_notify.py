@@ -23,7 +23,7 @@ from django.test import override_settings
 
 from config import notify
 from config.celery import app as celery_app
-from referrals import tasks
+from reminders import tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_ID = str(uuid.uuid4())
@@ -146,7 +146,7 @@ def test_a_notify_error_is_raised_and_only_server_trouble_is_transient(fake_noti
     fake_notify.fail_with = status
     with pytest.raises(error, match=str(status)) as raised:
         EmailMessage("Subject", "Body", to=["pat@example.org"]).send()
-    # referrals.tasks retries OSErrors (like smtplib's); a refusal is not retried.
+    # reminders.tasks retries OSErrors (like smtplib's); a refusal is not retried.
     assert isinstance(raised.value, tasks.TRANSIENT) is transient
     assert len(fake_notify.received) == 1
 
@@ -185,7 +185,7 @@ def test_attachments_are_refused(fake_notify):
 
 @pytest.mark.django_db
 def test_a_reminder_e_mail_is_retried_after_a_notify_outage_and_sent_once(fake_notify):
-    from agencies.models import Notification, NotificationKind
+    from reminders.models import Notification, NotificationKind
     from tests import factories as f
 
     person = f.UserFactory(email="worker@example.org")

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from referrals import linking, matching
+from casework import linking, matching
 from referrals import models as rm
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from safeguarding import access
 from safeguarding.models import AccessEvent
 from tests import factories as f
@@ -404,7 +404,7 @@ def test_an_ancient_date_of_birth_is_searched_without_error():
     """Found by schemathesis: a year below 1000 once made a short key."""
     import datetime as dt
 
-    from referrals import matching
+    from casework import matching
 
     assert matching._dob_key(dt.date(5, 1, 2)) == "00050102"
     assert dt.date(5, 1, 2) in matching.dob_variants(dt.date(5, 1, 2), today=dt.date(2026, 11, 25))

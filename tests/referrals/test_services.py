@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import AgencyKind, Role
-from referrals import deadlines, services
+from referrals import deadlines
+from casework import services
 from referrals import models as rm
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from safeguarding import access
 from safeguarding.models import AccessEvent, Channel
 from tests import factories as f

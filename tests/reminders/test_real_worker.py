@@ -25,7 +25,7 @@ from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
-from agencies.models import Notification
+from reminders.models import Notification
 from referrals import models as rm
 from tests import factories as f
 
@@ -186,12 +186,12 @@ def test_two_sweeps_at_once_send_each_reminder_once(cast, broker, tmp_path):
     try:
         worker.start()
         # Two sweeps at once, as from two beat processes.
-        broker.send_task("referrals.reminders_sweep")
-        broker.send_task("referrals.reminders_sweep")
+        broker.send_task("reminders.reminders_sweep")
+        broker.send_task("reminders.reminders_sweep")
         _wait(lambda: Notification.objects.filter(emailed_at__isnull=False).count() >= expected, 180,
               lambda: f"{expected} e-mailed notifications\n{worker.log()}")
         # And a third, late: it must find everything done.
-        broker.send_task("referrals.reminders_sweep")
+        broker.send_task("reminders.reminders_sweep")
         time.sleep(4)
     finally:
         worker.kill_all()
@@ -206,7 +206,7 @@ def test_a_worker_killed_mid_send_and_restarted_loses_and_doubles_nothing(cast, 
     worker = Worker(tmp_path, delay=0.6)
     try:
         first = worker.start()
-        broker.send_task("referrals.reminders_sweep")
+        broker.send_task("reminders.reminders_sweep")
         # Kill it while it is inside a send (after a few have gone).
         _wait(lambda: worker.sending() >= 4, 180, lambda: f"the fourth send to start\n{worker.log()}", interval=0.05)
         worker.kill(first)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from referrals import models as rm
-from safeguarding import tasks as safeguarding_tasks
+from reminders import tasks as safeguarding_tasks
 from safeguarding.models import AccessEvent, RetentionRun
 from safeguarding.retention import REDACTED
 from tests import factories as f

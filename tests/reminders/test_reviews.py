@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from agencies.models import Notification, NotificationKind
-from referrals import reminders, tasks
+from reminders.models import Notification, NotificationKind
+from reminders import services as reminders, tasks
 from tests.reminders.conftest import at
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from agencies.models import Notification
-from referrals import deadlines, tasks
+from reminders.models import Notification
+from referrals import deadlines
+from reminders import tasks
 from referrals import models as rm
 from tests import factories as f
 from tests.reminders.conftest import at
@@ -95,7 +96,7 @@ def test_decided_referrals_are_left_alone(cast, frozen, run, settings):
 
 
 def test_a_second_sweep_queues_nothing(cast, frozen, run, settings):
-    from referrals import reminders
+    from reminders import services as reminders
 
     settings.REFERRAL_ALERT_LEAD_MINUTES = {}
     received = at(2026, 11, 17, 10, 0)

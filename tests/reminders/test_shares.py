@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from agencies.models import Notification
+from reminders.models import Notification
 from safeguarding import access, services
-from safeguarding import tasks as safeguarding_tasks
+from reminders import tasks as safeguarding_tasks
 from safeguarding.models import ShareGrant
 from tests.reminders.conftest import at
 
@@ -77,14 +77,14 @@ def test_expiry_removes_the_permission_rows(cast, grant, frozen, run):
     assert ShareGrant.objects.get(pk=grant.pk).permissions_removed_at is not None
     # A second sweep finds nothing left to do.
     seen = []
-    from referrals import reminders
+    from reminders import services as reminders
 
     assert reminders.share_expiry_sweep(enqueue=seen.append) == 0
     assert not access.may(cast.actor("sharing", "practitioner"), access.Action.VIEW, case)
 
 
 def test_a_second_expiring_sweep_queues_nothing(cast, grant, frozen, run):
-    from referrals import reminders
+    from reminders import services as reminders
 
     frozen(at(2026, 11, 14))
     assert reminders.share_expiring_sweep(enqueue=lambda _id: None) == 1

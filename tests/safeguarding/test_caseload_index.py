@@ -15,9 +15,10 @@ import time_machine
 from django.utils import timezone
 
 from agencies.models import Role
-from referrals import reminders, services as casework
+from casework import services as casework
+from reminders import services as reminders
 from referrals.models import Case, CaseStatus, ClosureReason, LawfulBasis, ReviewDecision, RiskLevel
-from referrals.selectors import caseload
+from casework.selectors import caseload
 from safeguarding import access, services as sharing
 from safeguarding.caseload_index import rebuild_case_access_index
 from safeguarding.models import CaseAccess, CaseloadSize, ShareGrant

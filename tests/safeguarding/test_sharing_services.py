@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from agencies.models import AgencyKind
 from referrals import models as rm
-from referrals.errors import DomainError
+from lib.errors import DomainError
 from safeguarding import access, services
 from safeguarding.models import (
     AccessEvent,

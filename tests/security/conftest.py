@@ -27,12 +27,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import AgencyKind, ApiScope, Notification, NotificationKind, Role
-from agencies.services import api_client_issue
+from agencies.models import AgencyKind, ApiScope, Role
+from reminders.models import Notification, NotificationKind
+from api.services import api_client_issue
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
-from safeguarding.subject_access import subject_access_request_record
+from reports.subject_access import subject_access_request_record
 from tests import factories as f
 from tests.api.conftest import bearer
 from tests.safeguarding.conftest import share

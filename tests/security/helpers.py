@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 
-from agencies.models import ApiClient, Notification
+from agencies.models import ApiClient
+from reminders.models import Notification
 from referrals import models as rm
 from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
 from tests.security import url_table as t

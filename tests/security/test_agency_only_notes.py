@@ -20,10 +20,10 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from agencies.models import Notification
-from referrals import dashboards
+from reminders.models import Notification
+from casework import selectors
 from referrals import models as rm
-from referrals import reminders
+from reminders import services as reminders
 from safeguarding import access
 from safeguarding.models import AccessEvent
 from tests import factories as f
@@ -229,7 +229,7 @@ def test_quiet_cases_ignore_other_agencies_private_entries(world, quiet_case):
     agency that another agency had written something it may not read."""
     case, old = quiet_case
     actor = access.actor_for_user(world.users[("own", "manager")])
-    listed = {c.pk: c for c in dashboards.quiet_cases(actor)}
+    listed = {c.pk: c for c in selectors.quiet_cases(actor)}
     assert case.pk in listed
     assert listed[case.pk].last_entry == old
     body = text_of(signed_in(world.users[("own", "manager")]).get("/"))

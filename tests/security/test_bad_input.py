@@ -25,11 +25,10 @@ import pytest
 from django import forms as django_forms
 from rest_framework import serializers as drf
 
-from referrals import forms
+from web import forms
 from referrals import models as rm
-from referrals.api import serializers as s
-from referrals.views_api_clients import IssueForm
-from safeguarding.forms import SubjectAccessRequestForm
+from api import serializers as s
+from web.forms import SubjectAccessRequestForm
 from tests.security import url_table as t
 from tests.security.conftest import BAD_INPUTS
 from tests.security.helpers import SERVED, new_client, state, web_client
@@ -51,7 +50,7 @@ WEB_FORMS = {
     "case-close": forms.CloseForm, "case-reassign": forms.ReassignForm, "screening": forms.DecisionForm,
     "referral-person": forms.FindPersonForm, "referral-person-new": forms.NewPersonForm,
     "referral-concerns": forms.ConcernsForm, "referral-risk": forms.RiskForm, "referral-account": forms.AccountForm,
-    "referral-consent": forms.ConsentForm, "api-clients": IssueForm,
+    "referral-consent": forms.ConsentForm, "api-clients": forms.ApiClientIssueForm,
     "subject-access-new": SubjectAccessRequestForm,
 }
 # Pages that take a POST with no form of their own, and why.

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from agencies import services
+from api import services
 from agencies.models import ApiClient, Role
 
 ISSUE = {"name": "Police case system", "scopes": ["cases:read", "cases:write"]}

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Notification, NotificationKind
+from reminders.models import Notification, NotificationKind
 
 
 def notify(user, n=0, *, read=False, **extra):

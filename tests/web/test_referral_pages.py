@@ -134,7 +134,7 @@ def test_referral_page_shows_the_referrer_the_decision_and_hides_it_from_others(
 
 
 def test_a_likely_record_beyond_the_referrers_reach_is_flagged_without_details(client, cast):
-    from referrals.matching import HIDDEN_RECORD_MESSAGE
+    from casework.matching import HIDDEN_RECORD_MESSAGE
 
     f.YoungPersonFactory(given_name="Jay", family_name="Mensah", date_of_birth=DOB, recorded_by=cast.outsider)
     client.force_login(cast.user("referrer", "practitioner"))

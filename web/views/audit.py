@@ -18,11 +18,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.errors import DomainError
-from referrals.web import add_domain_error, page, paginate, posted
-from safeguarding import access, history, selectors, subject_access
+from lib.errors import DomainError
+from reports import subject_access
+from safeguarding import access, history, selectors
 from safeguarding.access import Action
-from safeguarding.forms import CompleteSubjectAccessRequestForm, FindYoungPersonForm, SubjectAccessRequestForm
+from web.forms import (
+    CompleteSubjectAccessRequestForm,
+    FindYoungPersonForm,
+    SubjectAccessRequestForm,
+)
+from web.kit import add_domain_error, page, paginate, posted
 
 ACCESS_LOG_PAGE_SIZE = 50
 

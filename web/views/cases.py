@@ -11,24 +11,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import Agency, InformationSharingAgreement
-from referrals import dashboards, forms, services
-from referrals.errors import DomainError
-from referrals.models import Intervention, NoteKind
-from referrals.web import add_domain_error, page, paginate, posted
+from agencies import selectors as agency_selectors
+from casework import selectors, services
+from lib.errors import DomainError
+from referrals.models import NoteKind
 from safeguarding import access
+from safeguarding import selectors as audit
 from safeguarding import services as sharing
 from safeguarding.access import Action
-from safeguarding.models import ShareGrant
-
-
-def _agencies(blank: str):
-    return [("", blank)] + [(str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).order_by("name")]
+from web import forms
+from web.kit import add_domain_error, page, paginate, posted
 
 
 def _back(case) -> str:
@@ -38,38 +34,31 @@ def _back(case) -> str:
 @page
 def case_detail(request, case_id: int):
     actor = request.actor
-    case = access.get_case(actor, case_id)
-    notes = access.visible_notes(actor, case).select_related("author", "agency", "corrects").order_by("-occurred_at", "-pk")
     agency_filter, kind_filter = request.GET.get("agency", ""), request.GET.get("kind", "")
-    agencies_in_chronology = list(
-        Agency.objects.filter(pk__in=access.visible_notes(actor, case).values("agency_id")).order_by("name")
+    file = selectors.case_file(
+        actor, case_id,
+        note_agency=int(agency_filter) if agency_filter.isdigit() else None,
+        note_kind=kind_filter if kind_filter in NoteKind.values else None,
     )
-    if agency_filter.isdigit():
-        notes = notes.filter(agency_id=int(agency_filter))
-    if kind_filter in NoteKind.values:
-        notes = notes.filter(kind=kind_filter)
-    may_manage = access.may(actor, Action.MANAGE, case)
     today = timezone.localdate()
     context = {
-        "case": case,
-        "notes": paginate(request, notes, per_page=20),
-        "interventions": list(Intervention.objects.filter(case=case).select_related("provider_agency").order_by("-created_at")),
-        "reviews": list(case.reviews.select_related("completed_by").order_by("-due_on")[:10]),
-        "may_contribute": access.may(actor, Action.CONTRIBUTE, case),
-        "may_manage": may_manage,
-        "may_allocate": access.may(actor, Action.ALLOCATE, case),
-        "may_close": access.may(actor, Action.CLOSE, case),
-        "may_see_access_log": access.may_see_access_log(actor, case),
+        "case": file.case,
+        "notes": paginate(request, file.notes, per_page=20),
+        "interventions": file.interventions,
+        "reviews": file.reviews,
+        "may_contribute": file.may_contribute,
+        "may_manage": file.may_manage,
+        "may_allocate": file.may_allocate,
+        "may_close": file.may_close,
+        "may_see_access_log": file.may_see_access_log,
         "actor_agency_id": actor.agency.pk,
-        "agencies_in_chronology": agencies_in_chronology,
+        "agencies_in_chronology": file.chronology_agencies,
         "kinds": NoteKind.choices,
         "agency_filter": agency_filter,
         "kind_filter": kind_filter,
         "today": today,
-        "due_soon": today + dt.timedelta(days=dashboards.DUE_SOON_DAYS),
-        "shares": list(
-            ShareGrant.objects.filter(case=case).select_related("agency", "granted_by").order_by("-granted_at")
-        ) if may_manage else [],
+        "due_soon": today + dt.timedelta(days=selectors.DUE_SOON_DAYS),
+        "shares": list(audit.case_shares(actor, file.case)),
         "now": timezone.now(),
     }
     return render(request, "referrals/case_detail.html", context)
@@ -104,9 +93,7 @@ def note_add(request, case_id: int):
 def note_correct(request, case_id: int, note_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, log=False)
-    note = access.visible_notes(actor, case).filter(pk=note_id).select_related("case").first()
-    if note is None:
-        raise access.NotVisible("No such chronology entry")
+    note = selectors.case_note(actor, case, note_id)
     if not access.may_correct_note(actor, note):
         raise access.NotAllowed("Only the author's agency may correct this entry")
     form = forms.CorrectNoteForm(posted(request), initial={"text": note.text})
@@ -123,11 +110,11 @@ def intervention_add(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
     form = forms.InterventionForm(posted(request), initial={"provider_agency": str(actor.agency.pk)})
-    form.fields["provider_agency"].choices = _agencies("Choose the provider")
+    form.fields["provider_agency"].choices = forms.agency_choices("Choose the provider")
 
     def save(data):
         services.intervention_record(
-            actor=actor, case=case, provider_agency=Agency.objects.filter(pk=data["provider_agency"]).first(),
+            actor=actor, case=case, provider_agency=agency_selectors.find_agency(data["provider_agency"]),
             kind=data["kind"], goals=data["goals"], status=data["status"], planned_start=data["planned_start"],
             started_on=data["started_on"], sessions_offered=data["sessions_offered"] or 0,
         )
@@ -140,9 +127,7 @@ def intervention_add(request, case_id: int):
 def intervention_update(request, case_id: int, intervention_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
-    intervention = Intervention.objects.filter(case=case, pk=intervention_id).select_related("provider_agency").first()
-    if intervention is None:
-        raise access.NotVisible("No such intervention")
+    intervention = selectors.case_intervention(actor, case, intervention_id)
     form = forms.InterventionUpdateForm(posted(request), initial={
         name: getattr(intervention, name)
         for name in ("status", "started_on", "ended_on", "sessions_offered", "sessions_attended", "outcome")
@@ -175,22 +160,20 @@ def share_add(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.ShareForm(posted(request))
-    form.fields["agency"].choices = [("", "Choose the agency")] + [
-        (str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).order_by("name")
-    ]
+    form.fields["agency"].choices = forms.agency_choices("Choose the agency", exclude=case.lead_agency_id)
     form.fields["agreement"].choices = [("", "The agreement in force with that agency")] + [
         (str(a.pk), f"{a.title} ({a.reference})")
-        for a in InformationSharingAgreement.objects.filter(parties=case.lead_agency_id).order_by("title")
+        for a in agency_selectors.agreements_of(case.lead_agency_id)
     ]
 
     def save(data):
         expires = timezone.make_aware(dt.datetime.combine(data["expires_on"], dt.time(23, 59)))
         sharing.share_case(
-            actor=actor, case=case, agency=Agency.objects.filter(pk=data["agency"]).first(),
+            actor=actor, case=case, agency=agency_selectors.find_agency(data["agency"]),
             purpose=data["purpose"], lawful_basis=data["lawful_basis"],
             consent_sought=data["consent_sought"] == "yes", consent_reason=data["consent_reason"],
             expires_at=expires,
-            agreement=InformationSharingAgreement.objects.filter(pk=data["agreement"]).first() if data["agreement"] else None,
+            agreement=agency_selectors.find_agreement(data["agreement"]),
             emergency_basis=data["emergency_basis"],
         )
 
@@ -204,13 +187,11 @@ def share_decline(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.DeclineShareForm(posted(request))
-    form.fields["agency"].choices = [("", "Choose the agency")] + [
-        (str(a.pk), a.name) for a in Agency.objects.filter(is_active=True).exclude(pk=case.lead_agency_id).order_by("name")
-    ]
+    form.fields["agency"].choices = forms.agency_choices("Choose the agency", exclude=case.lead_agency_id)
 
     def save(data):
         sharing.decline_to_share(
-            actor=actor, case=case, agency=Agency.objects.filter(pk=data["agency"]).first(),
+            actor=actor, case=case, agency=agency_selectors.find_agency(data["agency"]),
             purpose=data["purpose"], reason=data["reason"], lawful_basis=data["lawful_basis"],
             consent_sought=data["consent_sought"] == "yes", consent_reason=data["consent_reason"],
         )
@@ -223,9 +204,7 @@ def share_decline(request, case_id: int):
 def share_revoke(request, case_id: int, grant_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
-    grant = ShareGrant.objects.filter(case=case, pk=grant_id).select_related("agency").first()
-    if grant is None:
-        raise access.NotVisible("No such share")
+    grant = audit.case_share(actor, case, grant_id)
     form = forms.RevokeForm(posted(request))
 
     def save(data):
@@ -253,10 +232,10 @@ def case_reassign(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.ALLOCATE, log=False)
     form = forms.ReassignForm(posted(request), initial={"key_worker": str(case.key_worker_id or "")})
-    form.fields["key_worker"].choices = [("", "Choose a key worker")] + dashboards.key_worker_choices(case.lead_agency)
+    form.fields["key_worker"].choices = [("", "Choose a key worker")] + selectors.key_worker_choices(case.lead_agency)
 
     def save(data):
-        worker = get_user_model().objects.filter(pk=data["key_worker"]).first()
+        worker = agency_selectors.find_person(data["key_worker"])
         services.case_allocate(actor=actor, case=case, key_worker=worker)
 
     return _action_page(request, case, form, "referrals/case_form.html", "Change the key worker", save,

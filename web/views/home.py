@@ -1,5 +1,5 @@
 """Home pages per role, and the manager's caseload export. Thin: each asks
-``referrals.dashboards`` or ``referrals.selectors``, which ask the access
+``casework.selectors``, which ask the access
 policy. Referral intake is in ``views_referral``, screening in
 ``views_screening`` and the case pages in ``views_case``."""
 
@@ -13,34 +13,35 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from agencies.models import Role
-from referrals import dashboards, selectors
-from referrals.web import page, paginate
+from casework import selectors
 from safeguarding import access
+from web import charts
+from web.kit import page, paginate
 
 
 @page
 def home(request):
     actor = request.actor
     today = timezone.localdate()
-    context = {"actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=dashboards.DUE_SOON_DAYS)}
+    context = {"actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=selectors.DUE_SOON_DAYS)}
     shown_cases = []
     if actor.has_role(Role.PRACTITIONER):
-        context["my_cases"] = paginate(request, dashboards.my_cases(actor), param="mine")
-        context["my_referrals"] = dashboards.my_referrals(actor)
+        context["my_cases"] = paginate(request, selectors.my_cases(actor), param="mine")
+        context["my_referrals"] = selectors.my_referrals(actor)
         context["show_mine"] = True
         shown_cases += list(context["my_cases"].object_list)
     if actor.screens_referrals:
-        queue = paginate(request, dashboards.screening_queue(actor), param="queue")
-        dashboards.with_time_left(queue.object_list)
+        queue = paginate(request, selectors.screening_queue(actor), param="queue")
+        selectors.with_time_left(queue.object_list)
         context.update(queue=queue, show_queue=True)
     if actor.has_role(Role.MANAGER):
-        figures = dashboards.referral_outcomes_by_month(actor, today)
+        figures = selectors.referral_outcomes_by_month(actor, today)
         context.update(
-            loads=dashboards.caseload_by_key_worker(actor, today),
-            late_referrals=dashboards.late_referrals(actor),
-            quiet_cases=dashboards.quiet_cases(actor),
+            loads=selectors.caseload_by_key_worker(actor, today),
+            late_referrals=selectors.late_referrals(actor),
+            quiet_cases=selectors.quiet_cases(actor),
             figures=figures,
-            chart=dashboards.chart_bars(figures),
+            chart=charts.chart_bars(figures),
             show_manager=True,
         )
         shown_cases += context["quiet_cases"]
@@ -48,7 +49,7 @@ def home(request):
         context.update(cases=paginate(request, selectors.caseload(actor)), show_cases=True)
         shown_cases += list(context["cases"].object_list)
     if shown_cases:
-        selectors.log_list(actor, "case", {c.pk: c for c in shown_cases}.values())
+        selectors.log_page(actor, "case", {c.pk: c for c in shown_cases}.values())
     return render(request, "referrals/home.html", context)
 
 
@@ -59,7 +60,7 @@ def caseload_export(request):
     actor = request.actor
     if not actor.has_role(Role.MANAGER):
         raise PermissionDenied("Only managers export the caseload")
-    cases = list(dashboards.agency_cases(actor).select_related("young_person", "key_worker").order_by("reference"))
+    cases = list(selectors.agency_cases(actor).select_related("young_person", "key_worker").order_by("reference"))
     access.log_access(actor, "export", object_type="case", detail={"format": "csv", "ids": [c.pk for c in cases]})
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="caseload-{timezone.localdate():%Y-%m-%d}.csv"'

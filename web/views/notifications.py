@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agencies.models import Notification
-from referrals.reminders import notification_mark_read, notifications_for
-from referrals.web import page, paginate
+from reminders.models import Notification
+from reminders.services import notification_mark_read, notifications_for
+from web.kit import page, paginate
 
 
 @page

@@ -13,11 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from referrals import dashboards, forms, services
-from referrals.errors import DomainError
+from casework import selectors, services
+from lib.errors import DomainError
 from referrals.models import Concern, Consent, Gender, LawfulBasis, RiskLevel
-from referrals.web import add_domain_error, page, posted
 from safeguarding import access
+from web import forms
+from web.kit import page, posted
 
 DRAFT = "referral_draft"
 
@@ -93,7 +94,7 @@ def person_choose(request):
     search = _draft(request).get("search")
     if not search:
         return redirect("referral-person")
-    candidates, hidden_match = dashboards.young_person_candidates(
+    candidates, hidden_match = selectors.young_person_candidates(
         actor, given_name=search["given_name"], family_name=search["family_name"],
         date_of_birth=_dob(search["date_of_birth"]),
     )

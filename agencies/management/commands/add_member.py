@@ -19,7 +19,7 @@ from django.db import transaction
 
 from agencies.models import Agency, Role
 from agencies.services import membership_add, user_create
-from referrals.errors import DomainError
+from lib.errors import DomainError
 
 
 def _message(exc: DomainError) -> str:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import AgencyKind
 from agencies.services import agency_create
-from referrals.errors import DomainError
+from lib.errors import DomainError
 
 
 class Command(BaseCommand):

@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from agencies.models import Agency, ApiScope
-from agencies.services import api_client_issue
-from referrals.errors import DomainError
+from api.services import api_client_issue
+from lib.errors import DomainError
 from safeguarding import access
 from safeguarding.models import Channel
 

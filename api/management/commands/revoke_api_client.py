@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies.management.commands.issue_api_client import acting_admin
 from agencies.models import ApiClient
-from agencies.services import api_client_revoke
-from referrals.errors import DomainError
+from api.management.commands.issue_api_client import acting_admin
+from api.services import api_client_revoke
+from lib.errors import DomainError
 from safeguarding import access
 
 

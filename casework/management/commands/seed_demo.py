@@ -9,7 +9,7 @@ cases with interventions, reviews, chronology entries and share grants.
 Every name, reference and account is made up; accounts are deliberately
 non-graphic.
 
-Casework is written through the services (``referrals.services`` and
+Casework is written through the services (``casework.services`` and
 ``safeguarding.services``) acting as the right person in the right agency,
 so the demo data keeps every rule the app keeps, the access log included.
 Where a service cannot backdate something (when a case opened, when the hub
@@ -46,8 +46,8 @@ from faker import Faker
 from agencies import services as agency_services
 from agencies import two_factor
 from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Role
+from casework import services as casework
 from referrals import deadlines
-from referrals import services as casework
 from referrals.models import (
     Case,
     CaseNote,
@@ -71,7 +71,12 @@ from referrals.models import (
 )
 from safeguarding import access
 from safeguarding import services as sharing
-from safeguarding.models import Channel, ShareGrant, SharingDecision, SpecialCategoryCondition
+from safeguarding.models import (
+    Channel,
+    ShareGrant,
+    SharingDecision,
+    SpecialCategoryCondition,
+)
 
 DEMO_PASSWORD = "crossroads-demo-2026"
 SEED = 2026

@@ -15,7 +15,7 @@ someone the partnership already knows, typed as people really type:
 
 At intake each referrer sees only "a possible existing record exists — the
 hub will link it"; the hub's screener sees the candidates with their
-reasons (``referrals.matching.referral_candidates``) and can link or merge.
+reasons (``casework.matching.referral_candidates``) and can link or merge.
 
 Written through the services as the referring practitioners, so every rule
 and the access log hold. Idempotent: the referrals carry the partner
@@ -32,9 +32,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, Role
-from referrals import matching
-from referrals import services as casework
-from referrals.models import CaseStatus, Concern, Consent, Referral, RiskLevel, YoungPerson
+from casework import matching
+from casework import services as casework
+from referrals.models import (
+    CaseStatus,
+    Concern,
+    Consent,
+    Referral,
+    RiskLevel,
+    YoungPerson,
+)
 from safeguarding import access
 from safeguarding.models import Channel
 

@@ -1,0 +1,48 @@
+"""Read paths for the partnership's directory: which agencies there are and
+the agreements between them. No case data: open to every signed-in person
+and partner system (choice lists on the pages, the API's agency list)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from agencies.models import Agency, InformationSharingAgreement
+
+
+def directory(*, exclude: int | None = None) -> QuerySet[Agency]:
+    """The partnership's active agencies, by name; ``exclude`` leaves one out
+    (the lead agency, when choosing whom to share a case with)."""
+    agencies = Agency.objects.filter(is_active=True).order_by("name", "pk")
+    if exclude is not None:
+        agencies = agencies.exclude(pk=exclude)
+    return agencies
+
+
+def find_agency(agency_id) -> Agency | None:
+    """The agency a form or request names, active or not, or ``None``: the
+    service it goes to decides whether that agency will do, and says why not."""
+    if not str(agency_id or "").isdigit():
+        return None
+    return Agency.objects.filter(pk=int(agency_id)).first()
+
+
+def find_person(user_id):
+    """The person a form names (a key worker chosen from a list), or ``None``:
+    the service decides whether they may hold the case."""
+    if not str(user_id or "").isdigit():
+        return None
+    return get_user_model().objects.filter(pk=int(user_id)).first()
+
+
+def agreements_of(agency_id: int) -> QuerySet[InformationSharingAgreement]:
+    """The information-sharing agreements an agency is a party to, by title."""
+    return InformationSharingAgreement.objects.filter(parties=agency_id).order_by("title", "pk")
+
+
+def find_agreement(agreement_id) -> InformationSharingAgreement | None:
+    """The agreement a form names, or ``None``; the sharing service checks
+    that it binds the two agencies and is in force."""
+    if not str(agreement_id or "").isdigit():
+        return None
+    return InformationSharingAgreement.objects.filter(pk=int(agreement_id)).first()
