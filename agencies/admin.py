@@ -24,7 +24,7 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from agencies import services
-from agencies.models import Agency, InformationSharingAgreement, Membership
+from agencies.models import Agency, InformationSharingAgreement, Membership, Partnership
 
 User = get_user_model()
 
@@ -118,10 +118,32 @@ def save_memberships(formset) -> None:
 # ---------------------------------------------------------------------------
 
 
+@admin.register(Partnership)
+class PartnershipAdmin(admin.ModelAdmin):
+    """The partnerships (boroughs) of the deployment. Made here by a system
+    administrator; deactivated, never deleted (their case data stays)."""
+
+    list_display = ("name", "slug", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug", "created_at") if obj is not None and obj.pk else ("created_at",)
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.pk else self.prepopulated_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+
+
 class AgencyAdminForm(forms.ModelForm):
     class Meta:
         model = Agency
-        fields = ["name", "slug", "kind", "email", "is_active"]
+        fields = ["name", "slug", "kind", "email", "partnerships", "is_active"]
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
@@ -134,9 +156,10 @@ class AgencyAdminForm(forms.ModelForm):
 class AgencyAdmin(admin.ModelAdmin):
     form = AgencyAdminForm
     list_display = ("name", "kind", "email", "is_active", "group")
-    list_filter = ("kind", "is_active")
+    list_filter = ("kind", "is_active", "partnerships")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("partnerships",)
     inlines = [AgencyMembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
@@ -152,7 +175,10 @@ class AgencyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        created = services.agency_create(name=obj.name, kind=obj.kind, slug=obj.slug, email=obj.email)
+        created = services.agency_create(
+            name=obj.name, kind=obj.kind, slug=obj.slug, email=obj.email,
+            partnerships=list(form.cleaned_data.get("partnerships") or []),
+        )
         if not obj.is_active:
             Agency.objects.filter(pk=created.pk).update(is_active=False)
             created.is_active = False

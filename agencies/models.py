@@ -23,6 +23,27 @@ class AgencyKind(models.TextChoices):
     HUB = "hub", "Community safety / multi-agency hub"
 
 
+class Partnership(models.Model):
+    """A borough's community-safety partnership: the boundary of its data.
+
+    Every young person, referral and case belongs to one; an agency works in
+    one or more (a police unit serving several boroughs, a hospital, a
+    charity), and its people choose which one they are working in. Nothing
+    of one partnership is visible in another (``safeguarding.access``, and
+    PostgreSQL row-level security under it)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Agency(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -31,6 +52,9 @@ class Agency(models.Model):
     # that a person's access follows their membership.
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="agency")
     email = models.EmailField(blank=True)
+    # The partnerships the agency works in: one for most, several for a
+    # police unit or a hospital serving neighbouring boroughs.
+    partnerships = models.ManyToManyField(Partnership, related_name="agencies", blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -10,10 +10,13 @@ from django.db.models import QuerySet
 from agencies.models import Agency, InformationSharingAgreement
 
 
-def directory(*, exclude: int | None = None) -> QuerySet[Agency]:
-    """The partnership's active agencies, by name; ``exclude`` leaves one out
-    (the lead agency, when choosing whom to share a case with)."""
-    agencies = Agency.objects.filter(is_active=True).order_by("name", "pk")
+def directory(*, partnership: int | None, exclude: int | None = None) -> QuerySet[Agency]:
+    """A partnership's active agencies, by name (none for no partnership);
+    ``exclude`` leaves one out (the lead agency, when choosing whom to share a
+    case with)."""
+    if partnership is None:
+        return Agency.objects.none()
+    agencies = Agency.objects.filter(is_active=True, partnerships=partnership).order_by("name", "pk")
     if exclude is not None:
         agencies = agencies.exclude(pk=exclude)
     return agencies

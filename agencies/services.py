@@ -21,7 +21,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 
-from agencies.models import Agency, AgencyKind, Membership, Role
+from agencies.models import Agency, AgencyKind, Membership, Partnership, Role
 from lib.errors import DomainError
 
 GROUP_PREFIX = "agency:"
@@ -31,8 +31,33 @@ def agency_group_name(slug: str) -> str:
     return f"{GROUP_PREFIX}{slug}"
 
 
-def agency_create(*, name: str, kind: str, slug: str | None = None, email: str = "") -> Agency:
-    """Create a partner agency and its Django group (``agency:<slug>``).
+def partnership_create(*, name: str, slug: str | None = None) -> Partnership:
+    """Create a partnership (a borough's data boundary).
+
+    Caller: a system administrator (admin site, ``create_partnership``, the
+    demo seed). Guarantees: a name, and a slug derived from it when not given;
+    both unique.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Enter the partnership's name", field="name")
+    slug = (slug or "").strip() or slugify(name)[:80]
+    if not slug or slugify(slug) != slug:
+        raise DomainError("The slug may hold only lower-case letters, numbers and hyphens", field="slug")
+    with transaction.atomic():
+        if Partnership.objects.filter(name__iexact=name).exists():
+            raise DomainError(f"A partnership called {name!r} already exists", field="name")
+        if Partnership.objects.filter(slug=slug).exists():
+            raise DomainError(f"A partnership with the slug {slug!r} already exists", field="slug")
+        return Partnership.objects.create(name=name, slug=slug)
+
+
+def agency_create(
+    *, name: str, kind: str, slug: str | None = None, email: str = "", partnerships: list[Partnership] | None = None,
+) -> Agency:
+    """Create a partner agency and its Django group (``agency:<slug>``), working
+    in the partnerships given (where the deployment has just one partnership
+    and none is given, in that one).
 
     Caller: a system administrator (admin site, ``create_agency``, the demo
     seed). Guarantees: the agency and its group are created together or not
@@ -69,7 +94,12 @@ def agency_create(*, name: str, kind: str, slug: str | None = None, email: str =
             # never hand it to a new agency silently.
             raise DomainError(f"A group called {group_name!r} already exists", field="slug")
         group = Group.objects.create(name=group_name)
-        return Agency.objects.create(name=name, slug=slug, kind=kind, email=email, group=group)
+        agency = Agency.objects.create(name=name, slug=slug, kind=kind, email=email, group=group)
+        if partnerships is None:
+            only = list(Partnership.objects.all()[:2])
+            partnerships = only if len(only) == 1 else []
+        agency.partnerships.set(partnerships)
+        return agency
 
 
 def user_create(*, username: str, email: str, first_name: str, last_name: str, password: str | None = None):

@@ -72,7 +72,9 @@ def actor_for_request(request) -> access.Actor:
     )
     request_ids.bind_actor(agency=actor.agency, api_client=actor.api_client)
     token_scopes = frozenset((request.auth.scope or "").split())
-    return dataclasses.replace(actor, scopes=actor.scopes & token_scopes)
+    actor = dataclasses.replace(actor, scopes=actor.scopes & token_scopes)
+    access.enter_partnership(actor)
+    return actor
 
 
 class ApiClientThrottle(SimpleRateThrottle):

@@ -81,7 +81,8 @@ class AgencyList(ApiView):
         responses={200: s.page_of(s.AgencyOut), **_problems(404)},
     )
     def get(self, request):
-        return self.paginate(agency_selectors.directory(), s.AgencyOut, object_type=None)
+        agencies = agency_selectors.directory(partnership=self.actor.partnership_id)
+        return self.paginate(agencies, s.AgencyOut, object_type=None)
 
 
 # ---------------------------------------------------------------------------

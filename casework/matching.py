@@ -659,6 +659,7 @@ _CANDIDATES_SQL = f"""
         WHERE %(nhs)s <> '' AND n.nhs_number = %(nhs)s AND n.nhs_number <> ''
     )
     AND p.id <> ALL(%(exclude)s::bigint[])
+    AND (%(partnership)s::bigint IS NULL OR p.partnership_id = %(partnership)s::bigint)
     AND p.anonymised_at IS NULL
     AND NOT EXISTS (
         SELECT 1 FROM {YoungPersonMerge._meta.db_table} m WHERE m.merged_id = p.id AND m.undone_at IS NULL
@@ -667,11 +668,14 @@ _CANDIDATES_SQL = f"""
 """
 
 
-def find_candidates(details: Details, *, exclude: Iterable[int] = ()) -> list[tuple[YoungPerson, Comparison]]:
+def find_candidates(
+    details: Details, *, partnership_id: int | None = None, exclude: Iterable[int] = (),
+) -> list[tuple[YoungPerson, Comparison]]:
     """Every record that may be the person described, best first, with the
-    evidence. A lookup across the whole index, past any actor's reach: only
-    ``young_person_candidates`` may call it, and it applies the privacy rule.
-    Records merged into another, and anonymised ones, are left out."""
+    evidence: in one partnership's index, or (``None``, the benchmark's
+    measure of the matcher alone) the whole of it. Past any actor's reach:
+    only ``young_person_candidates`` may call it, and it applies the privacy
+    rule. Records merged into another, and anonymised ones, are left out."""
     # One round trip: the blocking keys and the identifiers each probe their
     # own index inside the IN (one combined OR would make PostgreSQL scan the
     # whole table), then the rows by primary key. Raw SQL because compiling
@@ -683,7 +687,7 @@ def find_candidates(details: Details, *, exclude: Iterable[int] = ()) -> list[tu
         _CANDIDATES_SQL,
         {
             "keys": keys, "key_limit": BLOCK_LIMIT * 4, "limit": BLOCK_LIMIT, "exclude": sorted(set(exclude)),
-            "upn": details.unique_pupil_number, "nhs": details.nhs_number,
+            "upn": details.unique_pupil_number, "nhs": details.nhs_number, "partnership": partnership_id,
         },
     )
     scored = [(person, compare(details, Details.of(person))) for person in rows]
@@ -741,10 +745,11 @@ def young_person_candidates(actor: Actor, *, details: Mapping[str, Any], exclude
     Guarantees: reads only; every search is written to the access log with
     counts and no personal data.
     """
-    if actor.agency is None or not (actor.works_cases or actor.api_client):
+    if actor.agency is None or actor.partnership is None or not (actor.works_cases or actor.api_client):
         raise access.NotAllowed("Only partner agencies' practitioners, screeners and systems may search for young people")
     query = clean_details(details)
-    scored = [(p, c) for p, c in find_candidates(query, exclude=exclude) if c.score >= REVIEW_THRESHOLD]
+    found = find_candidates(query, partnership_id=actor.partnership_id, exclude=exclude)
+    scored = [(p, c) for p, c in found if c.score >= REVIEW_THRESHOLD]
 
     visible_ids = set(
         access.visible_young_people(actor).filter(pk__in=[p.pk for p, _ in scored]).values_list("pk", flat=True)

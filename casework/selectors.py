@@ -547,14 +547,14 @@ def referral_outcomes_by_month(actor: access.Actor, today: dt.date | None = None
     return [table[m] for m in months]
 
 
-def key_worker_choices(agency: Agency | None = None) -> list[tuple[str, str]]:
+def key_worker_choices(agency: Agency | None = None, *, partnership: int | None = None) -> list[tuple[str, str]]:
     """Who may hold cases (``access.key_worker_memberships``) as choices: for
-    one agency, by name; for the whole partnership (``None``), each with their
-    agency, by agency, in one query."""
+    one agency, by name; for a whole partnership, each with their agency, by
+    agency, in one query."""
     if agency is not None:
         return [(str(u.pk), u.get_full_name() or u.get_username()) for u in access.assignable_key_workers(agency)]
     memberships = (
-        access.key_worker_memberships()
+        access.key_worker_memberships(partnership=partnership)
         .select_related("user", "agency")
         .order_by("agency__name", "user__last_name", "user__first_name", "user_id")
     )

@@ -141,12 +141,16 @@ def _require_author(actor: Actor) -> None:
         raise access.NotAllowed("This needs a named person: partner systems cannot do it yet")
 
 
-def _active_agency(value: Any, *, field: str, label: str) -> Agency:
+def _active_agency(value: Any, *, field: str, label: str, partnership_id: int) -> Agency:
+    """An active agency working in the partnership (its boundary: a lead
+    agency, provider or school of another borough is not a choice here)."""
     if not isinstance(value, Agency) or value.pk is None:
         raise DomainError(f"Choose {label.lower()}", field=field, code="required")
     agency = Agency.objects.filter(pk=value.pk, is_active=True).first()
     if agency is None:
         raise DomainError(f"{label} is not an active partner agency", field=field)
+    if not agency.partnerships.filter(pk=partnership_id).exists():
+        raise DomainError(f"{agency.name} does not work in this partnership", field=field)
     return agency
 
 
@@ -164,7 +168,7 @@ def _years_between(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _clean_person(person: dict, *, today: dt.date) -> dict:
+def _clean_person(person: dict, *, today: dt.date, partnership_id: int) -> dict:
     """The fields of a new YoungPerson, validated. Field names in errors are
     ``person.<name>`` so forms and the API can point at the input."""
     if not isinstance(person, dict):
@@ -212,7 +216,7 @@ def _clean_person(person: dict, *, today: dt.date) -> dict:
     )
     school = person.get("school")
     if school is not None:
-        school = _active_agency(school, field="person.school", label="School")
+        school = _active_agency(school, field="person.school", label="School", partnership_id=partnership_id)
         if school.kind != AgencyKind.SCHOOL:
             raise DomainError("Choose a school", field="person.school")
     data["school"] = school
@@ -298,6 +302,8 @@ def referral_submit(
     """
     if actor.agency is None or not (actor.works_cases or actor.api_client):
         raise access.NotAllowed("Only partner agencies' practitioners, managers, screeners and systems may refer")
+    if actor.partnership is None:
+        raise access.NotAllowed("Choose the partnership you are working in before referring")
 
     now = timezone.now()
     # -- validate everything before writing anything
@@ -352,13 +358,15 @@ def referral_submit(
             raise DomainError("This record has been anonymised: refer the young person as new", field="young_person")
         new_person = None
     else:
-        new_person = _clean_person(person, today=timezone.localdate(now))
+        new_person = _clean_person(person, today=timezone.localdate(now), partnership_id=actor.partnership_id)
         visible = access.visible_young_people(actor)
         for identifier in ("unique_pupil_number", "nhs_number"):
             value = new_person[identifier]
-            # A global lookup, on purpose: the identifiers are unique across the
-            # index, and the actor is told only about a record they may see.
-            if value and YoungPerson.objects.filter(**{identifier: value}).exists():
+            # A lookup across the partnership's index, on purpose: the identifiers
+            # are unique in it, and the actor is told only about a record they
+            # may see.
+            in_partnership = YoungPerson.objects.filter(partnership_id=actor.partnership_id)
+            if value and in_partnership.filter(**{identifier: value}).exists():
                 if visible.filter(**{identifier: value}).exists():
                     raise DomainError(
                         "A young person with this identifier is already recorded: choose them instead",
@@ -373,7 +381,9 @@ def referral_submit(
     if new_person is not None:
         try:
             with transaction.atomic():
-                young_person = YoungPerson.objects.create(recorded_by=actor.agency, created_at=now, **new_person)
+                young_person = YoungPerson.objects.create(
+                    partnership=actor.partnership, recorded_by=actor.agency, created_at=now, **new_person,
+                )
         except IntegrityError:
             # Another intake took the same identifier a moment ago.
             raise DomainError(
@@ -384,6 +394,7 @@ def referral_submit(
             actor, "create", young_person, detail={"identifiers_withheld": withheld} if withheld else None,
         )
     referral = Referral.objects.create(
+        partnership=actor.partnership,
         young_person=young_person,
         referring_agency=actor.agency,
         referred_by=actor.user,
@@ -475,7 +486,9 @@ def referral_accept(
     _require_author(actor)
     _require_open_referral(referral)
     reason = _text(reason, field="reason", label="Reason", max_length=NOTE_MAX_LENGTH, required=False)
-    lead_agency = _active_agency(lead_agency, field="lead_agency", label="Lead agency")
+    lead_agency = _active_agency(
+        lead_agency, field="lead_agency", label="Lead agency", partnership_id=referral.partnership_id,
+    )
 
     now = timezone.now()
     linked_from = None
@@ -512,6 +525,7 @@ def referral_accept(
         interval = settings.CASE_REVIEW_INTERVAL_DAYS
         next_review = deadlines.review_due_after(timezone.localdate(now), interval)
         case = Case.objects.create(
+            partnership=referral.partnership,
             young_person=young_person,
             lead_agency=lead_agency,
             key_worker=key_worker,
@@ -658,7 +672,9 @@ def case_transfer_lead(*, actor: Actor, case: Case, lead_agency: Agency, key_wor
     """
     case = _lock_case(actor, case, Action.ALLOCATE)
     _require_open_case(case)
-    lead_agency = _active_agency(lead_agency, field="lead_agency", label="Lead agency")
+    lead_agency = _active_agency(
+        lead_agency, field="lead_agency", label="Lead agency", partnership_id=case.partnership_id,
+    )
     if lead_agency.pk == case.lead_agency_id:
         raise DomainError(f"{lead_agency.name} already leads this case", field="lead_agency")
     if key_worker is not None:
@@ -799,7 +815,9 @@ def intervention_record(
     _require_author(actor)
     _require_open_case(case)
     values = {
-        "provider_agency": _active_agency(provider_agency, field="provider_agency", label="Provider"),
+        "provider_agency": _active_agency(
+            provider_agency, field="provider_agency", label="Provider", partnership_id=case.partnership_id,
+        ),
         "kind": _choice(kind, InterventionKind, field="kind", label="Kind of intervention"),
         "goals": _text(goals, field="goals", label="Goals", max_length=NOTE_MAX_LENGTH),
         "status": _choice(status, InterventionStatus, field="status", label="Status"),

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from agencies.models import Agency
+from agencies.models import Agency, Partnership
 
 # Crockford's base32 without look-alikes: references are read over the phone.
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -134,6 +134,8 @@ OPEN_REFERRAL_STATUSES = (ReferralStatus.SUBMITTED, ReferralStatus.SCREENING)
 
 @pghistory.track()
 class YoungPerson(models.Model):
+    # The partnership whose record this is: its data boundary.
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="young_people")
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     preferred_name = models.CharField(max_length=100, blank=True)
@@ -160,11 +162,15 @@ class YoungPerson(models.Model):
             models.CheckConstraint(condition=Q(date_of_birth__lte=Now()), name="young_person_born_in_past"),
             models.CheckConstraint(condition=Q(gender__in=Gender.values), name="young_person_gender_valid"),
             models.CheckConstraint(condition=Q(ethnicity__in=Ethnicity.values), name="young_person_ethnicity_valid"),
+            # One record per person in a partnership: a young person who moved
+            # has a record in each borough they were known in.
             models.UniqueConstraint(
-                fields=["unique_pupil_number"], condition=~Q(unique_pupil_number=""), name="young_person_upn_unique",
+                fields=["partnership", "unique_pupil_number"], condition=~Q(unique_pupil_number=""),
+                name="young_person_upn_unique",
             ),
             models.UniqueConstraint(
-                fields=["nhs_number"], condition=~Q(nhs_number=""), name="young_person_nhs_number_unique",
+                fields=["partnership", "nhs_number"], condition=~Q(nhs_number=""),
+                name="young_person_nhs_number_unique",
             ),
         ]
         indexes = [models.Index(fields=["family_name", "date_of_birth"])]
@@ -183,6 +189,7 @@ class YoungPerson(models.Model):
 @pghistory.track()
 class Referral(models.Model):
     reference = models.CharField(max_length=20, unique=True, default=new_referral_reference, editable=False)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="referrals")
     young_person = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="referrals")
     referring_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_made")
     referred_by = models.ForeignKey(
@@ -269,6 +276,7 @@ class ClosureReason(models.TextChoices):
 @pghistory.track()
 class Case(models.Model):
     reference = models.CharField(max_length=20, unique=True, default=new_case_reference, editable=False)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="cases")
     young_person = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="cases")
     lead_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="cases_led")
     key_worker = models.ForeignKey(

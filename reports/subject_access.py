@@ -58,7 +58,7 @@ def subject_access_request_record(
     """Record a request received on ``received_on`` about ``young_person``;
     it is due one calendar month later. A data-protection officer only."""
     _require_officer(actor)
-    if young_person is None:
+    if young_person is None or not access.young_people_for_subject_access(actor).filter(pk=young_person.pk).exists():
         raise DomainError("Choose the young person the request is about", field="young_person")
     if received_on is None:
         raise DomainError("Enter the date the request was received", field="received_on")

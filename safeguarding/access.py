@@ -18,6 +18,9 @@ their agency relates to the object and on their role in that agency:
   direct foreign-key table: ``view_case`` and ``contribute_case`` for lead and
   shared agencies, ``manage_case`` for the lead agency. A check needs both the
   live relation and the permission row, so neither can open a case alone.
+* Everything is inside one partnership (a borough): an actor works in one
+  partnership at a time (``Actor.partnership``), and sees nothing of
+  another's. PostgreSQL row-level security backs this (``boundary``).
 * Roles narrow further: practitioners, managers and hub screeners work cases;
   agency administrators and data-protection officers see no case content by
   virtue of their role; a superuser is nobody special here.
@@ -33,7 +36,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Exists,
     ExpressionWrapper,
@@ -50,7 +54,7 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, remove_perm
 
-from agencies.models import Agency, AgencyKind, Membership, Role
+from agencies.models import Agency, AgencyKind, Membership, Partnership, Role
 from lib import request_ids
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
@@ -118,10 +122,25 @@ class Actor:
     extra: dict = field(default_factory=dict, compare=False)
     # What a partner system's client may do (``API_SCOPES``); empty for people.
     scopes: frozenset[str] = frozenset()
+    # The partnership the actor is working in: one of their agency's. None
+    # (not chosen, or not theirs) reaches no case data at all.
+    partnership: Partnership | None = None
+    # Whether the agency works in more than one partnership (a police unit
+    # serving several boroughs): then its caseload is counted per partnership.
+    spans_partnerships: bool = False
+
+    @property
+    def partnership_id(self) -> int | None:
+        return self.partnership.pk if self.partnership is not None else None
 
     @property
     def works_cases(self) -> bool:
-        return self.agency is not None and bool(self.roles & CASEWORK_ROLES)
+        return self.agency is not None and self.partnership is not None and bool(self.roles & CASEWORK_ROLES)
+
+    def in_partnership(self, obj) -> bool:
+        """Does a young person, referral or case belong to the partnership
+        the actor is working in?"""
+        return self.partnership is not None and getattr(obj, "partnership_id", None) == self.partnership.pk
 
     def has_role(self, role: str) -> bool:
         return self.agency is not None and role in self.roles
@@ -142,23 +161,65 @@ class Actor:
 NOBODY = Actor(agency=None)
 
 
+def _partnerships_of_agency(agency_ref) -> QuerySet[Partnership]:
+    return Partnership.objects.filter(agencies=agency_ref, is_active=True).order_by("name", "pk")
+
+
+def partnerships_of(agency: Agency | None) -> list[Partnership]:
+    """The active partnerships an agency works in, by name."""
+    if agency is None:
+        return []
+    return list(_partnerships_of_agency(agency))
+
+
+def _with_partnerships(queryset: QuerySet, agency_field: str) -> QuerySet:
+    """Annotate each row with its agency's active partnerships (ids and
+    names, by name), read in the row's own query."""
+    of_agency = _partnerships_of_agency(OuterRef(agency_field))
+    return queryset.annotate(
+        partnership_ids=ArraySubquery(of_agency.values("pk")), partnership_names=ArraySubquery(of_agency.values("name")),
+    )
+
+
+def _working_partnership(row, wanted, *, default_first: bool) -> tuple[Partnership | None, bool]:
+    """The partnership an actor works in, from a row annotated by
+    ``_with_partnerships``: the one asked for, if the agency works in it;
+    else, if it works in just one, that one (or, for a person who has not
+    chosen, the first by name)."""
+    choices = [Partnership(pk=pk, name=name) for pk, name in zip(row.partnership_ids, row.partnership_names)]
+    spans = len(choices) > 1
+    if wanted is not None:
+        wanted_id = wanted.pk if isinstance(wanted, Partnership) else wanted
+        return next((p for p in choices if str(p.pk) == str(wanted_id)), None), spans
+    if len(choices) == 1 or (choices and default_first):
+        return choices[0], spans
+    return None, spans
+
+
 def actor_for_user(
     user,
     *,
     agency: Agency | int | None = None,
+    partnership: Partnership | int | None = None,
     channel: str = Channel.WEB,
     ip_address: str | None = None,
     request_id: str = "",
 ) -> Actor:
-    """The actor a signed-in person is, acting for one of their agencies.
+    """The actor a signed-in person is, acting for one of their agencies in
+    one of that agency's partnerships.
 
     With no agency named, a person who belongs to exactly one agency acts for
     it; anyone else (no membership, several agencies, an anonymous user) is an
-    actor with no agency and so reaches nothing.
+    actor with no agency and so reaches nothing. With no partnership named,
+    they work in their agency's first partnership by name; a partnership the
+    agency does not work in leaves them in none, reaching no case data.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return NOBODY
-    memberships = Membership.objects.filter(user=user, is_active=True, agency__is_active=True).select_related("agency")
+    memberships = _with_partnerships(
+        Membership.objects.filter(user=user, is_active=True, agency__is_active=True).select_related("agency"),
+        "agency_id",
+    )
     if agency is not None:
         agency_id = agency.pk if isinstance(agency, Agency) else agency
         memberships = memberships.filter(agency_id=agency_id)
@@ -166,6 +227,7 @@ def actor_for_user(
     agencies = {m.agency_id for m in memberships}
     if len(agencies) != 1:
         return Actor(agency=None, user=user, channel=channel, ip_address=ip_address, request_id=request_id)
+    working, spans = _working_partnership(memberships[0], partnership, default_first=True)
     return Actor(
         agency=memberships[0].agency,
         roles=frozenset(m.role for m in memberships),
@@ -173,6 +235,8 @@ def actor_for_user(
         channel=channel,
         ip_address=ip_address,
         request_id=request_id,
+        partnership=working,
+        spans_partnerships=spans,
     )
 
 
@@ -230,6 +294,10 @@ def actor_for_api_client(client, *, ip_address: str | None = None, request_id: s
     """
     if client is None or client.revoked_at is not None or not client.agency.is_active:
         return NOBODY
+    # A client works in its agency's partnership; for an agency in several,
+    # in none yet (deny by default: such clients will name theirs).
+    row = _with_partnerships(Agency.objects.filter(pk=client.agency_id), "pk").get()
+    working, spans = _working_partnership(row, None, default_first=False)
     return Actor(
         agency=client.agency,
         roles=frozenset({Role.PRACTITIONER}),
@@ -239,7 +307,45 @@ def actor_for_api_client(client, *, ip_address: str | None = None, request_id: s
         ip_address=ip_address,
         request_id=request_id,
         scopes=frozenset(client.scopes) & API_SCOPES,
+        partnership=working,
+        spans_partnerships=spans,
     )
+
+
+# Row-level security ----------------------------------------------------------
+# Under the policy's own filters, PostgreSQL keeps each partnership's case
+# data apart (safeguarding/migrations/0008): while the app serves an actor it
+# works as the role below, with the actor's partnership set, and sees no row
+# of any other partnership even through a query that forgot its filter.
+
+APP_ROLE = "crossroads_app"
+
+
+def enter_partnership(actor: Actor) -> None:
+    """Put this database connection under the row-level security of the
+    actor's partnership (none at all if they are working in none), until
+    ``leave_partnership``. Called as each request's actor is made."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('role', %s, false), set_config('crossroads.partnership', %s, false)",
+            [APP_ROLE, str(actor.partnership_id or "")],
+        )
+    connection.crossroads_boundary = True
+
+
+def leave_partnership() -> None:
+    """Back to the connection's own role, with no partnership set. If the
+    connection cannot be reset (a broken transaction), it is closed, so no
+    later request can inherit another's partnership. Nothing to do on a
+    connection that never entered one."""
+    if not getattr(connection, "crossroads_boundary", False):
+        return
+    connection.crossroads_boundary = False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('role', 'none', false), set_config('crossroads.partnership', '', false)")
+    except DatabaseError:
+        connection.close()
 
 
 def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor:
@@ -311,7 +417,7 @@ def visible_cases(actor: Actor) -> QuerySet[Case]:
     Everyone else gets an empty queryset."""
     if not actor.works_cases or not has_scope(actor, "cases:read"):
         return Case.objects.none()
-    return Case.objects.filter(_cases_of_agency(actor.agency.pk))
+    return Case.objects.filter(_cases_of_agency(actor.agency.pk), partnership_id=actor.partnership_id)
 
 
 # The caseload index ------------------------------------------------------
@@ -330,6 +436,10 @@ def caseload_rows(actor: Actor, *, status: str | None = None, at=None) -> QueryS
         return CaseAccess.objects.none()
     at = at or timezone.now()
     rows = CaseAccess.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at), agency_id=actor.agency.pk)
+    if actor.spans_partnerships:
+        # The index is per agency; an agency in several partnerships counts
+        # the ones of the partnership it is working in.
+        rows = rows.filter(case__partnership_id=actor.partnership_id)
     return rows.filter(status=status) if status else rows
 
 
@@ -349,7 +459,7 @@ def caseload_total(actor: Actor, *, status: str | None = None, at=None):
     yet tidied away (a short range of the (agency, valid_until) index), so
     no page counts tens of thousands of entries. With a status: counted."""
     rows = caseload_rows(actor, status=status, at=at)
-    if status or not actor.works_cases or not has_scope(actor, "cases:read"):
+    if status or actor.spans_partnerships or not actor.works_cases or not has_scope(actor, "cases:read"):
         return CountOf(rows.order_by().values("agency_id"))
     at = at or timezone.now()
     ended = CaseAccess.objects.filter(agency_id=actor.agency.pk, valid_until__lte=at)
@@ -378,7 +488,7 @@ def listed_cases(actor: Actor, *, status: str | None = None, at=None) -> QuerySe
         return _listed(Case.objects.all()).none()
     at = at or timezone.now()
     live = Q(access_index__valid_until__isnull=True) | Q(access_index__valid_until__gt=at)
-    wanted = Q(access_index__agency_id=actor.agency.pk) & live
+    wanted = Q(access_index__agency_id=actor.agency.pk, partnership_id=actor.partnership_id) & live
     if status:
         wanted &= Q(access_index__status=status)
     # One filter() call, so the annotations reuse its join.
@@ -402,7 +512,7 @@ def relation(agency: Agency | None, case: Case, at=None) -> str | None:
 
 def may(actor: Actor, action: Action, case: Case) -> bool:
     """May this actor do this to this case, right now?"""
-    if not actor.works_cases or not has_scope(actor, _ACTION_SCOPE[action]):
+    if not actor.works_cases or not has_scope(actor, _ACTION_SCOPE[action]) or not actor.in_partnership(case):
         return False
     rel = relation(actor.agency, case)
     if rel is None:
@@ -482,7 +592,7 @@ def visible_referrals(actor: Actor) -> QuerySet[Referral]:
     A referring agency sees its referrals' status and outcome, never the case
     behind them unless that case is shared with it (see ``visible_cases``).
     """
-    if actor.agency is None:
+    if actor.agency is None or actor.partnership is None:
         return Referral.objects.none()
     agency_id = actor.agency.pk
     condition = Q(pk__in=[])
@@ -499,7 +609,7 @@ def visible_referrals(actor: Actor) -> QuerySet[Referral]:
         condition |= Q(referring_agency_id=agency_id)
     if actor.works_cases:
         condition |= Q(Exists(visible_cases(actor).filter(pk=OuterRef("case_id"))))
-    return Referral.objects.filter(condition)
+    return Referral.objects.filter(condition, partnership_id=actor.partnership_id)
 
 
 def get_referral(actor: Actor, referral_id, *, log: bool = True) -> Referral:
@@ -513,21 +623,26 @@ def get_referral(actor: Actor, referral_id, *, log: bool = True) -> Referral:
 
 
 def may_screen(actor: Actor, referral: Referral | None = None) -> bool:
-    """The hub's screeners decide referrals that are still open."""
-    if not actor.screens_referrals:
+    """The hub's screeners decide referrals that are still open, in the
+    partnership they are working in."""
+    if not actor.screens_referrals or actor.partnership is None:
         return False
-    return referral is None or referral.is_open
+    return referral is None or (referral.is_open and actor.in_partnership(referral))
 
 
 def visible_young_people(actor: Actor) -> QuerySet[YoungPerson]:
     """Young people the actor may see.
 
-    The hub's screeners see the whole index (they match and link records). Others
-    see those with a case visible to them, or recorded or referred by their
-    own agency.
+    The hub's screeners see the partnership's whole index (they match and
+    link records). Others see those with a case visible to them, or
+    recorded or referred by their own agency. Only in the partnership the
+    actor is working in.
     """
+    if actor.partnership is None:
+        return YoungPerson.objects.none()
+    in_partnership = YoungPerson.objects.filter(partnership_id=actor.partnership_id)
     if actor.screens_referrals:
-        return YoungPerson.objects.all()
+        return in_partnership
     if actor.agency is None or not (actor.works_cases or actor.api_client):
         return YoungPerson.objects.none()
     agency_id = actor.agency.pk
@@ -536,7 +651,7 @@ def visible_young_people(actor: Actor) -> QuerySet[YoungPerson]:
     )
     if actor.works_cases:
         condition |= Q(Exists(visible_cases(actor).filter(young_person=OuterRef("pk"))))
-    return YoungPerson.objects.filter(condition)
+    return in_partnership.filter(condition)
 
 
 def open_case_flags(actor: Actor, young_person_ids: Iterable[int]) -> dict[int, bool] | None:
@@ -557,16 +672,18 @@ def open_case_flags(actor: Actor, young_person_ids: Iterable[int]) -> dict[int, 
     return {pk: pk in with_open_case for pk in ids}
 
 
-def key_worker_memberships(agency: Agency | None = None) -> QuerySet[Membership]:
+def key_worker_memberships(agency: Agency | None = None, *, partnership: int | None = None) -> QuerySet[Membership]:
     """The memberships that let a person hold cases: active practitioners and
-    managers who are active users. For one agency, or (``None``) for every
-    active agency at once, as the screening page offers a lead agency and a
-    key worker together."""
+    managers who are active users. For one agency, or (``agency`` None) for
+    every active agency of a partnership at once, as the screening page
+    offers a lead agency and a key worker together."""
     memberships = Membership.objects.filter(
         is_active=True, user__is_active=True, role__in=[Role.PRACTITIONER, Role.MANAGER],
     )
     if agency is None:
-        return memberships.filter(agency__is_active=True)
+        if partnership is None:
+            return memberships.none()
+        return memberships.filter(agency__is_active=True, agency__partnerships=partnership)
     return memberships.filter(agency=agency)
 
 
@@ -743,6 +860,8 @@ def may_see_access_log(actor: Actor, case: Case) -> bool:
     """Who may see "who has seen this case": the lead agency's managers and
     data-protection officers. Deny by default: practitioners, screeners,
     agency administrators, sharing agencies and partner systems may not."""
+    if not actor.in_partnership(case):
+        return False
     if is_data_protection_officer(actor):
         return True
     return (
@@ -770,9 +889,11 @@ def access_log_case_ids(actor: Actor, young_person: YoungPerson) -> list[int] | 
     """The cases of a young person whose access-log rows the actor may see:
     None meaning every row about them (a data-protection officer), else the
     ids of the cases for which ``may_see_access_log`` holds (maybe none)."""
+    if not actor.in_partnership(young_person):
+        return []
     if is_data_protection_officer(actor):
         return None
-    cases = Case.objects.filter(young_person=young_person).only("pk", "lead_agency_id")
+    cases = Case.objects.filter(young_person=young_person).only("pk", "lead_agency_id", "partnership_id")
     return [case.pk for case in cases if may_see_access_log(actor, case)]
 
 
@@ -785,6 +906,6 @@ def may_export_subject_access(actor: Actor) -> bool:
 def young_people_for_subject_access(actor: Actor) -> QuerySet[YoungPerson]:
     """The whole young-person index for a data-protection officer choosing
     whose request to record; nobody else (deny by default)."""
-    if not may_export_subject_access(actor):
+    if not may_export_subject_access(actor) or actor.partnership is None:
         return YoungPerson.objects.none()
-    return YoungPerson.objects.all()
+    return YoungPerson.objects.filter(partnership_id=actor.partnership_id)

@@ -82,7 +82,9 @@ def subject_access_requests(actor: access.Actor) -> QuerySet[SubjectAccessReques
     """Open requests first, soonest due first; only for a data-protection officer."""
     if not access.may_export_subject_access(actor):
         raise access.NotAllowed("Only a data-protection officer handles subject access requests")
-    return SubjectAccessRequest.objects.select_related("young_person", "recorded_by").order_by(
+    return SubjectAccessRequest.objects.filter(young_person__partnership_id=actor.partnership_id).select_related(
+        "young_person", "recorded_by",
+    ).order_by(
         F("completed_on").desc(nulls_first=True), "due_on", "pk",
     )
 

@@ -61,6 +61,10 @@ def _recipient(case: Case, agency) -> Agency:
         raise DomainError("That agency is not an active partner", field="agency")
     if recipient.pk == case.lead_agency_id:
         raise DomainError(f"{recipient.name} leads this case already", field="agency")
+    if not recipient.partnerships.filter(pk=case.partnership_id).exists():
+        # Across a borough line only under a cross-border agreement, which
+        # is not yet something a share can rest on.
+        raise DomainError(f"{recipient.name} does not work in this case's partnership", field="agency")
     return recipient
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Membership, Role
+from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Membership, Partnership, Role
 from referrals import models as rm
 from safeguarding import access
 
@@ -27,14 +27,36 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
+def default_partnership() -> Partnership:
+    """The borough every factory-made agency and record belongs to unless a
+    test names another."""
+    partnership, _ = Partnership.objects.get_or_create(slug="test-borough", defaults={"name": "Test borough"})
+    return partnership
+
+
+class PartnershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Partnership
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Borough {n}")
+    slug = factory.Sequence(lambda n: f"borough-{n}")
+
+
 class AgencyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Agency
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Agency {n}")
     slug = factory.Sequence(lambda n: f"agency-{n}")
     kind = AgencyKind.YOUTH_SERVICE
     group = factory.LazyAttribute(lambda a: Group.objects.create(name=f"agency:{a.slug}"))
+
+    @factory.post_generation
+    def partnerships(self, create, extracted, **kwargs):
+        if create:
+            self.partnerships.set(extracted if extracted is not None else [default_partnership()])
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -72,6 +94,7 @@ class YoungPersonFactory(factory.django.DjangoModelFactory):
     date_of_birth = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=15 * 365))
     postcode = "SE15 4QF"
     recorded_by = factory.SubFactory(AgencyFactory)
+    partnership = factory.LazyFunction(default_partnership)
 
 
 class ReferralFactory(factory.django.DjangoModelFactory):
@@ -79,6 +102,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         model = rm.Referral
 
     young_person = factory.SubFactory(YoungPersonFactory)
+    partnership = factory.LazyAttribute(lambda r: r.young_person.partnership)
     referring_agency = factory.SubFactory(AgencyFactory)
     concerns = factory.LazyFunction(lambda: [rm.Concern.WEAPON])
     risk_level = rm.RiskLevel.AMBER
@@ -95,6 +119,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
         model = rm.Case
 
     young_person = factory.SubFactory(YoungPersonFactory)
+    partnership = factory.LazyAttribute(lambda c: c.young_person.partnership)
     lead_agency = factory.SubFactory(AgencyFactory)
     risk_level = rm.RiskLevel.AMBER
     next_review_due = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=42))

@@ -27,9 +27,11 @@ from referrals.models import (
 )
 
 
-def agency_choices(blank: str, *, exclude: int | None = None) -> list[tuple[str, str]]:
-    """The partnership's active agencies as choices, after a blank prompt."""
-    return [("", blank)] + [(str(a.pk), a.name) for a in agency_selectors.directory(exclude=exclude)]
+def agency_choices(blank: str, *, partnership: int | None, exclude: int | None = None) -> list[tuple[str, str]]:
+    """A partnership's active agencies as choices, after a blank prompt."""
+    return [("", blank)] + [
+        (str(a.pk), a.name) for a in agency_selectors.directory(partnership=partnership, exclude=exclude)
+    ]
 
 
 class DateParts(forms.MultiWidget):
@@ -289,3 +291,26 @@ class SubjectAccessRequestForm(forms.Form):
 
 class CompleteSubjectAccessRequestForm(forms.Form):
     completed_on = GovDateField(label="Date the response was sent")
+
+
+# ---------------------------------------------------------------------------
+# The partnership a person is working in
+# ---------------------------------------------------------------------------
+
+
+class PartnershipChoiceForm(forms.Form):
+    """Which of their agency's partnerships a person works in. The view
+    passes the agency's partnerships; any other id is not a choice."""
+
+    partnership = forms.TypedChoiceField(
+        label="Which partnership are you working in?", coerce=int, widget=forms.RadioSelect,
+        help_text="You see the young people, referrals and cases of one partnership at a time.",
+        error_messages={
+            "required": "Select the partnership you are working in",
+            "invalid_choice": "Choose a partnership you work in",
+        },
+    )
+
+    def __init__(self, *args, partnerships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partnership"].choices = [(p.pk, p.name) for p in partnerships]

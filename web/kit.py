@@ -22,6 +22,8 @@ from safeguarding import access
 from safeguarding.models import Channel
 
 PAGE_SIZE = 25
+# The partnership a person chose to work in (``web.views.partnerships``).
+PARTNERSHIP_SESSION_KEY = "partnership_id"
 
 
 def actor_for_request(request, channel: str = Channel.WEB) -> access.Actor:
@@ -29,11 +31,13 @@ def actor_for_request(request, channel: str = Channel.WEB) -> access.Actor:
     agency, with the address and request id the access log records."""
     actor = access.actor_for_user(
         request.user,
+        partnership=request.session.get(PARTNERSHIP_SESSION_KEY),
         channel=channel,
         ip_address=client_address(request),
         request_id=request_ids.current(),
     )
     request_ids.bind_actor(agency=actor.agency)
+    access.enter_partnership(actor)
     return actor
 
 

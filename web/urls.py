@@ -6,6 +6,7 @@ from web.views import (
     cases,
     home,
     notifications,
+    partnerships,
     referrals,
     screening,
 )
@@ -16,6 +17,8 @@ urlpatterns = [
     # Notifications
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/<int:notification_id>/read/", notifications.notification_read, name="notification-read"),
+    # The partnership a person is working in
+    path("partnership/", partnerships.choose, name="partnership-choose"),
     # Agency administration
     path("agency/api-clients/", api_clients.api_clients, name="api-clients"),
     path("agency/api-clients/<int:client_id>/revoke/", api_clients.api_client_revoke, name="api-client-revoke"),

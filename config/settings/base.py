@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The partnership boundary a request's actor enters ends with the request.
+    "web.middleware.PartnershipBoundaryMiddleware",
     # A request id for every request (X-Request-ID in and out), then the
     # change history's context (user, path, request id) for every write.
     "lib.request_ids.RequestIdMiddleware",
@@ -135,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "web.context_processors.unread_notifications",
+                "web.context_processors.working_partnership",
             ],
         },
     },

@@ -26,10 +26,14 @@ def case(cast):
 
 def test_one_open_case_per_young_person(cast, case):
     with rejected(), transaction.atomic():
-        rm.Case.objects.create(young_person=case.young_person, lead_agency=cast.sharing, risk_level="red")
+        rm.Case.objects.create(
+            young_person=case.young_person, partnership=case.partnership, lead_agency=cast.sharing, risk_level="red",
+        )
     # Once the first is closed, a new one may open.
     rm.Case.objects.filter(pk=case.pk).update(status="closed", closed_at=timezone.now(), closure_reason="other")
-    second = rm.Case.objects.create(young_person=case.young_person, lead_agency=cast.sharing, risk_level="red")
+    second = rm.Case.objects.create(
+        young_person=case.young_person, partnership=case.partnership, lead_agency=cast.sharing, risk_level="red",
+    )
     # ...and reopening the first behind the services' back is refused.
     with rejected(), transaction.atomic():
         rm.Case.objects.filter(pk=case.pk).update(status="open", closed_at=None)
@@ -51,7 +55,7 @@ def test_a_closed_case_needs_a_time_and_reason(case):
 def test_a_date_of_birth_in_the_future_is_refused(cast, days):
     with rejected(), transaction.atomic():
         rm.YoungPerson.objects.create(
-            given_name="A", family_name="B", recorded_by=cast.owner,
+            given_name="A", family_name="B", recorded_by=cast.owner, partnership=f.default_partnership(),
             date_of_birth=timezone.localdate() + dt.timedelta(days=days),
         )
 

@@ -32,7 +32,7 @@ def superuser(cast):
 
 
 def api_client(agency, name="school-mis"):
-    return access.Actor(agency=agency, api_client=name, channel=Channel.API)
+    return access.Actor(agency=agency, api_client=name, channel=Channel.API, partnership=f.default_partnership())
 
 
 def refused(rows, exc, call):

@@ -51,7 +51,7 @@ WEB_FORMS = {
     "referral-person": forms.FindPersonForm, "referral-person-new": forms.NewPersonForm,
     "referral-concerns": forms.ConcernsForm, "referral-risk": forms.RiskForm, "referral-account": forms.AccountForm,
     "referral-consent": forms.ConsentForm, "api-clients": forms.ApiClientIssueForm,
-    "subject-access-new": SubjectAccessRequestForm,
+    "subject-access-new": SubjectAccessRequestForm, "partnership-choose": forms.PartnershipChoiceForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {

@@ -184,6 +184,11 @@ WEB: dict[str, Page] = {
         ok=who(ALL_RELATIONS, ["manager"]), forbidden=SIGNED_IN - who(ALL_RELATIONS, ["manager"]), subjects=BY_ROLE,
     ),
     "notifications": signed_in_only(),
+    # Which partnership a person is working in (their agency's, theirs to pick)
+    "partnership-choose": Page(
+        methods=("GET", "POST"), post=lambda w: {"partnership": str(w.case.partnership_id)},
+        ok=SIGNED_IN, writes=False, subjects=BY_ROLE,
+    ),
     "notification-read": Page(
         kwargs=lambda w: {"notification_id": w.notification.pk}, methods=("GET", "POST"),
         post=lambda w: {"next": "/notifications/"}, ok=frozenset({"key_worker/practitioner"}),
@@ -428,6 +433,12 @@ ADMIN: dict[str, str] = {
     "admin/agencies/agency/<path:object_id>/delete/": FORBIDDEN,  # deactivated, never deleted
     "admin/agencies/agency/<path:object_id>/change/": OK,
     "admin/agencies/agency/<path:object_id>/": OK,  # redirects to change/
+    "admin/agencies/partnership/": OK,
+    "admin/agencies/partnership/add/": OK,
+    "admin/agencies/partnership/<path:object_id>/history/": OK,
+    "admin/agencies/partnership/<path:object_id>/delete/": FORBIDDEN,  # deactivated, never deleted
+    "admin/agencies/partnership/<path:object_id>/change/": OK,
+    "admin/agencies/partnership/<path:object_id>/": OK,
     "admin/agencies/informationsharingagreement/": OK,
     "admin/agencies/informationsharingagreement/add/": OK,
     "admin/agencies/informationsharingagreement/<path:object_id>/history/": OK,
@@ -458,7 +469,8 @@ def admin_expected(route: str, subject: str) -> str:
 
 def admin_values(route: str, w) -> dict:
     """Values for the admin route's parameters: a real agency, agreement or person."""
-    objects = {"agency": w.agencies["own"], "informationsharingagreement": w.agreement, "user": w.users[("own", "manager")]}
+    objects = {"agency": w.agencies["own"], "informationsharingagreement": w.agreement, "user": w.users[("own", "manager")],
+               "partnership": w.case.partnership}
     model = next((name for name in objects if f"/{name}/" in route), "agency")
     return {
         "object_id": objects[model].pk, "id": objects[model].pk, "app_label": "agencies", "url": "no-such-page/",

@@ -110,7 +110,7 @@ def intervention_add(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
     form = forms.InterventionForm(posted(request), initial={"provider_agency": str(actor.agency.pk)})
-    form.fields["provider_agency"].choices = forms.agency_choices("Choose the provider")
+    form.fields["provider_agency"].choices = forms.agency_choices("Choose the provider", partnership=case.partnership_id)
 
     def save(data):
         services.intervention_record(
@@ -160,7 +160,9 @@ def share_add(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.ShareForm(posted(request))
-    form.fields["agency"].choices = forms.agency_choices("Choose the agency", exclude=case.lead_agency_id)
+    form.fields["agency"].choices = forms.agency_choices(
+        "Choose the agency", partnership=case.partnership_id, exclude=case.lead_agency_id,
+    )
     form.fields["agreement"].choices = [("", "The agreement in force with that agency")] + [
         (str(a.pk), f"{a.title} ({a.reference})")
         for a in agency_selectors.agreements_of(case.lead_agency_id)
@@ -187,7 +189,9 @@ def share_decline(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.DeclineShareForm(posted(request))
-    form.fields["agency"].choices = forms.agency_choices("Choose the agency", exclude=case.lead_agency_id)
+    form.fields["agency"].choices = forms.agency_choices(
+        "Choose the agency", partnership=case.partnership_id, exclude=case.lead_agency_id,
+    )
 
     def save(data):
         sharing.decline_to_share(

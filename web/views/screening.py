@@ -26,8 +26,10 @@ def screening(request, referral_id: int):
     person = referral.young_person
     candidates = selectors.referral_candidate_records(actor, referral)
     form = forms.DecisionForm(posted(request))
-    form.fields["lead_agency"].choices = forms.agency_choices("Choose the lead agency")
-    form.fields["key_worker"].choices = [("", "Allocate later")] + selectors.key_worker_choices()
+    form.fields["lead_agency"].choices = forms.agency_choices(
+        "Choose the lead agency", partnership=referral.partnership_id,
+    )
+    form.fields["key_worker"].choices = [("", "Allocate later")] + selectors.key_worker_choices(partnership=referral.partnership_id)
     form.fields["young_person"].choices = [("", f"Keep the referral's record ({person.display_name})")] + [
         (str(c.pk), f"{c.display_name}, born {c.date_of_birth:%d %B %Y}") for c in candidates
     ]
