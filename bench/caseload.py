@@ -2,10 +2,13 @@
 
     python -m bench.caseload --size full      # or: python -m bench.run (all benchmarks)
 
-For three agencies of the generated cast (``bench.common.Cast``): a typical
-big agency (its practitioner's view, ~10,000 cases at full size), the agency
-that leads the most cases (its manager's view, ~77,000) and the hub (its
-screeners' view). Which cases an agency's people see does not depend on their
+For three agencies of the generated cast (``bench.common.Cast``), all of the
+biggest partnership: a typical big agency (its practitioner's view, ~10,000
+cases at full size), the agency that leads the most cases (its manager's
+view, ~60,000, against design.md's ~77,000) and the partnership's hub (its
+screeners' view). Each works in that one partnership, so its caseload index
+rows are all of it, and its API clients work in it (under its row-level
+security, as every request does). Which cases an agency's people see does not depend on their
 case-working role (``access.visible_cases``), and a partner system's client
 sees what its agency sees, so each row is one agency's caseload through
 ``GET /api/v1/cases/`` with a real OAuth bearer token: authentication, scope

@@ -10,11 +10,14 @@ entry point::
 each module's ``run`` in turn, then writes every ``Result`` into the table
 (``bench/results/<size>.md`` and ``.json``).
 
-The context knows the database, the size, and the cast the generator made:
-the agency that leads the most cases (it sees about 77,000 of the full
-1,000,000), a typical big agency (about 10,000), the hub, and a
-practitioner, a manager and a hub screener in them. ``ctx.api_token(...)``
-gives a bearer token of a live API client of one of those agencies.
+The context knows the database, the size, and the cast the generator made,
+all in the biggest of the partnerships (boroughs) the cases are spread over:
+the agency that leads the most cases (it sees about 60,000 of the full
+1,000,000, every one in its partnership), a typical big agency (about
+10,000), the partnership's hub, and a practitioner, a manager and a hub
+screener in them. ``ctx.api_token(...)`` gives a bearer token of a live API
+client of one of those agencies (each works in that one partnership, so its
+clients and people work in it too).
 
 The tools: :func:`time_calls` and :func:`summarise` (median and 95th
 percentile in milliseconds), :func:`count_queries` (Django's
@@ -53,17 +56,27 @@ MARKER_TABLE = "bench_dataset"
 
 @dataclass(frozen=True)
 class Size:
-    """How much data a bench size holds, and the shape of its agencies."""
+    """How much data a bench size holds, and the shape of its partnerships
+    and agencies."""
 
     name: str
     cases: int
     agencies: int
     users: int
-    # Share of all cases led by the largest agency and by a typical big one:
-    # with about 1.5 shares per case spread over the agencies, the lead agency
-    # sees ~77,000 of 1,000,000 and the big one ~10,000.
+    # The partnerships (boroughs) the cases are spread over: the cast's one
+    # (the first) holds ``cast_partnership_share`` of them, the others share
+    # the rest, log-normally. Each agency works in one partnership, but for
+    # the police units, which serve three or four neighbouring ones.
+    partnerships: int = 33
+    cast_partnership_share: float = 0.1
+    # Share of all cases led by the largest agency and by a typical big one,
+    # both in the cast's partnership: with about 1.5 shares per case spread
+    # over its agencies, the lead agency sees ~60,000 of 1,000,000 and the
+    # big one ~10,000.
     lead_share: float = 0.0353
     big_share: float = 0.0046
+    # Share of its partnership's cases each hub leads.
+    hub_share: float = 0.01
     shares_per_case: float = 1.5
     seed: int = 20_261_125
     database: str = ""
@@ -82,7 +95,7 @@ class Size:
 SIZES: dict[str, Size] = {
     "small": Size(
         name="small", cases=2_000, agencies=20, users=200, database="crossroads_bench_small",
-        lead_share=0.2, big_share=0.04,
+        partnerships=3, cast_partnership_share=0.5, lead_share=0.2, big_share=0.04, hub_share=0.05,
         due_counts=(10, 100, 300), load_clients=4, load_seconds=2.0, single_requests=10,
     ),
     "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full",
@@ -108,15 +121,17 @@ def django_setup(url: str, *, settings_module: str = "bench.settings") -> None:
 
 @dataclass(frozen=True)
 class Cast:
-    """Who the benchmarks act as: ids and usernames the generator recorded."""
+    """Who the benchmarks act as: ids and usernames the generator recorded,
+    all of one partnership (the biggest)."""
 
-    lead_agency_id: int  # leads the most cases (~77,000 visible at full size)
+    lead_agency_id: int  # leads the most cases (~60,000 visible at full size)
     big_agency_id: int  # a typical big agency (~10,000 visible)
     hub_agency_id: int  # the partnership's hub (screens referrals)
     practitioner: str  # username: practitioner of the big agency
     manager: str  # username: manager of the lead agency
     screener: str  # username: hub screener of the hub
     visible: dict[str, int] = field(default_factory=dict)  # agency role -> cases it sees, when generated
+    partnership_id: int | None = None  # the partnership they all work in
 
     def user(self, username: str):
         from django.contrib.auth import get_user_model
@@ -124,10 +139,11 @@ class Cast:
         return get_user_model().objects.get(username=username)
 
     def actor(self, username: str):
-        """The access-policy actor of one of the cast (``self.manager``, ...)."""
+        """The access-policy actor of one of the cast (``self.manager``, ...),
+        working in the cast's partnership."""
         from safeguarding import access
 
-        return access.actor_for_user(self.user(username))
+        return access.actor_for_user(self.user(username), partnership=self.partnership_id)
 
 
 def load_cast(size: Size) -> tuple[Cast, dict]:

@@ -1,10 +1,11 @@
-"""Load a city-sized partnership into a PostgreSQL database of its own.
+"""Load a city's partnerships into a PostgreSQL database of their own.
 
     python -m bench.generate postgres://postgres@127.0.0.1:5432/crossroads_bench_full --size full
 
-``full`` is 1,000,000 cases in 200 agencies with 5,000 people; ``small`` is
-the same shape at 4,000 cases (CI). The database is created and migrated if
-it is missing. Everything is synthetic (Faker names, invented text).
+``full`` is 1,000,000 cases over 33 partnerships (boroughs) in 200 agencies
+with 5,000 people; ``small`` is the same shape at 2,000 cases over three
+partnerships (CI). The database is created and migrated if it is missing.
+Everything is synthetic (Faker names, invented text).
 
 How it loads: one pass over the cases, in Python, streaming each table's rows
 into its own ``COPY ... FROM STDIN`` (psycopg 3 ``cursor.copy``; one
@@ -33,10 +34,20 @@ neither. At the end it records the size, seed and counts in the
 ``bench_dataset`` table: a second run with the same size finds it and does
 nothing; a database holding another size is refused.
 
-The shape: one agency (the "lead") leads about 3.5% of the cases and, with
-the shares it receives, sees about 77,000; a typical big agency sees about
-10,000; the rest are spread log-normally; one agency is the hub. About 1.5
-share grants per case (three quarters active, the rest expired or revoked,
+The shape: the cases are spread over the partnerships, the first (the
+cast's, where every benchmark acts) the biggest, with a tenth of them, the
+others log-normally around the rest. Every young person, referral and case
+belongs to one partnership, and everything on a case stays inside it: its
+lead agency, referrers, shares (with their sharing decisions), chronology
+authors and intervention providers all work in the case's partnership. Each
+partnership has its hub (which leads 1% of its cases and screens its
+referrals) and its own agencies, each working in it alone, and one or two
+police units, each serving three or four neighbouring partnerships; each
+partnership has its information-sharing agreement (and the one before it).
+In the cast's partnership one agency (the "lead") leads about 3.5% of all
+the cases, over a third of its partnership's, and, with the shares it
+receives, sees about 60,000; a typical big agency there sees about 10,000;
+the rest are spread log-normally. About 1.5 share grants per case (three quarters active, the rest expired or revoked,
 each with its sharing decision), a referral for every case and some that
 led nowhere, a few still waiting for screening, chronology notes,
 interventions and reviews in proportion to how long each case has been
@@ -208,6 +219,8 @@ class Tables:
     """The COPY streams: one connection and one open COPY per table."""
 
     COLUMNS = {
+        "agencies_partnership": ("id", "name", "slug", "is_active", "created_at"),
+        "agencies_agency_partnerships": ("agency_id", "partnership_id"),
         "auth_group": ("id", "name"),
         "agencies_agency": ("id", "name", "slug", "kind", "group_id", "email", "is_active", "created_at"),
         "auth_user": ("id", "password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
@@ -217,18 +230,18 @@ class Tables:
         "agencies_informationsharingagreement": ("id", "title", "reference", "purpose", "starts_on", "ends_on",
                                                  "created_at"),
         "agencies_informationsharingagreement_parties": ("informationsharingagreement_id", "agency_id"),
-        "referrals_youngperson": ("id", "given_name", "family_name", "preferred_name", "date_of_birth", "gender",
-                                  "ethnicity", "postcode", "ward", "unique_pupil_number", "nhs_number",
-                                  "police_reference", "recorded_by_id", "created_at", "updated_at"),
+        "referrals_youngperson": ("id", "partnership_id", "given_name", "family_name", "preferred_name",
+                                  "date_of_birth", "gender", "ethnicity", "postcode", "ward", "unique_pupil_number",
+                                  "nhs_number", "police_reference", "recorded_by_id", "created_at", "updated_at"),
         "referrals_youngpersonmatchkey": ("key", "young_person_id"),
-        "referrals_case": ("id", "reference", "young_person_id", "lead_agency_id", "key_worker_id", "status",
-                           "opened_at", "closed_at", "closed_by_id", "risk_level", "review_interval_days",
+        "referrals_case": ("id", "reference", "partnership_id", "young_person_id", "lead_agency_id", "key_worker_id",
+                           "status", "opened_at", "closed_at", "closed_by_id", "risk_level", "review_interval_days",
                            "next_review_due", "closure_reason", "outcome", "updated_at"),
-        "referrals_referral": ("id", "reference", "young_person_id", "referring_agency_id", "referred_by_id",
-                               "partner_reference", "received_at", "concerns", "concerns_other", "risk_level",
-                               "account", "consent", "lawful_basis", "consent_reason", "status", "decision_due_at",
-                               "screener_id", "decided_at", "decided_by_id", "decision_reason", "signposted_to",
-                               "case_id", "updated_at"),
+        "referrals_referral": ("id", "reference", "partnership_id", "young_person_id", "referring_agency_id",
+                               "referred_by_id", "partner_reference", "received_at", "concerns", "concerns_other",
+                               "risk_level", "account", "consent", "lawful_basis", "consent_reason", "status",
+                               "decision_due_at", "screener_id", "decided_at", "decided_by_id", "decision_reason",
+                               "signposted_to", "case_id", "updated_at"),
         "referrals_casenote": ("case_id", "occurred_at", "kind", "author_id", "agency_id", "text", "visibility",
                                "recorded_at"),
         "referrals_intervention": ("case_id", "provider_agency_id", "kind", "status", "planned_start", "started_on",
@@ -272,49 +285,141 @@ class Tables:
             conn.close()
 
 
-class Partnership:
-    """The agencies, their people and the agreements, decided up front."""
+# The kinds of agency that work in one partnership (police units serve several).
+LOCAL_KINDS = [kind for kind in KINDS if kind != "police"]
+
+
+class City:
+    """The partnerships, their agencies, people and agreements, decided up
+    front from the seed (so every worker makes the same ones).
+
+    Agency indices: 0 is the hub of the cast's partnership (partnership 0),
+    1 its lead agency and 2 its typical big one; then the other
+    partnerships' hubs, the police units (each serving three or four
+    neighbouring partnerships, so each partnership has one or two) and the
+    other agencies, each in one partnership: at least a few in each, the
+    rest in proportion to the partnerships' sizes."""
 
     def __init__(self, size: Size, rng: random.Random, today: dt.date, ids: dict[str, int]):
         self.size, self.rng, self.today = size, rng, today
-        n = size.agencies
-        rest = [rng.lognormvariate(0, 0.7) for _ in range(n - 3)]
-        rest_total = (1 - size.lead_share - size.big_share - 0.01) / sum(rest)
-        # Agency 0 is the hub, 1 the lead, 2 the typical big one.
-        self.weights = [0.01, size.lead_share, size.big_share, *[w * rest_total for w in rest]]
+        count = max(1, size.partnerships)
+        self.partnership_ids = [ids["agencies_partnership"] + k for k in range(count)]
+        # How many of the cases each partnership holds: the cast's the most.
+        if count == 1:
+            self.shares = [1.0]
+        else:
+            others = [rng.lognormvariate(0, 0.35) for _ in range(count - 1)]
+            scale = (1 - size.cast_partnership_share) / sum(others)
+            self.shares = [size.cast_partnership_share, *[w * scale for w in others]]
+        self.partnership_cumulative = list(itertools.accumulate(self.shares))
+
+        kinds = ["hub", "childrens_social_care", "youth_justice"]
+        homes: list[list[int]] = [[0], [0], [0]]
+        self.hubs = [0]
+        for k in range(1, count):
+            self.hubs.append(len(kinds))
+            kinds.append("hub")
+            homes.append([k])
+        self.police_units = []
+        for j in range(-(-count // 3) if count >= 3 else 1):
+            span = min(count, 3 + j % 2)
+            self.police_units.append(len(kinds))
+            kinds.append("police")
+            homes.append(sorted({(3 * j + i) % count for i in range(span)}))
+        rest = size.agencies - len(kinds)
+        if rest < count:
+            raise ValueError(f"{size.agencies} agencies are too few for {count} partnerships")
+        at_least = max(1, min(4, rest // count))
+        placed = [at_least] * count
+        for _ in range(rest - at_least * count):
+            k = max(range(count), key=lambda k: self.shares[k] * rest - placed[k])
+            placed[k] += 1
+        for k, n in enumerate(placed):
+            for _ in range(n):
+                kinds.append(LOCAL_KINDS[len(kinds) % len(LOCAL_KINDS)])
+                homes.append([k])
+        self.kinds, self.homes = kinds, homes
+        n = len(kinds)
         self.agency_ids = [ids["agencies_agency"] + i for i in range(n)]
         self.group_ids = [ids["auth_group"] + i for i in range(n)]
-        self.cumulative = list(itertools.accumulate(self.weights))
-        # People: in proportion to the agency's weight, at least five each.
-        per_agency = [max(5, round(w * size.users)) for w in self.weights]
-        self.members: list[dict[str, list[int]]] = []
+
+        # Who works in each partnership, and how much of its work each does
+        # (leading cases, referring, receiving shares): the hub ``hub_share``,
+        # in the cast's partnership the lead and big agencies their shares of
+        # all cases, the others (police units among them) log-normally.
+        self.members: list[list[int]] = [[] for _ in range(count)]
+        for index, home in enumerate(homes):
+            for k in home:
+                self.members[k].append(index)
+        self.cumulative: list[list[float]] = []
+        overall = [0.0] * n
+        for k, members in enumerate(self.members):
+            fixed = {self.hubs[k]: size.hub_share}
+            if k == 0:
+                fixed[1] = size.lead_share / self.shares[0]
+                fixed[2] = size.big_share / self.shares[0]
+            free = [i for i in members if i not in fixed]
+            draws = [rng.lognormvariate(0, 0.7) * (1.5 if kinds[i] == "police" else 1.0) for i in free]
+            left = 1 - sum(fixed.values())
+            if left <= 0 or not free:
+                raise ValueError("the cast's agencies take all of their partnership's cases")
+            weight = {**fixed, **{i: d * left / sum(draws) for i, d in zip(free, draws)}}
+            self.cumulative.append(list(itertools.accumulate(weight[i] for i in members)))
+            for i in members:
+                overall[i] += self.shares[k] * weight[i]
+        self.overall = overall
+
+        # People: in proportion to the agency's share of all the work, at
+        # least five each; every hub has its screeners.
+        per_agency = [max(5, round(w * size.users)) for w in overall]
+        self.people: list[dict[str, list[int]]] = []
         next_user = ids["auth_user"]
         self.users: list[tuple[int, int, str]] = []  # (user id, agency index, role)
-        for index, count in enumerate(per_agency):
+        for index, people in enumerate(per_agency):
             roles = ["manager", "agency_admin", "dpo", "practitioner"]
-            if index == 0:
-                roles += ["hub_screener"] * max(2, count // 5)
-            while len(roles) < count:
+            if kinds[index] == "hub":
+                roles += ["hub_screener"] * max(2, people // 5)
+            while len(roles) < people:
                 roles.append(rng.choices(["practitioner", "manager"], weights=[85, 15])[0])
             by_role: dict[str, list[int]] = {}
             for role in roles:
                 by_role.setdefault(role, []).append(next_user)
                 self.users.append((next_user, index, role))
                 next_user += 1
-            self.members.append(by_role)
+            self.people.append(by_role)
 
-    def agency(self, *, not_in: set[int] = frozenset()) -> int:
+    def partnership_name(self, k: int) -> str:
+        return f"Bench Partnership {k + 1:02d}"
+
+    def agency_name(self, index: int) -> str:
+        if index < 3:
+            return ["Bench Hub", "Bench Lead Agency", "Bench Big Agency"][index]
+        kind = self.kinds[index]
+        if kind == "hub":
+            return f"Bench Hub {self.homes[index][0] + 1:02d}"
+        if kind == "police":
+            return f"Bench Police Unit {self.police_units.index(index) + 1:02d}"
+        return f"Bench {kind.replace('_', ' ').title()} {index:03d}"
+
+    def partnership(self) -> int:
+        """A partnership for a new case, in proportion to their sizes."""
+        k = bisect.bisect_left(self.partnership_cumulative, self.rng.random() * self.partnership_cumulative[-1])
+        return min(k, len(self.shares) - 1)
+
+    def agency(self, k: int, *, not_in: set[int] = frozenset()) -> int:
+        """An agency working in partnership ``k``, by how much of its work it does."""
+        members, cumulative = self.members[k], self.cumulative[k]
         while True:
-            index = bisect.bisect_left(self.cumulative, self.rng.random() * self.cumulative[-1])
-            index = min(index, len(self.weights) - 1)
+            index = bisect.bisect_left(cumulative, self.rng.random() * cumulative[-1])
+            index = members[min(index, len(members) - 1)]
             if index not in not_in:
                 return index
 
     def worker(self, index: int) -> int:
-        return self.rng.choice(self.members[index]["practitioner"])
+        return self.rng.choice(self.people[index]["practitioner"])
 
     def manager(self, index: int) -> int:
-        return self.rng.choice(self.members[index]["manager"])
+        return self.rng.choice(self.people[index]["manager"])
 
 
 def _start_ids(url: str) -> dict[str, int]:
@@ -322,8 +427,9 @@ def _start_ids(url: str) -> dict[str, int]:
 
     ids = {}
     with psycopg.connect(url) as conn:
-        for table in ("auth_group", "agencies_agency", "auth_user", "agencies_informationsharingagreement",
-                      "referrals_youngperson", "referrals_case", "referrals_referral", "safeguarding_sharegrant"):
+        for table in ("agencies_partnership", "auth_group", "agencies_agency", "auth_user",
+                      "agencies_informationsharingagreement", "referrals_youngperson", "referrals_case",
+                      "referrals_referral", "safeguarding_sharegrant"):
             ids[table] = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
     return ids
 
@@ -345,7 +451,7 @@ def load(url: str, size: Size, jobs: int = 2) -> dict:
     now = dt.datetime.combine(today, dt.time(6, 0), dt.timezone.utc)
     ids = _start_ids(url)
     started = time.monotonic()
-    p = load_partnership(url, size, ids, today, now)
+    city = load_city(url, size, ids, today, now)
     name_pools()
     jobs = max(1, min(jobs, size.cases // 1000 or 1))
     if jobs == 1:
@@ -354,60 +460,79 @@ def load(url: str, size: Size, jobs: int = 2) -> dict:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             parts = pool.starmap(load_cases, [(url, size, ids, today, now, k, jobs) for k in range(jobs)])
     counts = {name: sum(part[name] for part in parts) for name in CASE_TABLES}
-    counts["rows"] = sum(counts.values()) + p.rows
+    counts["rows"] = sum(counts.values()) + city.rows
     counts["load_seconds"] = round(time.monotonic() - started, 1)
     return {
         "counts": counts, "today": today.isoformat(), "now": now.isoformat(), "jobs": jobs,
+        "partnerships": {
+            "count": len(city.partnership_ids), "agencies": len(city.agency_ids),
+            "police_units": {city.agency_ids[i]: [city.partnership_ids[k] for k in city.homes[i]]
+                             for i in city.police_units},
+            "agencies_per_partnership": [len(members) for members in city.members],
+        },
         "cast": {
-            "hub_agency_id": p.agency_ids[0], "lead_agency_id": p.agency_ids[1], "big_agency_id": p.agency_ids[2],
-            "practitioner": f"bench-u{p.members[2]['practitioner'][0]:05d}",
-            "manager": f"bench-u{p.members[1]['manager'][0]:05d}",
-            "screener": f"bench-u{p.members[0]['hub_screener'][0]:05d}",
+            "hub_agency_id": city.agency_ids[0], "lead_agency_id": city.agency_ids[1],
+            "big_agency_id": city.agency_ids[2], "partnership_id": city.partnership_ids[0],
+            "practitioner": f"bench-u{city.people[2]['practitioner'][0]:05d}",
+            "manager": f"bench-u{city.people[1]['manager'][0]:05d}",
+            "screener": f"bench-u{city.people[0]['hub_screener'][0]:05d}",
         },
     }
 
 
-def load_partnership(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime) -> Partnership:
-    """The groups, agencies, people, memberships and agreements."""
-    p = Partnership(size, FastRandom(size.seed), today, ids)
-    tables = Tables(url, ["auth_group", "agencies_agency", "auth_user", "auth_user_groups", "agencies_membership",
+def load_city(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime) -> City:
+    """The partnerships, groups, agencies (and which partnerships each works
+    in), people, memberships and agreements."""
+    city = City(size, FastRandom(size.seed), today, ids)
+    tables = Tables(url, ["agencies_partnership", "auth_group", "agencies_agency", "agencies_agency_partnerships",
+                          "auth_user", "auth_user_groups", "agencies_membership",
                           "agencies_informationsharingagreement", "agencies_informationsharingagreement_parties"])
-    names = ["Bench Hub", "Bench Lead Agency", "Bench Big Agency"]
-    for i, agency_id in enumerate(p.agency_ids):
-        name = names[i] if i < 3 else f"Bench {KINDS[i % len(KINDS)].replace('_', ' ').title()} {i:03d}"
+    for k, partnership_id in enumerate(city.partnership_ids):
+        name = city.partnership_name(k)
+        tables.write("agencies_partnership", (partnership_id, name, f"bench-p{k + 1:02d}", True, now))
+    for i, agency_id in enumerate(city.agency_ids):
+        name = city.agency_name(i)
         slug = name.lower().replace(" ", "-")
-        kind = "hub" if i == 0 else "childrens_social_care" if i == 1 else "police" if i == 2 else KINDS[i % len(KINDS)]
-        tables.write("auth_group", (p.group_ids[i], f"agency:{slug}"))
-        tables.write("agencies_agency", (agency_id, name, slug, kind, p.group_ids[i], f"team@{slug}.bench.invalid",
-                                         True, now))
-    for user_id, index, role in p.users:
+        tables.write("auth_group", (city.group_ids[i], f"agency:{slug}"))
+        tables.write("agencies_agency", (agency_id, name, slug, city.kinds[i], city.group_ids[i],
+                                         f"team@{slug}.bench.invalid", True, now))
+        for k in city.homes[i]:
+            tables.write("agencies_agency_partnerships", (agency_id, city.partnership_ids[k]))
+    for user_id, index, role in city.users:
         username = f"bench-u{user_id:05d}"
         tables.write("auth_user", (user_id, "!bench-unusable", False, username, "Bench", f"User {user_id}",
                                    f"{username}@bench.invalid", False, True, now))
-        tables.write("auth_user_groups", (user_id, p.group_ids[index]))
-        tables.write("agencies_membership", (user_id, p.agency_ids[index], role, role.replace("_", " "), True, now))
-    for offset, (title, starts, ends) in enumerate([
-        ("Partnership information-sharing agreement", today - dt.timedelta(days=1500), None),
-        ("Previous partnership agreement", today - dt.timedelta(days=3000), today - dt.timedelta(days=1501)),
-    ]):
-        agreement = ids["agencies_informationsharingagreement"] + offset
-        tables.write("agencies_informationsharingagreement", (
-            agreement, title, f"ISA-BENCH-{offset + 1}", "Safeguarding children at risk of violence",
-            starts, ends, now))
-        for agency_id in p.agency_ids:
-            tables.write("agencies_informationsharingagreement_parties", (agreement, agency_id))
+        tables.write("auth_user_groups", (user_id, city.group_ids[index]))
+        tables.write("agencies_membership", (user_id, city.agency_ids[index], role, role.replace("_", " "), True,
+                                             now))
+    # Each partnership's agreement, between its agencies, and the one before it.
+    for k, members in enumerate(city.members):
+        for offset, (title, starts, ends) in enumerate([
+            ("information-sharing agreement", today - dt.timedelta(days=1500), None),
+            ("previous agreement", today - dt.timedelta(days=3000), today - dt.timedelta(days=1501)),
+        ]):
+            agreement = agreement_id(ids, k, offset)
+            tables.write("agencies_informationsharingagreement", (
+                agreement, f"{city.partnership_name(k)} {title}", f"ISA-BENCH-{k + 1:02d}-{offset + 1}",
+                "Safeguarding children at risk of violence", starts, ends, now))
+            for index in members:
+                tables.write("agencies_informationsharingagreement_parties", (agreement, city.agency_ids[index]))
     tables.close()
-    p.rows = tables.rows
-    return p
+    city.rows = tables.rows
+    return city
+
+
+def agreement_id(ids: dict, partnership: int, offset: int = 0) -> int:
+    """The id of a partnership's agreement in force (offset 0) or its previous one (1)."""
+    return ids["agencies_informationsharingagreement"] + 2 * partnership + offset
 
 
 def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime, worker: int, jobs: int) -> dict:
     """One worker's slice of the cases and everything on them; returns its row counts."""
     from casework.matching import match_keys
 
-    p = Partnership(size, FastRandom(size.seed), today, ids)
+    p = City(size, FastRandom(size.seed), today, ids)
     rng = p.rng = FastRandom(size.seed * 100 + worker + 1)
-    agreement = ids["agencies_informationsharingagreement"]
     first, last = size.cases * worker // jobs, size.cases * (worker + 1) // jobs
     people = YoungPeople(size.seed + worker, today)
     tables = Tables(url, CASE_TABLES)
@@ -417,7 +542,7 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
     young_person_id = ids["referrals_youngperson"] + PER_CASE_IDS * first
     referral_id = ids["referrals_referral"] + PER_CASE_IDS * first
     grant_id = ids["safeguarding_sharegrant"] + PER_CASE_IDS * first
-    hub_screeners = p.members[0]["hub_screener"]
+    hub_screeners = [p.people[hub]["hub_screener"] for hub in p.hubs]
     open_referrals_wanted = max(20, size.cases // 500)
 
     def write(name, row):
@@ -430,7 +555,7 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
         upn = f"B{young_person_id:012d}" if rng.random() < 0.4 else ""
         nhs = f"{9_000_000_000 + young_person_id}" if rng.random() < 0.3 else ""
         write("referrals_youngperson", (
-            young_person_id, given, family, "", born, gender, ethnicity, postcode, "", upn, nhs, "",
+            young_person_id, partnership_id, given, family, "", born, gender, ethnicity, postcode, "", upn, nhs, "",
             p.agency_ids[lead], now, now))
         for key in match_keys(given, family, "", born, postcode):
             write("referrals_youngpersonmatchkey", (key, young_person_id))
@@ -443,9 +568,10 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
         consent = rng.choices(["young_person", "parent_carer", "not_sought"], weights=[40, 45, 15])[0]
         basis, reason = ("safeguarding_children", "Seeking consent would place the child at risk") \
             if consent == "not_sought" else ("", "")
-        screener = rng.choice(hub_screeners) if status != "submitted" else None
+        screener = rng.choice(hub_screeners[part]) if status != "submitted" else None
         write("referrals_referral", (
-            referral_id, reference("R", referral_id), person, p.agency_ids[referrer], p.worker(referrer), "",
+            referral_id, reference("R", referral_id), partnership_id, person, p.agency_ids[referrer],
+            p.worker(referrer), "",
             received, pg_array(rng.sample(CONCERNS, rng.randint(1, 3))), "", rng.choice(RISKS),
             rng.choice(ACCOUNTS), consent, basis, reason, status, received + dt.timedelta(days=1),
             screener, decided if decided else None, screener if decided else None,
@@ -454,7 +580,12 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
         referral_id += 1
 
     for n in range(first, last):
-        lead = p.agency(not_in={0}) if rng.random() > 0.01 else 0
+        # The case's partnership: everyone on it works there.
+        part = p.partnership()
+        partnership_id = p.partnership_ids[part]
+        agreement = agreement_id(ids, part)
+        hub = p.hubs[part]
+        lead = p.agency(part, not_in={hub}) if rng.random() > size.hub_share else hub
         is_open = rng.random() < 0.32
         if is_open:
             opened = now - dt.timedelta(days=rng.randint(1, 720), minutes=rng.randint(0, 1440))
@@ -470,27 +601,30 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
         # until a benchmark makes it so).
         next_review = today + dt.timedelta(days=rng.randint(8, 42)) if is_open else None
         write("referrals_case", (
-            case_id, reference("C", case_id), person, p.agency_ids[lead], key_worker,
+            case_id, reference("C", case_id), partnership_id, person, p.agency_ids[lead], key_worker,
             "open" if is_open else "closed", opened, closed if closed else None,
             p.manager(lead) if closed else None, risk, 42, next_review,
             rng.choice(CLOSURES) if closed else "", "Plan completed" if closed else "", closed or opened))
-        referrer = p.agency()
+        referrer = p.agency(part)
         referral(person, referrer, opened - dt.timedelta(days=rng.randint(1, 5)), "accepted", case_id, opened)
         if rng.random() < 0.1:  # a later referral that joined the open case
             later = opened + (ended - opened) / 2
-            referral(person, p.agency(), later - dt.timedelta(hours=6), "accepted", case_id, later)
+            referral(person, p.agency(part), later - dt.timedelta(hours=6), "accepted", case_id, later)
         if rng.random() < 0.3:  # one that led nowhere
             status = rng.choice(["signposted", "no_further_action", "withdrawn"])
             earlier = opened - dt.timedelta(days=rng.randint(30, 400))
-            referral(person, p.agency(), earlier, status, None, earlier + dt.timedelta(hours=20))
+            referral(person, p.agency(part), earlier, status, None, earlier + dt.timedelta(hours=20))
         if n < open_referrals_wanted:  # waiting for the hub, due after today
             received = now - dt.timedelta(hours=rng.randint(1, 12))
-            referral(young_person(lead), p.agency(), received, rng.choice(["submitted", "screening"]), None, None)
+            referral(young_person(lead), p.agency(part), received, rng.choice(["submitted", "screening"]), None,
+                     None)
 
-        # Shares: about 1.5 per case; three quarters active.
+        # Shares: about 1.5 per case, three quarters active; only to agencies
+        # working in the case's partnership.
         sharers = []
-        for _ in range(rng.choices([0, 1, 2, 3, 4], weights=[18, 33, 30, 12, 7])[0]):
-            agency = p.agency(not_in={lead, *sharers})
+        wanted = rng.choices([0, 1, 2, 3, 4], weights=[18, 33, 30, 12, 7])[0]
+        for _ in range(min(wanted, len(p.members[part]) - 1)):
+            agency = p.agency(part, not_in={lead, *sharers})
             sharers.append(agency)
             granted = opened + dt.timedelta(days=rng.randint(0, 20))
             granted = min(granted, now - dt.timedelta(hours=1))
@@ -515,7 +649,8 @@ def load_cases(url: str, size: Size, ids: dict, today: dt.date, now: dt.datetime
             grant_id += 1
         if rng.random() < 0.05:
             write("safeguarding_sharingdecision", (
-                case_id, p.agency_ids[p.agency(not_in={lead})], "not_shared", rng.choice(PURPOSES), "", "", None, "",
+                case_id, p.agency_ids[p.agency(part, not_in={lead})], "not_shared", rng.choice(PURPOSES), "", "",
+                None, "",
                 True, "The young person asked us not to", "Not necessary for this agency's role",
                 p.manager(lead), opened, None))
 
@@ -580,7 +715,8 @@ def rebuild_derived(url: str, at: dt.datetime) -> dict:
         # checks at commit (minutes for millions of permission rows).
         conn.execute("SET session_replication_role = replica")
         conn.execute("SET synchronous_commit = off")
-        for table in ("auth_group", "agencies_agency", "auth_user", "agencies_membership",
+        for table in ("agencies_partnership", "agencies_agency_partnerships", "auth_group", "agencies_agency",
+                      "auth_user", "agencies_membership",
                       "agencies_informationsharingagreement", "referrals_youngperson", "referrals_case",
                       "referrals_referral", "referrals_casenote", "referrals_intervention", "referrals_review",
                       "safeguarding_sharegrant", "safeguarding_sharingdecision"):
@@ -663,7 +799,11 @@ def marker(size: Size) -> dict | None:
     (found, seed, spec), = rows
     if found != size.name or seed != size.seed:
         raise SystemExit(f"This database holds the {found!r} bench data (seed {seed}); use another database")
-    return json.loads(spec) if isinstance(spec, str) else spec
+    spec = json.loads(spec) if isinstance(spec, str) else spec
+    if "partnerships" not in spec:
+        raise SystemExit(f"This database holds {found!r} bench data generated before partnerships (all of it in "
+                         "one); drop the database and generate again")
+    return spec
 
 
 def generate(url: str, size: Size, jobs: int = 2) -> dict:
@@ -678,8 +818,8 @@ def generate(url: str, size: Size, jobs: int = 2) -> dict:
     if found is not None:
         print(f"{size.name}: already generated ({found['counts']['rows']:,} rows); nothing to do", file=sys.stderr)
         return found
-    print(f"{size.name}: loading {size.cases:,} cases, {size.agencies} agencies, {size.users:,} people",
-          file=sys.stderr, flush=True)
+    print(f"{size.name}: loading {size.cases:,} cases over {size.partnerships} partnerships, {size.agencies} "
+          f"agencies, {size.users:,} people", file=sys.stderr, flush=True)
     started = time.monotonic()
     connection.close()
     spec = load(url, size, jobs)
@@ -696,6 +836,14 @@ def generate(url: str, size: Size, jobs: int = 2) -> dict:
                 "SELECT count(DISTINCT id) FROM referrals_case c WHERE c.lead_agency_id = %(a)s OR EXISTS ("
                 "SELECT 1 FROM safeguarding_sharegrant g WHERE g.case_id = c.id AND g.agency_id = %(a)s "
                 "AND g.revoked_at IS NULL AND g.expires_at > now())", {"a": spec["cast"][role]}).fetchone()[0]
+        # How the cases came out over the partnerships.
+        held = [n for (n,) in conn.execute(
+            "SELECT count(*) FROM referrals_case GROUP BY partnership_id ORDER BY 1 DESC").fetchall()]
+        spec["partnerships"]["cases"] = {
+            "cast": conn.execute("SELECT count(*) FROM referrals_case WHERE partnership_id = %s",
+                                 [spec["cast"]["partnership_id"]]).fetchone()[0],
+            "largest": held[0], "median": held[len(held) // 2], "smallest": held[-1],
+        }
     spec["cast"]["visible"] = visible
     spec["size"] = asdict(size)
     spec["seconds"] = round(time.monotonic() - started, 1)

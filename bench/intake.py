@@ -4,8 +4,10 @@ One intake is what a partner system does for a new concern: ask the matcher
 whether the young person is known (``POST /api/v1/young-people/matches/``),
 then make the referral with the person's details (``POST
 /api/v1/referrals/``; the database writes the new record's match keys).
-Half the people are typed-again versions of young people already held (so
-the matcher has candidates to score), half are new.
+Half the people are typed-again versions of young people already held in
+the partnership the client's agency works in (the cast's; the matcher
+searches only its own partnership's records, so these give it candidates to
+score), half are new.
 
 * ``intake.match``, ``intake.referral``, ``intake.end_to_end``: one request
   (or one pair) at a time, in process (Django's test client, the whole
@@ -65,13 +67,18 @@ class Intakes:
 
 
 def _known(ctx: Context, n: int) -> list[tuple]:
+    """About ``n`` young people of the cast's partnership, at random."""
     from referrals.models import YoungPerson
 
+    held = YoungPerson.objects.filter(partnership_id=ctx.cast.partnership_id, anonymised_at__isnull=True)
     top = YoungPerson.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    share = held.count() / max(YoungPerson.objects.count(), 1)
     rng = random.Random(ctx.size.seed)
-    ids = [rng.randint(1, top) for _ in range(n)]
-    return list(YoungPerson.objects.filter(pk__in=ids, anonymised_at__isnull=True)
-                .values_list("given_name", "family_name", "date_of_birth", "postcode"))
+    # Ids drawn over the whole table, enough of them to find ``n`` in the
+    # partnership (its records are spread over it).
+    ids = {rng.randint(1, top) for _ in range(min(top, int(n / max(share, 1e-3))))}
+    return list(held.filter(pk__in=ids).order_by("pk")
+                .values_list("given_name", "family_name", "date_of_birth", "postcode")[:n])
 
 
 def run(ctx: Context) -> list[Result]:

@@ -13,6 +13,9 @@ slips. It reports the median and 95th percentile of
 * ``young_person_candidates``: the same as a hub screener calls it, with the
   privacy rule and the access-log row.
 
+All of them are one partnership's (a borough as big as a city: the worst
+case for its hub's searches), which the bench hub and police work in.
+
 Run it against a database of its own: it adds rows, and never deletes any.
 A second run reuses the people already loaded.
 """
@@ -54,11 +57,13 @@ def setup_django(url: str) -> None:
 
 
 def the_cast():
-    """The bench's hub, its screener and a recording agency (made once)."""
+    """The bench's hub, its screener and a recording agency, and the
+    partnership they work in (made once; a database loaded before
+    partnerships keeps the one its migration put everything in)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from agencies.models import Agency, AgencyKind, Membership, Role
+    from agencies.models import Agency, AgencyKind, Membership, Partnership, Role
     from safeguarding import access
 
     def agency(slug, name, kind):
@@ -71,9 +76,14 @@ def the_cast():
 
     hub = agency("bench-hub", "Bench Hub", AgencyKind.HUB)
     police = agency("bench-police", "Bench Police", AgencyKind.POLICE)
+    partnership = hub.partnerships.order_by("pk").first()
+    if partnership is None:
+        partnership, _ = Partnership.objects.get_or_create(slug="bench-borough", defaults={"name": "Bench borough"})
+    for one in (hub, police):
+        one.partnerships.add(partnership)
     user, _ = get_user_model().objects.get_or_create(username="bench-screener")
     Membership.objects.get_or_create(user=user, agency=hub, role=Role.HUB_SCREENER)
-    return police, access.actor_for_user(user)
+    return police, partnership, access.actor_for_user(user, partnership=partnership)
 
 
 class People:
@@ -124,7 +134,7 @@ COLUMNS = (
 )
 
 
-def load(people: int, agency_id: int) -> None:
+def load(people: int, agency_id: int, partnership_id: int) -> None:
     """Stream the people in with COPY, then their match keys with a second COPY.
 
     The keys are computed by ``casework.matching.match_keys``, the Python
@@ -151,9 +161,10 @@ def load(people: int, agency_id: int) -> None:
         raw.execute("ALTER TABLE referrals_youngperson DISABLE TRIGGER USER")
         try:
             gen = People(SEED + have)
-            with raw.copy(f"COPY referrals_youngperson (id, {', '.join(COLUMNS)}) FROM STDIN") as copy:
+            columns = ", ".join(COLUMNS)
+            with raw.copy(f"COPY referrals_youngperson (id, partnership_id, {columns}) FROM STDIN") as copy:
                 for n in range(wanted):
-                    copy.write_row((first_id + n, *gen.row(agency_id, now)))
+                    copy.write_row((first_id + n, partnership_id, *gen.row(agency_id, now)))
                     if n and n % 200_000 == 0:
                         print(f"  {n:,} people ({time.monotonic() - started:.0f}s)", file=sys.stderr)
         finally:
@@ -282,8 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     ensure_database(args.database_url)
     setup_django(args.database_url)
-    agency, actor = the_cast()
-    load(args.people, agency.pk)
+    agency, partnership, actor = the_cast()
+    load(args.people, agency.pk, partnership.pk)
     if args.rebuild_keys:
         rebuild_keys()
     import json

@@ -1,4 +1,5 @@
-"""seed_demo: a demo borough with every state the app shows, loaded once.
+"""seed_demo: two neighbouring demo boroughs, Riverside with every state the
+app shows and Wharfside beside it, loaded once.
 
 The seed runs twice in this module (about half a minute), inside one
 transaction that is rolled back at the end, so the rest of the suite sees an
@@ -20,11 +21,18 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies import two_factor
-from agencies.models import Agency, InformationSharingAgreement, Membership, Role
+from agencies.models import (
+    Agency,
+    InformationSharingAgreement,
+    Membership,
+    Partnership,
+    Role,
+)
 from referrals import deadlines
 from referrals.models import (
     Case,
     CaseNote,
+    ClosureReason,
     Intervention,
     InterventionStatus,
     NoteKind,
@@ -46,10 +54,14 @@ from safeguarding.models import (
 from tests.signing_in import a_request
 
 COUNTED = [
-    get_user_model(), Group, Agency, Membership, InformationSharingAgreement, YoungPerson, Referral, Case,
-    Intervention, Review, CaseNote, ShareGrant, SharingDecision, CaseGroupObjectPermission, AccessEvent,
+    get_user_model(), Group, Partnership, Agency, Agency.partnerships.through, Membership, InformationSharingAgreement,
+    YoungPerson, Referral, Case, Intervention, Review, CaseNote, ShareGrant, SharingDecision,
+    CaseGroupObjectPermission, AccessEvent,
 ]
+# The sign-ins the README lists (Riverside's), and Wharfside's.
 DEMO_USERNAMES = {"youthworker", "screener", "manager", "police", "teacher", "dpo", "agencyadmin", "sysadmin"}
+NEIGHBOUR_USERNAMES = {"wharfside-screener", "wharfside-youthworker"}
+ALL_USERNAMES = DEMO_USERNAMES | NEIGHBOUR_USERNAMES
 
 
 def counts() -> dict[str, int]:
@@ -87,8 +99,8 @@ def sign_ins(output: str) -> dict[str, tuple[str, str]]:
     """username -> (role, password), read from the printed table."""
     rows = {}
     for line in output.splitlines():
-        match = re.match(r"^\s+(\w+)\s{2,}(.+?)\s{2,}(.+?)\s{2,}(\S+)\s*$", line)
-        if match and match.group(1) in DEMO_USERNAMES:
+        match = re.match(r"^\s+([\w-]+)\s{2,}(.+?)\s{2,}(.+?)\s{2,}(\S+)\s*$", line)
+        if match and match.group(1) in ALL_USERNAMES:
             rows[match.group(1)] = (match.group(2), match.group(4))
     return rows
 
@@ -101,7 +113,7 @@ def test_the_second_run_changes_nothing_and_prints_the_sign_ins_again(demo):
 
 
 def test_every_demo_sign_in_has_one_authenticator_app_and_the_output_says_how_to_get_a_code(demo):
-    for username in DEMO_USERNAMES:
+    for username in ALL_USERNAMES:
         user = get_user_model().objects.get(username=username)
         assert TOTPDevice.objects.filter(user=user).count() == 1, username  # the second run made no other
         assert two_factor.confirmed_app(user) is not None, username
@@ -109,21 +121,123 @@ def test_every_demo_sign_in_has_one_authenticator_app_and_the_output_says_how_to
         assert ".venv/bin/python manage.py demo_otp_code youthworker" in output
 
 
-def test_the_borough_has_about_150_young_people_and_80_cases(demo):
-    assert 140 <= YoungPerson.objects.count() <= 160
-    assert 75 <= Case.objects.count() <= 85
-    assert Case.objects.filter(status="closed").count() >= 3
-    assert Agency.objects.filter(kind="school").count() == 4
-    assert {a.kind for a in Agency.objects.all()} >= {
+def test_riverside_has_about_150_young_people_and_80_cases(demo):
+    riverside = Partnership.objects.get(slug="riverside")
+    assert 140 <= YoungPerson.objects.filter(partnership=riverside).count() <= 160
+    assert 75 <= Case.objects.filter(partnership=riverside).count() <= 85
+    assert Case.objects.filter(partnership=riverside, status="closed").count() >= 3
+    agencies = Agency.objects.filter(partnerships=riverside)
+    assert agencies.filter(kind="school").count() == 4
+    assert {a.kind for a in agencies} >= {
         "police", "school", "youth_service", "childrens_social_care", "youth_justice", "voluntary", "hub",
     }
     for agency in Agency.objects.all():
         assert agency.group.name == f"agency:{agency.slug}"
         roles = set(Membership.objects.filter(agency=agency).values_list("role", flat=True))
         assert {Role.MANAGER, Role.AGENCY_ADMIN} <= roles, agency
-    agreement = InformationSharingAgreement.objects.get()
-    assert agreement.parties.count() == Agency.objects.count()
-    assert agreement.in_force_on(timezone.localdate())
+
+
+def test_two_partnerships_each_with_its_agencies_and_agreement_and_the_police_unit_in_both(demo):
+    riverside, wharfside = (Partnership.objects.get(slug=slug) for slug in ("riverside", "wharfside"))
+    assert Partnership.objects.count() == 2
+    assert riverside.name == "Riverside Community Safety Partnership" and riverside.is_active
+    assert wharfside.name == "Wharfside Community Safety Partnership" and wharfside.is_active
+    police = Agency.objects.get(slug="met-police-se-bcu")
+    assert set(police.partnerships.all()) == {riverside, wharfside}
+    # The police unit is the only agency in both; every other works in one.
+    for agency in Agency.objects.exclude(pk=police.pk):
+        assert agency.partnerships.count() == 1, agency
+    assert Agency.objects.filter(partnerships=riverside).count() == 10
+    wharfside_agencies = Agency.objects.filter(partnerships=wharfside)
+    assert {a.kind for a in wharfside_agencies} >= {"hub", "youth_service", "school", "police"}
+    hub = wharfside_agencies.get(kind="hub")
+    assert hub.memberships.filter(role=Role.HUB_SCREENER).exists()
+    assert hub.memberships.filter(role=Role.MANAGER).exists()
+    assert wharfside_agencies.get(kind="youth_service").memberships.filter(role=Role.PRACTITIONER).exists()
+    # One agreement per partnership, between its agencies, in force today.
+    for partnership, hub_slug in ((riverside, "riverside-mash"), (wharfside, "wharfside-mash")):
+        agreement = InformationSharingAgreement.objects.get(parties__slug=hub_slug)
+        assert set(agreement.parties.all()) == set(Agency.objects.filter(partnerships=partnership)), partnership
+        assert agreement.in_force_on(timezone.localdate())
+    assert InformationSharingAgreement.objects.count() == 2
+
+
+def test_wharfside_has_a_handful_of_referrals_and_cases(demo):
+    wharfside = Partnership.objects.get(slug="wharfside")
+    assert 8 <= YoungPerson.objects.filter(partnership=wharfside).count() <= 20
+    cases = Case.objects.filter(partnership=wharfside)
+    assert 4 <= cases.count() <= 10
+    assert cases.filter(status="open").exists() and cases.filter(status="closed").exists()
+    statuses = set(Referral.objects.filter(partnership=wharfside).values_list("status", flat=True))
+    assert {"submitted", "screening", "accepted"} <= statuses
+    assert CaseNote.objects.filter(case__partnership=wharfside).exists()
+    assert Intervention.objects.filter(case__partnership=wharfside).exists()
+
+
+def test_every_record_belongs_to_its_partnership_and_every_agency_on_a_case_works_in_it(demo):
+    works_in = {}
+    for agency_id, partnership_id in Agency.partnerships.through.objects.values_list("agency_id", "partnership_id"):
+        works_in.setdefault(agency_id, set()).add(partnership_id)
+
+    def inside(agency_id, partnership_id, what):
+        assert agency_id is None or partnership_id in works_in.get(agency_id, set()), what
+
+    for person in YoungPerson.objects.all():
+        inside(person.recorded_by_id, person.partnership_id, person)
+        inside(person.school_id, person.partnership_id, person)
+    for referral in Referral.objects.select_related("young_person", "case"):
+        assert referral.young_person.partnership_id == referral.partnership_id, referral
+        assert referral.case is None or referral.case.partnership_id == referral.partnership_id, referral
+        inside(referral.referring_agency_id, referral.partnership_id, referral)
+    for case in Case.objects.select_related("young_person"):
+        assert case.young_person.partnership_id == case.partnership_id, case
+        inside(case.lead_agency_id, case.partnership_id, case)
+        if case.key_worker_id:
+            assert Membership.objects.filter(user_id=case.key_worker_id, agency_id=case.lead_agency_id).exists()
+    for grant in ShareGrant.objects.select_related("case"):
+        inside(grant.agency_id, grant.case.partnership_id, grant)
+    for decision in SharingDecision.objects.select_related("case"):
+        inside(decision.recipient_id, decision.case.partnership_id, decision)
+    for intervention in Intervention.objects.select_related("case"):
+        inside(intervention.provider_agency_id, intervention.case.partnership_id, intervention)
+    for note in CaseNote.objects.select_related("case"):
+        inside(note.agency_id, note.case.partnership_id, note)
+    # Each partnership's agreement covers the shares made in it.
+    for grant in ShareGrant.objects.filter(agreement__isnull=False).select_related("case", "agreement"):
+        assert grant.agreement.parties.filter(pk=grant.agency_id).exists(), grant
+        assert grant.agreement.parties.filter(pk=grant.case.lead_agency_id).exists(), grant
+
+
+def test_the_young_person_who_moved_has_a_record_in_each_partnership(demo):
+    riverside, wharfside = (Partnership.objects.get(slug=slug) for slug in ("riverside", "wharfside"))
+    # A Riverside case closed because the family moved, and a Wharfside
+    # record of the same person (same name and date of birth).
+    pairs = []
+    for case in Case.objects.filter(partnership=riverside, closure_reason=ClosureReason.MOVED_AWAY):
+        before = case.young_person
+        pairs += [(before, after) for after in YoungPerson.objects.filter(
+            partnership=wharfside, given_name=before.given_name, family_name=before.family_name,
+            date_of_birth=before.date_of_birth,
+        )]
+    assert len(pairs) == 1
+    moved, again = pairs[0]
+    assert moved.cases.get().status == "closed"
+    assert again.postcode != moved.postcode and not again.cases.exists()
+    referral = again.referrals.get()
+    assert referral.partnership == wharfside and referral.status == "submitted"
+    assert referral.referring_agency.slug == "met-police-se-bcu" and referral.referred_by.username == "police"
+    # Each partnership sees its own record only.
+    officer = get_user_model().objects.get(username="police")
+    in_riverside = access.actor_for_user(officer, partnership=riverside, channel=Channel.COMMAND)
+    in_wharfside = access.actor_for_user(officer, partnership=wharfside, channel=Channel.COMMAND)
+    assert not access.visible_young_people(in_riverside).filter(pk=again.pk).exists()
+    assert access.visible_young_people(in_wharfside).filter(pk=again.pk).exists()
+    assert not access.visible_young_people(in_wharfside).filter(pk=moved.pk).exists()
+    screener = get_user_model().objects.get(username="wharfside-screener")
+    hub = access.actor_for_user(screener, channel=Channel.COMMAND)
+    assert hub.partnership == wharfside
+    assert access.visible_referrals(hub).filter(pk=referral.pk).exists()
+    assert not access.visible_young_people(hub).filter(pk=moved.pk).exists()
 
 
 def test_every_referral_status_is_present_and_some_are_past_their_deadline(demo):
@@ -189,7 +303,7 @@ def test_the_permission_rows_agree_with_leads_and_active_shares(demo):
 
 def test_demo_users_sign_in_with_the_printed_password_and_see_what_their_role_allows(demo):
     printed = sign_ins(demo.first)
-    assert set(printed) == DEMO_USERNAMES
+    assert set(printed) == ALL_USERNAMES
     passwords = {password for _, password in printed.values()}
     assert len(passwords) == 1 and len(passwords.pop()) >= 12
     for username, (_, password) in printed.items():
@@ -206,6 +320,7 @@ def test_demo_users_sign_in_with_the_printed_password_and_see_what_their_role_al
     assert led.exists()
     assert access.visible_cases(manager).filter(lead_agency=manager.agency).count() == led.count()
     police = actor("police")
+    assert police.partnership == Partnership.objects.get(slug="riverside"), "the police officer starts in Riverside"
     assert access.visible_cases(police).exclude(lead_agency=police.agency).exists(), "police see shared cases"
     assert access.visible_referrals(actor("teacher")).exists()
     assert access.visible_referrals(actor("screener")).filter(status="submitted").exists()
@@ -215,3 +330,30 @@ def test_demo_users_sign_in_with_the_printed_password_and_see_what_their_role_al
     assert sysadmin.is_superuser and sysadmin.is_staff and not sysadmin.memberships.exists()
     assert printed["screener"][0] == Role.HUB_SCREENER.label
     assert printed["dpo"][0] == Role.DPO.label
+
+
+def test_the_police_officer_works_in_both_partnerships_and_the_others_in_theirs(demo):
+    User = get_user_model()
+    riverside, wharfside = (Partnership.objects.get(slug=slug) for slug in ("riverside", "wharfside"))
+    officer = User.objects.get(username="police")
+    assert set(access.partnerships_of(Agency.objects.get(slug="met-police-se-bcu"))) == {riverside, wharfside}
+    for partnership in (riverside, wharfside):
+        police = access.actor_for_user(officer, partnership=partnership, channel=Channel.COMMAND)
+        assert police.partnership == partnership and police.works_cases
+        assert access.visible_referrals(police).exists(), partnership
+        assert access.visible_young_people(police).exists(), partnership
+        assert not access.visible_cases(police).exclude(partnership=partnership).exists()
+    police = access.actor_for_user(officer, partnership=wharfside, channel=Channel.COMMAND)
+    assert access.visible_cases(police).exists(), "the police see Wharfside cases they lead or are shared"
+    for username, slug in [("wharfside-screener", "wharfside"), ("wharfside-youthworker", "wharfside"),
+                           ("youthworker", "riverside"), ("screener", "riverside")]:
+        actor = access.actor_for_user(User.objects.get(username=username), channel=Channel.COMMAND)
+        assert actor.partnership == Partnership.objects.get(slug=slug), username
+        other = riverside if slug == "wharfside" else wharfside
+        assert access.actor_for_user(User.objects.get(username=username), partnership=other).partnership is None
+    youthworker = access.actor_for_user(User.objects.get(username="wharfside-youthworker"), channel=Channel.COMMAND)
+    assert access.visible_cases(youthworker).exists()
+    assert not access.visible_cases(youthworker).exclude(partnership=wharfside).exists()
+    screener = access.actor_for_user(User.objects.get(username="wharfside-screener"), channel=Channel.COMMAND)
+    assert access.visible_referrals(screener).filter(status="submitted").exists()
+    assert set(access.visible_young_people(screener)) == set(YoungPerson.objects.filter(partnership=wharfside))

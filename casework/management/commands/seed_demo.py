@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: a realistic, fictional borough to try Crossroads on.
+"""``manage.py seed_demo``: realistic, fictional boroughs to try Crossroads on.
 
 Riverside is an invented London borough. Its partnership has a police basic
 command unit, four schools, the youth service, children's social care, the
@@ -9,6 +9,13 @@ cases with interventions, reviews, chronology entries and share grants.
 Every name, reference and account is made up; accounts are deliberately
 non-graphic.
 
+Wharfside, its neighbour, is a second partnership in the same deployment,
+smaller: its own hub, youth service, children's social care and school, the
+same police unit (which works in both), its own agreement, a dozen young
+people with referrals and cases, and one young person who moved there from
+Riverside: a closed Riverside case, and a new Wharfside record and referral
+of the same person. Nothing of one partnership shows in the other.
+
 Casework is written through the services (``casework.services`` and
 ``safeguarding.services``) acting as the right person in the right agency,
 so the demo data keeps every rule the app keeps, the access log included.
@@ -18,7 +25,7 @@ queryset ``update()``. The chronology is append-only in the database and is
 never updated: the hub's decision entry, which the service writes, carries
 the time the seed ran.
 
-Idempotent: if the hub agency already exists the seed changes nothing but
+Idempotent: if Riverside's hub agency already exists the seed changes nothing but
 to give a demo sign-in without one an authenticator app, and prints the
 demo sign-ins. Everything is written in one transaction (a
 savepoint per young person), so a failed run leaves nothing behind.
@@ -45,7 +52,7 @@ from faker import Faker
 
 from agencies import services as agency_services
 from agencies import two_factor
-from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Role
+from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Partnership, Role
 from casework import services as casework
 from referrals import deadlines
 from referrals.models import (
@@ -165,6 +172,51 @@ WARDS = {
     "Ashgrove": ("SE22",),
 }
 POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters Royal Mail uses in the inward code
+
+# ---------------------------------------------------------------------------
+# The neighbouring borough
+# ---------------------------------------------------------------------------
+# Wharfside, across the water from Riverside, has a partnership of its own and
+# a smaller demo: its hub, youth service, children's social care and one
+# school, and the same police unit (the Met's South East BCU serves both
+# boroughs). Its name sorts after Riverside's, so a person whose agency works
+# in both (the police) starts in Riverside, as before (``access.actor_for_user``
+# picks the first partnership by name until they choose).
+
+NEIGHBOUR = "Wharfside"
+NEIGHBOUR_HUB_SLUG = "wharfside-mash"
+NEIGHBOUR_MAIL_DOMAIN = "wharfside.example.org"  # reserved for examples too
+NEIGHBOUR_AGENCIES = [
+    AgencySpec("hub", "Wharfside Multi-Agency Safeguarding Hub", NEIGHBOUR_HUB_SLUG, AgencyKind.HUB, 0,
+               (), "MASH team manager"),
+    AgencySpec("youth", "Wharfside Youth Service", "wharfside-youth-service", AgencyKind.YOUTH_SERVICE, 3,
+               ("Youth worker", "Detached youth worker", "Youth mentor"), "Youth service team manager"),
+    AgencySpec("csc", "Wharfside Children's Social Care", "wharfside-csc", AgencyKind.CHILDRENS_SOCIAL_CARE, 2,
+               ("Early help practitioner", "Family support worker"), "Early help team manager"),
+    AgencySpec("ferrylane", "Ferry Lane Academy", "ferry-lane-academy", AgencyKind.SCHOOL, 2,
+               ("Designated safeguarding lead", "Head of year 9"), "Deputy principal"),
+]
+# Riverside's agencies that work in Wharfside as well.
+NEIGHBOUR_SHARED_AGENCIES = ("police",)
+NEIGHBOUR_SIGN_INS = [
+    DemoSignIn("wharfside-screener", "hub", Role.HUB_SCREENER, "MASH screener"),
+    DemoSignIn("wharfside-youthworker", "youth", Role.PRACTITIONER, "Youth worker"),
+]
+ALL_SIGN_INS = [*DEMO_SIGN_INS, *NEIGHBOUR_SIGN_INS]
+NEIGHBOUR_WARDS = {
+    "Ferry Reach": ("SE8",),
+    "Tannery Row": ("SE8", "SE14"),
+    "Gasworks Green": ("SE14",),
+    "Cutter's Dock": ("SE14", "SE4"),
+    "Brockwell Rise": ("SE4",),
+}
+# What happens to each of Wharfside's young people: six cases (one closed),
+# referrals waiting for the hub and some that led nowhere. The young person
+# who moved from Riverside comes on top (``moved_young_person``).
+NEIGHBOUR_SCENARIOS = (
+    ["case"] * 5 + ["closed_case"] + ["submitted_overdue", "submitted_fresh", "screening_fresh"]
+    + ["signposted", "no_further_action"]
+)
 
 # ---------------------------------------------------------------------------
 # Names (ONS 2021 groups; a spread like an inner south London borough's)
@@ -651,12 +703,101 @@ class Staff:
     role: str
 
 
+@dataclass(frozen=True)
+class BoroughSpec:
+    """What differs between the demo's boroughs: their agencies, sign-ins,
+    wards and schools, and who refers, leads and is shared with."""
+
+    name: str
+    mail_domain: str
+    agencies: tuple[AgencySpec, ...]
+    sign_ins: tuple[DemoSignIn, ...]
+    agreement_reference: str
+    agreement_age_days: int
+    wards: dict[str, tuple[str, ...]]
+    schools: tuple[str, ...]
+    school_weights: tuple[float, ...]
+    sixth_form_schools: tuple[str, ...]
+    school_dfe: dict[str, str]
+    local_authority_code: str
+    # Who provides education support for a young person at none of its schools.
+    fallback_school: str
+    referrer_weights: dict[str, float]
+    share_candidates: tuple[str, ...]
+    screener_titles: tuple[str, ...]
+    extra_staff: tuple[tuple[str, str, str], ...] = ()
+    # Keys of agencies of the first borough that work in this one too.
+    shared_agencies: tuple[str, ...] = ()
+    # The demo sign-ins (usernames) the casework favours: as referrer or key
+    # worker of an agency, as its contributor to a shared case, as the
+    # managing manager, as the screener.
+    prefer: dict[str, str] = field(default_factory=dict)
+    contributor_prefer: dict[str, str] = field(default_factory=dict)
+    manager_prefer: str | None = None
+    screener_prefer: str | None = None
+
+    @property
+    def partnership_name(self) -> str:
+        return f"{self.name} Community Safety Partnership"
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    def has(self, key: str) -> bool:
+        """Whether an agency (by key; "school": any of its schools) works here."""
+        if key == "school":
+            return bool(self.schools)
+        return key in self.shared_agencies or any(a.key == key for a in self.agencies)
+
+    def lead_for(self, concern: str) -> tuple[str, ...]:
+        """The lead agencies the hub tends to choose for a concern, of those it has."""
+        return tuple(k for k in LEAD_FOR_CONCERN[concern] if self.has(k)) or ("youth",)
+
+    def providers_of(self, kind: str) -> tuple[str, ...]:
+        return tuple(k for k in INTERVENTION_PROVIDERS[kind] if self.has(k)) or ("youth",)
+
+
+RIVERSIDE = BoroughSpec(
+    name=BOROUGH, mail_domain=MAIL_DOMAIN, agencies=tuple(AGENCIES),
+    sign_ins=tuple(DEMO_SIGN_INS), agreement_reference="RSP-ISA-2025-01", agreement_age_days=400,
+    wards=WARDS, schools=SCHOOL_KEYS, school_weights=(32, 30, 28, 10), sixth_form_schools=("parkside", "academy"),
+    school_dfe=SCHOOL_DFE, local_authority_code=LOCAL_AUTHORITY_CODE, fallback_school="pru",
+    referrer_weights=REFERRER_WEIGHTS, share_candidates=("police", "yjs", "csc", "hospital", "youth"),
+    screener_titles=("MASH screener", "MASH senior practitioner", "MASH screener (police)"),
+    # The youth service's second manager, so "manager" is not the only one.
+    extra_staff=(("youth", Role.MANAGER, "Senior practitioner, youth service"),),
+    prefer={"parkside": "teacher", "police": "police", "youth": "youthworker"},
+    contributor_prefer={"police": "police", "parkside": "teacher"},
+    manager_prefer="manager", screener_prefer="screener",
+)
+WHARFSIDE = BoroughSpec(
+    name=NEIGHBOUR, mail_domain=NEIGHBOUR_MAIL_DOMAIN,
+    agencies=tuple(NEIGHBOUR_AGENCIES), sign_ins=tuple(NEIGHBOUR_SIGN_INS), agreement_reference="WSP-ISA-2025-01",
+    agreement_age_days=300, wards=NEIGHBOUR_WARDS, schools=("ferrylane",), school_weights=(1,),
+    sixth_form_schools=("ferrylane",), school_dfe={"ferrylane": "4118"}, local_authority_code="998",
+    fallback_school="ferrylane", referrer_weights={"school": 34, "police": 26, "youth": 16, "csc": 8},
+    share_candidates=("police", "csc", "youth"), screener_titles=("MASH screener", "MASH screener (police)"),
+    shared_agencies=NEIGHBOUR_SHARED_AGENCIES,
+    # The demo police officer works in both boroughs.
+    prefer={"police": "police", "youth": "wharfside-youthworker"}, contributor_prefer={"police": "police"},
+    screener_prefer="wharfside-screener",
+)
+
+
 @dataclass
 class Borough:
+    spec: BoroughSpec
+    partnership: Partnership | None = None
     agencies: dict[str, Agency] = field(default_factory=dict)
     staff: list[Staff] = field(default_factory=list)
     agreement: InformationSharingAgreement | None = None
-    demo_users: dict[str, object] = field(default_factory=dict)
+    # The demo sign-ins the casework favours: as referrer or key worker (by
+    # agency key), as contributor to a shared case, as manager, as screener.
+    prefer: dict[str, object] = field(default_factory=dict)
+    contributor_prefer: dict[str, object] = field(default_factory=dict)
+    manager_prefer: object | None = None
+    screener_prefer: object | None = None
 
     def people(self, agency_key: str, role: str) -> list:
         return [s.user for s in self.staff if s.agency_key == agency_key and s.role == role]
@@ -674,7 +815,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.verbosity = options.get("verbosity", 1)
         if Agency.objects.filter(slug=HUB_SLUG).exists():
-            self.say("The demo borough is already loaded; nothing changed.")
+            self.say("The demo boroughs are already loaded; nothing changed.")
             self.demo_authenticator_apps()
             self.print_sign_ins()
             return
@@ -688,13 +829,14 @@ class Command(BaseCommand):
         self.rng = random.Random(SEED + 1)
         self.now = timezone.now()
         self.today = timezone.localdate(self.now)
-        self.actors: dict[int, access.Actor] = {}
+        self.actors: dict[tuple[int, int], access.Actor] = {}
         self.upn_serial = 0
         self.declined = 0
         self.used_usernames: set[str] = set()
+        self.demo_users: dict[str, object] = {}
 
         with transaction.atomic():
-            self.borough = Borough()
+            self.borough = self.riverside = Borough(RIVERSIDE)
             self.create_partnership()
             self.say(f"Partnership: {len(self.borough.agencies)} agencies, {len(self.borough.staff)} staff")
             scenarios = list(SCENARIOS)
@@ -706,6 +848,7 @@ class Command(BaseCommand):
                 if number % 25 == 0:
                     self.say(f"  {number}/{len(scenarios)} young people ({time.monotonic() - started:.1f}s)")
             self.sharing_endings()
+            self.neighbouring_borough()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.demo_authenticator_apps()
@@ -721,7 +864,12 @@ class Command(BaseCommand):
             f"{label.lower()} {Referral.objects.filter(status=value).count()}"
             for value, label in ReferralStatus.choices
         )
+        boroughs = "; ".join(
+            f"{p.name}: {p.young_people.count()} young people, {p.cases.count()} cases"
+            for p in Partnership.objects.order_by("name")
+        )
         return (
+            f"{boroughs}. In all: "
             f"{YoungPerson.objects.count()} young people, {Referral.objects.count()} referrals ({statuses}), "
             f"{Case.objects.count()} cases ({Case.objects.filter(status='closed').count()} closed), "
             f"{Intervention.objects.count()} interventions, "
@@ -734,13 +882,13 @@ class Command(BaseCommand):
         """Every demo sign-in has an authenticator app already set up (made
         once; a later run keeps it), so the demo asks for a code straight
         after the password and ``demo_otp_code`` can say what it is."""
-        for user in get_user_model().objects.filter(username__in=[spec.username for spec in DEMO_SIGN_INS]):
+        for user in get_user_model().objects.filter(username__in=[spec.username for spec in ALL_SIGN_INS]):
             two_factor.confirmed_app_ensure(user=user)
 
     def print_sign_ins(self) -> None:
         User = get_user_model()
         rows = [("Username", "Role", "Agency", "Password")]
-        for spec in DEMO_SIGN_INS:
+        for spec in ALL_SIGN_INS:
             user = User.objects.filter(username=spec.username).first()
             if user is None:
                 continue
@@ -758,6 +906,11 @@ class Command(BaseCommand):
             self.stdout.write("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
             if index == 0:
                 self.stdout.write("  " + "  ".join("-" * w for w in widths))
+        if Partnership.objects.filter(slug=WHARFSIDE.slug).exists():
+            self.stdout.write("")
+            self.stdout.write(f"The police unit works in both partnerships: police starts in {BOROUGH} and can")
+            self.stdout.write(f"choose {NEIGHBOUR}. The {NEIGHBOUR.lower()}- sign-ins work in {NEIGHBOUR}, the "
+                              f"others in {BOROUGH}.")
         self.stdout.write("")
         self.stdout.write("After the password, Crossroads asks for a two-factor code. Each demo account's")
         self.stdout.write("authenticator app is already set up; get its current code with, for example:")
@@ -804,7 +957,8 @@ class Command(BaseCommand):
         else:
             self.used_usernames.add(username)
         agency = self.borough.agencies[agency_key] if agency_key else None
-        domain = f"{agency.slug}.{MAIL_DOMAIN}" if agency else MAIL_DOMAIN
+        mail_domain = self.borough.spec.mail_domain
+        domain = f"{agency.slug}.{mail_domain}" if agency else mail_domain
         user = agency_services.user_create(
             username=username, email=f"{username}@{domain}", first_name=given, last_name=family, password=None,
         )
@@ -817,55 +971,77 @@ class Command(BaseCommand):
         return user
 
     def create_partnership(self) -> None:
+        """The borough's partnership, its agencies (and those of the first
+        borough that work here too), its agreement and its staff."""
         borough = self.borough
-        for spec in AGENCIES:
-            borough.agencies[spec.key] = agency_services.agency_create(
-                name=spec.name, kind=spec.kind, slug=spec.slug, email=f"team@{spec.slug}.{MAIL_DOMAIN}",
+        spec = borough.spec
+        borough.partnership = agency_services.partnership_create(name=spec.partnership_name, slug=spec.slug)
+        for agency_spec in spec.agencies:
+            borough.agencies[agency_spec.key] = agency_services.agency_create(
+                name=agency_spec.name, kind=agency_spec.kind, slug=agency_spec.slug,
+                email=f"team@{agency_spec.slug}.{spec.mail_domain}", partnerships=[borough.partnership],
             )
+        for key in spec.shared_agencies:
+            # Joins this partnership too, with its people.
+            agency = self.riverside.agencies[key]
+            agency.partnerships.add(borough.partnership)
+            borough.agencies[key] = agency
+            borough.staff.extend(s for s in self.riverside.staff if s.agency_key == key)
         borough.agreement = InformationSharingAgreement.objects.create(
-            title=f"{BOROUGH} Serious Violence and Exploitation Information-Sharing Agreement",
-            reference="RSP-ISA-2025-01",
+            title=f"{spec.name} Serious Violence and Exploitation Information-Sharing Agreement",
+            reference=spec.agreement_reference,
             purpose=(
                 "Sharing information about children and young people at risk of serious violence, criminal or "
                 "sexual exploitation, so that partners can assess risk, plan support together and keep them "
                 "safe. Share the minimum needed, for the purpose stated, with the partners who need it."
             ),
-            starts_on=self.today - dt.timedelta(days=400),
+            starts_on=self.today - dt.timedelta(days=spec.agreement_age_days),
             ends_on=None,
         )
         borough.agreement.parties.set(borough.agencies.values())
 
         demo = {}
-        for spec in DEMO_SIGN_INS:
-            if spec.agency_key is None:
-                user = self.add_staff(None, spec.role, "", username=spec.username)
+        for sign_in in spec.sign_ins:
+            if sign_in.agency_key is None:
+                user = self.add_staff(None, sign_in.role, "", username=sign_in.username)
                 get_user_model().objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
             else:
-                user = self.add_staff(spec.agency_key, spec.role, spec.job_title, username=spec.username)
-            demo[spec.username] = user
-        borough.demo_users = demo
+                user = self.add_staff(sign_in.agency_key, sign_in.role, sign_in.job_title, username=sign_in.username)
+            demo[sign_in.username] = user
+        self.demo_users.update(demo)
 
-        for spec in AGENCIES:
-            if spec.key != "youth":  # the youth service's manager and admin are demo sign-ins
-                self.add_staff(spec.key, Role.MANAGER, spec.manager_title)
-                self.add_staff(spec.key, Role.AGENCY_ADMIN, "Business support officer")
-            have = len(borough.people(spec.key, Role.PRACTITIONER))
-            for i in range(spec.practitioners - have):
-                self.add_staff(spec.key, Role.PRACTITIONER, spec.practitioner_titles[i % len(spec.practitioner_titles)])
-        for title in ("MASH screener", "MASH senior practitioner", "MASH screener (police)"):
+        for agency_spec in spec.agencies:
+            # Every agency has a manager and an administrator (a demo sign-in
+            # may be one already: the youth service's in Riverside).
+            if not borough.people(agency_spec.key, Role.MANAGER):
+                self.add_staff(agency_spec.key, Role.MANAGER, agency_spec.manager_title)
+            if not borough.people(agency_spec.key, Role.AGENCY_ADMIN):
+                self.add_staff(agency_spec.key, Role.AGENCY_ADMIN, "Business support officer")
+            have = len(borough.people(agency_spec.key, Role.PRACTITIONER))
+            titles = agency_spec.practitioner_titles
+            for i in range(agency_spec.practitioners - have):
+                self.add_staff(agency_spec.key, Role.PRACTITIONER, titles[i % len(titles)])
+        for title in spec.screener_titles:
             self.add_staff("hub", Role.HUB_SCREENER, title)
-        # The youth service's second manager, so "manager" is not the only one.
-        self.add_staff("youth", Role.MANAGER, "Senior practitioner, youth service")
-        get_user_model().objects.filter(pk__in=[s.user.pk for s in borough.staff]).update(
-            password=make_password(DEMO_PASSWORD)
-        )
+        for key, role, title in spec.extra_staff:
+            self.add_staff(key, role, title)
+        own = [s.user.pk for s in borough.staff if s.agency_key not in spec.shared_agencies]
+        get_user_model().objects.filter(pk__in=own).update(password=make_password(DEMO_PASSWORD))
+
+        borough.prefer = {key: self.demo_users[name] for key, name in spec.prefer.items()}
+        borough.contributor_prefer = {key: self.demo_users[name] for key, name in spec.contributor_prefer.items()}
+        borough.manager_prefer = self.demo_users.get(spec.manager_prefer) if spec.manager_prefer else None
+        borough.screener_prefer = self.demo_users.get(spec.screener_prefer) if spec.screener_prefer else None
 
     # -- helpers ------------------------------------------------------------
 
     def actor(self, user) -> access.Actor:
-        if user.pk not in self.actors:
-            self.actors[user.pk] = access.actor_for_user(user, channel=Channel.COMMAND)
-        return self.actors[user.pk]
+        """The person acting for their agency in the borough being written."""
+        partnership = self.borough.partnership
+        key = (user.pk, partnership.pk)
+        if key not in self.actors:
+            self.actors[key] = access.actor_for_user(user, partnership=partnership, channel=Channel.COMMAND)
+        return self.actors[key]
 
     def pick(self, agency_key: str, role: str = Role.PRACTITIONER, *, prefer=None, weight: float = 0.0):
         people = self.borough.people(agency_key, role)
@@ -897,6 +1073,17 @@ class Command(BaseCommand):
 
     # -- one young person's story --------------------------------------------
 
+    def address(self) -> tuple[str, str]:
+        """A ward of the borough and a postcode in it."""
+        rng = self.names_rng
+        wards = self.borough.spec.wards
+        ward = rng.choice(list(wards))
+        postcode = (
+            f"{rng.choice(wards[ward])} {rng.randint(1, 9)}"
+            f"{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
+        )
+        return ward, postcode
+
     def new_person(self) -> dict:
         rng = self.names_rng
         gender = rng.choices(
@@ -906,16 +1093,13 @@ class Command(BaseCommand):
         given, family = self.person_name(ethnicity, gender, young=True)
         age = rng.choices(range(10, 20), weights=[2, 4, 7, 10, 13, 15, 15, 12, 8, 5])[0]
         born = self.today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
-        ward = rng.choice(list(WARDS))
-        postcode = (
-            f"{rng.choice(WARDS[ward])} {rng.randint(1, 9)}"
-            f"{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
-        )
+        spec = self.borough.spec
+        ward, postcode = self.address()
         school_key = None
         if 11 <= age <= 16:
-            school_key = rng.choices(SCHOOL_KEYS, weights=[32, 30, 28, 10])[0]
+            school_key = rng.choices(spec.schools, weights=spec.school_weights)[0]
         elif age == 17 and rng.random() < 0.3:
-            school_key = rng.choice(("parkside", "academy"))
+            school_key = rng.choice(spec.sixth_form_schools)
         person = {
             "given_name": given,
             "family_name": family,
@@ -931,21 +1115,20 @@ class Command(BaseCommand):
             person["school"] = self.borough.agencies[school_key]
             entry_year = (born.year + 11) % 100
             person["unique_pupil_number"] = (
-                f"{rng.choice('ABCDEFGHJKLMNPQRTUVWXYZ')}{LOCAL_AUTHORITY_CODE}{SCHOOL_DFE[school_key]}"
+                f"{rng.choice('ABCDEFGHJKLMNPQRTUVWXYZ')}{spec.local_authority_code}{spec.school_dfe[school_key]}"
                 f"{entry_year:02d}{self.upn_serial:03d}"
             )
         return person
 
     def choose_referrer(self, person: dict) -> tuple[str, object]:
-        key = self.rng.choices(list(REFERRER_WEIGHTS), weights=list(REFERRER_WEIGHTS.values()))[0]
+        weights = self.borough.spec.referrer_weights
+        key = self.rng.choices(list(weights), weights=list(weights.values()))[0]
         if key == "school":
             school = person.get("school")
             # A young person not at one of the partnership's schools is
             # referred by police instead.
             key = next((k for k, a in self.borough.agencies.items() if a == school), None) or "police"
-        demo = self.borough.demo_users
-        prefer = {"parkside": demo["teacher"], "police": demo["police"], "youth": demo["youthworker"]}.get(key)
-        return key, self.pick(key, prefer=prefer, weight=0.6)
+        return key, self.pick(key, prefer=self.borough.prefer.get(key), weight=0.6)
 
     def referral_details(self, person: dict, referrer_key: str, person_obj=None) -> dict:
         rng = self.rng
@@ -995,7 +1178,12 @@ class Command(BaseCommand):
         ), referrer_key, referrer
 
     def screener(self):
-        return self.pick("hub", Role.HUB_SCREENER, prefer=self.borough.demo_users["screener"], weight=0.5)
+        return self.pick("hub", Role.HUB_SCREENER, prefer=self.borough.screener_prefer, weight=0.5)
+
+    def signpost(self) -> tuple[str, str]:
+        """Where the hub signposts to, and why (the borough's own services)."""
+        to, reason = self.rng.choice(SIGNPOSTS)
+        return to.replace(BOROUGH, self.borough.spec.name), reason
 
     def decided(self, referral: Referral, decided_at: dt.datetime) -> None:
         Referral.objects.filter(pk=referral.pk).update(decided_at=max(decided_at, referral.received_at))
@@ -1030,7 +1218,7 @@ class Command(BaseCommand):
             if rng.random() < 0.6:
                 casework.referral_start_screening(actor=screener, referral=referral)
             if scenario == "signposted":
-                to, reason = rng.choice(SIGNPOSTS)
+                to, reason = self.signpost()
                 casework.referral_signpost(actor=screener, referral=referral, signposted_to=to, reason=reason)
             else:
                 casework.referral_no_further_action(actor=screener, referral=referral, reason=rng.choice(NFA_REASONS))
@@ -1041,7 +1229,7 @@ class Command(BaseCommand):
 
     # -- cases --------------------------------------------------------------
 
-    def case_story(self, person: dict, scenario: str) -> None:
+    def case_story(self, person: dict, scenario: str, *, closure_reason: str | None = None) -> Case:
         rng = self.rng
         closed = scenario == "closed_case"
         # When the next review is due decides when the case opened and how
@@ -1071,7 +1259,7 @@ class Command(BaseCommand):
             earlier_received = self.at(earlier_day, hour=10)
             earlier, referrer_key, referrer = self.submit(person, None, earlier_received)
             if rng.random() < 0.5:
-                to, reason = rng.choice(SIGNPOSTS)
+                to, reason = self.signpost()
                 casework.referral_signpost(actor=self.actor(self.screener()), referral=earlier, signposted_to=to,
                                            reason=reason)
             else:
@@ -1091,16 +1279,15 @@ class Command(BaseCommand):
         screener = self.actor(self.screener())
         if rng.random() < 0.7:
             casework.referral_start_screening(actor=screener, referral=referral)
-        lead_key = rng.choice(LEAD_FOR_CONCERN[referral.concerns[0]])
+        spec = self.borough.spec
+        lead_key = rng.choice(spec.lead_for(referral.concerns[0]))
         if lead_key == "school":
-            lead_key = next((k for k in SCHOOL_KEYS if self.borough.agencies[k].pk == young_person.school_id),
+            lead_key = next((k for k in spec.schools if self.borough.agencies[k].pk == young_person.school_id),
                             "youth")
         lead = self.borough.agencies[lead_key]
-        demo = self.borough.demo_users
         key_worker = None
         if rng.random() > 0.05:
-            prefer = {"youth": demo["youthworker"], "police": demo["police"], "parkside": demo["teacher"]}.get(lead_key)
-            key_worker = self.pick(lead_key, prefer=prefer, weight=0.45)
+            key_worker = self.pick(lead_key, prefer=self.borough.prefer.get(lead_key), weight=0.45)
         case = casework.referral_accept(
             actor=screener, referral=referral, lead_agency=lead, key_worker=key_worker,
             reason=rng.choice(ACCEPT_REASONS),
@@ -1112,7 +1299,7 @@ class Command(BaseCommand):
         self.decided(referral, opened_at)
         case.refresh_from_db()
 
-        manager = self.pick(lead_key, Role.MANAGER, prefer=demo["manager"], weight=0.7)
+        manager = self.pick(lead_key, Role.MANAGER, prefer=self.borough.manager_prefer, weight=0.7)
         managing = self.actor(key_worker or manager)
         worker = self.actor(key_worker or self.pick(lead_key))
         end_day = closes_on if closed else self.today
@@ -1155,7 +1342,7 @@ class Command(BaseCommand):
             self.decided(again, self.at(day, hour=13))
 
         if closed:
-            reason = rng.choice(list(CLOSURE_OUTCOMES))
+            reason = closure_reason or rng.choice(list(CLOSURE_OUTCOMES))
             casework.case_close(actor=self.actor(manager), case=case, reason=reason,
                                 outcome=self.words(CLOSURE_OUTCOMES[reason], young_person))
             Case.objects.filter(pk=case.pk).update(closed_at=self.at(closes_on, hour=15))
@@ -1167,6 +1354,7 @@ class Command(BaseCommand):
             last_review = Review.objects.filter(case=case, completed_at__isnull=False).order_by("-completed_at").first()
             if last_review is not None:
                 Review.objects.filter(pk=last_review.pk).update(next_review_due=target)
+        return case
 
     def next_risk(self, risk: str, *, closing: bool) -> str:
         order = [RiskLevel.GREEN, RiskLevel.AMBER, RiskLevel.RED]
@@ -1177,8 +1365,10 @@ class Command(BaseCommand):
 
     def share(self, case, young_person, referrer_key, lead_key, manager, opened_day) -> list[tuple[str, Agency]]:
         rng = self.rng
-        candidates = ["police", "yjs", "csc", "hospital", "youth"]
-        school_key = next((k for k in SCHOOL_KEYS if self.borough.agencies[k].pk == young_person.school_id), None)
+        candidates = list(self.borough.spec.share_candidates)
+        school_key = next(
+            (k for k in self.borough.spec.schools if self.borough.agencies[k].pk == young_person.school_id), None,
+        )
         if school_key:
             candidates.insert(0, school_key)
         if referrer_key not in candidates:
@@ -1249,8 +1439,7 @@ class Command(BaseCommand):
                 occurred_at=moments[-1] - dt.timedelta(minutes=5), visibility=NoteVisibility.AGENCY,
             )
         for key, agency in shared_with:
-            contributor = self.actor(self.pick(key, prefer=self.borough.demo_users.get(
-                {"police": "police", "parkside": "teacher"}.get(key, "")), weight=0.6))
+            contributor = self.actor(self.pick(key, prefer=self.borough.contributor_prefer.get(key), weight=0.6))
             kind, text = SHARED_AGENCY_NOTES[agency.kind]
             when = opened_at + dt.timedelta(seconds=rng.uniform(3600, span))
             casework.case_note_add(actor=contributor, case=case, kind=kind, text=self.words(text, young_person),
@@ -1272,10 +1461,12 @@ class Command(BaseCommand):
                 kinds.append(kind)
         last_day = min(end_day, self.today) - dt.timedelta(days=1)
         for kind in kinds:
-            provider_key = rng.choice(INTERVENTION_PROVIDERS[kind])
+            spec = self.borough.spec
+            provider_key = rng.choice(spec.providers_of(kind))
             if provider_key == "school":
                 provider_key = next(
-                    (k for k in SCHOOL_KEYS if self.borough.agencies[k].pk == young_person.school_id), "pru",
+                    (k for k in spec.schools if self.borough.agencies[k].pk == young_person.school_id),
+                    spec.fallback_school,
                 )
             provider = self.borough.agencies[provider_key]
             age_days = (last_day - opened_day).days
@@ -1318,6 +1509,59 @@ class Command(BaseCommand):
                 casework.intervention_record(
                     actor=worker, case=case, provider_agency=provider, kind=kind, goals=goals, **values,
                 )
+
+    # -- the neighbouring borough --------------------------------------------
+
+    def neighbouring_borough(self) -> None:
+        """Wharfside, next door: its own partnership and agencies, the police
+        unit it shares with Riverside, a handful of referrals and cases, and a
+        young person who moved there from Riverside.
+
+        Written after Riverside, with random streams of its own, so Riverside
+        draws exactly what it drew before Wharfside existed."""
+        self.fake = Faker("en_GB")
+        self.fake.seed_instance(SEED + 100)
+        self.names_rng = random.Random(SEED + 100)
+        self.rng = random.Random(SEED + 101)
+        # In Riverside first: the case of the young person who then moved.
+        with transaction.atomic():
+            moved = self.case_story(self.new_person(), "closed_case", closure_reason=ClosureReason.MOVED_AWAY)
+
+        self.borough = self.wharfside = Borough(WHARFSIDE)
+        self.create_partnership()
+        own_staff = [s for s in self.borough.staff if s.agency_key not in WHARFSIDE.shared_agencies]
+        self.say(f"{NEIGHBOUR}: {len(self.borough.agencies)} agencies (the police unit shared with {BOROUGH}), "
+                 f"{len(own_staff)} more staff")
+        scenarios = list(NEIGHBOUR_SCENARIOS)
+        self.rng.shuffle(scenarios)
+        self.shares_made = []
+        for number, scenario in enumerate(scenarios, start=1):
+            with transaction.atomic():
+                self.young_person_story(number, scenario)
+        with transaction.atomic():
+            self.moved_young_person(moved.young_person)
+
+    def moved_young_person(self, before: YoungPerson) -> Referral:
+        """The young person whose Riverside case closed when the family moved
+        to Wharfside: referred there by the police unit, which serves both, as
+        a new record of the same person (the same name and date of birth, a
+        new address and school; no pupil number, which the officer does not
+        have). Each partnership holds its own record; neither sees the
+        other's, and the Wharfside hub's matching looks only at Wharfside's."""
+        ward, postcode = self.address()
+        born = before.date_of_birth
+        age = self.today.year - born.year - ((self.today.month, self.today.day) < (born.month, born.day))
+        person = {
+            "given_name": before.given_name, "family_name": before.family_name,
+            "preferred_name": before.preferred_name, "date_of_birth": born, "gender": before.gender,
+            "ethnicity": before.ethnicity, "postcode": postcode, "ward": ward,
+        }
+        if 11 <= age <= 16:
+            person["school"] = self.borough.agencies[self.borough.spec.schools[0]]
+        officer = self.demo_users["police"]
+        received = self.now - dt.timedelta(hours=self.rng.randint(2, 20))
+        referral, _, _ = self.submit(person, None, received, referrer_key="police", referrer=officer)
+        return referral
 
     # -- share endings: one expired, some revoked ---------------------------
 
