@@ -151,10 +151,14 @@ class ApiClient(models.Model):
     practitioner: it is the named author of the chronology entries,
     interventions and referrals the client writes, so the authorship columns
     keep pointing at a user. Revoking sets ``revoked_at``; the row is kept for
-    the record.
+    the record. It works in one ``partnership``, one its agency works in (a
+    police unit serving several boroughs issues a client per borough): while
+    the agency still works there, the client reaches that partnership's data
+    and no other's.
     """
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="api_clients")
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="api_clients")
     application = models.OneToOneField(
         "oauth2_provider.Application", on_delete=models.PROTECT, related_name="api_client",
     )

@@ -17,7 +17,7 @@ def agency_api_clients(actor: access.Actor) -> QuerySet[ApiClient]:
     """
     if not access.may_manage_api_clients(actor):
         raise access.NotAllowed("Only the agency's administrators manage API clients")
-    return ApiClient.objects.filter(agency=actor.agency).select_related("application").order_by("revoked_at", "name")
+    return ApiClient.objects.filter(agency=actor.agency).select_related("application", "partnership").order_by("revoked_at", "name")
 
 
 def agency_api_client(actor: access.Actor, client_id) -> ApiClient:

@@ -15,7 +15,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
-from agencies.models import ApiClient, ApiScope, Membership, Role
+from agencies.models import ApiClient, ApiScope, Membership, Partnership, Role
 from lib.errors import DomainError
 from safeguarding import access
 
@@ -25,7 +25,33 @@ def _require_agency_admin(actor) -> None:
         raise access.NotAllowed("Only the agency's administrators manage API clients")
 
 
-def api_client_issue(*, actor, name: str, scopes: list[str]) -> tuple[ApiClient, str]:
+def _client_partnership(agency, partnership) -> Partnership:
+    """The partnership a new client of ``agency`` will work in: the one
+    asked for (a ``Partnership``, its pk or its slug), if the agency works in
+    it; with none asked for, the agency's only one."""
+    mine = access.partnerships_of(agency)
+    if partnership is None or partnership == "":
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            raise DomainError(f"{agency.name} works in no partnership, so a client would reach nothing",
+                              field="partnership")
+        raise DomainError(
+            f"{agency.name} works in several partnerships: choose the one the client will work in "
+            f"({', '.join(p.name for p in mine)})", field="partnership",
+        )
+    for candidate in mine:
+        if (isinstance(partnership, Partnership) and candidate.pk == partnership.pk) or (
+            not isinstance(partnership, Partnership) and str(partnership) in (str(candidate.pk), candidate.slug)
+        ):
+            return candidate
+    raise DomainError(
+        f"{agency.name} does not work in that partnership: choose one of "
+        f"{', '.join(p.name for p in mine) or 'its partnerships'}", field="partnership",
+    )
+
+
+def api_client_issue(*, actor, name: str, scopes: list[str], partnership=None) -> tuple[ApiClient, str]:
     """Issue an API client to a partner system of the actor's agency.
 
     Who: an agency administrator, for their own agency (``actor`` is a
@@ -41,7 +67,12 @@ def api_client_issue(*, actor, name: str, scopes: list[str]) -> tuple[ApiClient,
     the client-credentials grant only; the client's service user
     (``api:<client id>``) has no usable password, is inactive so it can never
     sign in to the web app, and is a practitioner member of the agency, so
-    what it writes has a named author. The issue is in the access log.
+    what it writes has a named author; the client works in ``partnership``
+    (a ``Partnership``, its pk or slug), which must be an active one the
+    agency works in (else a ``DomainError`` on the field ``partnership``);
+    with none given, the agency's only partnership, and for an agency in
+    several a ``DomainError`` on ``partnership`` asking to choose one. The
+    issue is in the access log.
     """
     _require_agency_admin(actor)
     agency = actor.agency
@@ -60,6 +91,7 @@ def api_client_issue(*, actor, name: str, scopes: list[str]) -> tuple[ApiClient,
         )
     if ApiScope.CASES_WRITE in cleaned and ApiScope.CASES_READ not in cleaned:
         raise DomainError("cases:write needs cases:read as well", field="scopes")
+    working = _client_partnership(agency, partnership)
 
     Application = get_application_model()
     User = get_user_model()
@@ -85,10 +117,10 @@ def api_client_issue(*, actor, name: str, scopes: list[str]) -> tuple[ApiClient,
         Membership.objects.create(user=service_user, agency=agency, role=Role.PRACTITIONER, job_title="API client")
         service_user.groups.add(agency.group_id)
         client = ApiClient.objects.create(
-            agency=agency, application=application, service_user=service_user, name=name, scopes=cleaned,
-            created_by=actor.user,
+            agency=agency, partnership=working, application=application, service_user=service_user, name=name,
+            scopes=cleaned, created_by=actor.user,
         )
-        access.log_access(actor, "issue_api_client", client, detail={"scopes": cleaned})
+        access.log_access(actor, "issue_api_client", client, detail={"scopes": cleaned, "partnership": working.slug})
     return client, secret
 
 

@@ -207,7 +207,8 @@ class Context:
                 Membership.objects.create(user=user, agency=agency, role=Role.PRACTITIONER, job_title="API client")
                 user.groups.add(agency.group_id)
                 client = ApiClient.objects.create(
-                    agency=agency, application=application, service_user=user, name=name,
+                    agency=agency, partnership=agency.partnerships.order_by("name", "pk").first(),
+                    application=application, service_user=user, name=name,
                     scopes=sorted({"referrals:read", "referrals:write", "cases:read", "cases:write"}),
                 )
             token = get_access_token_model().objects.create(

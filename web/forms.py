@@ -249,7 +249,12 @@ class ReassignForm(forms.Form):
 
 
 class ApiClientIssueForm(forms.Form):
-    """Parses only; the service says what is missing or wrong."""
+    """Parses only; the service says what is missing or wrong.
+
+    The view passes the agency's partnerships: for an agency in several, the
+    form asks which one the client will work in (radios, by id; any other id
+    is not a choice); for one in a single partnership it has no such field
+    and the service uses that one."""
 
     name = forms.CharField(
         label="Client name", required=False,
@@ -259,6 +264,16 @@ class ApiClientIssueForm(forms.Form):
         label="What may it do?", required=False, choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple,
         help_text="Select all that apply. Adding to cases needs reading them too.",
     )
+
+    def __init__(self, *args, partnerships=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(partnerships) > 1:
+            self.fields["partnership"] = forms.TypedChoiceField(
+                label="Which partnership will it work in?", coerce=int, required=False, widget=forms.RadioSelect,
+                choices=[(p.pk, p.name) for p in partnerships],
+                help_text="The client sees the young people, referrals and cases of that partnership only.",
+                error_messages={"invalid_choice": "Choose a partnership your agency works in"},
+            )
 
 
 # ---------------------------------------------------------------------------

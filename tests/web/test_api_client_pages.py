@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from agencies.models import AgencyKind, ApiClient, Role
 from api import services
-from agencies.models import ApiClient, Role
+from tests import factories as f
 
 ISSUE = {"name": "Police case system", "scopes": ["cases:read", "cases:write"]}
 
@@ -21,6 +22,9 @@ def test_admin_sees_own_agencys_clients_only_and_home_link(client, cast):
     assert reverse("api-clients") in client.get(reverse("home")).content.decode()
     body = client.get(reverse("api-clients")).content.decode()
     assert mine.name in body and mine.application.client_id in body and "referrals:read" in body
+    assert ">Partnership</th>" in body and f.default_partnership().name in body
+    # One partnership: nothing to choose, the client works in that one.
+    assert "Which partnership will it work in?" not in body and 'name="partnership"' not in body
     assert theirs.name not in body and theirs.application.client_id not in body
     assert 'type="checkbox" value="cases:read"' in body and 'class="govuk-checkboxes__input"' in body
 
@@ -116,3 +120,52 @@ def test_revoke_asks_then_revokes(client, cast):
     assert "Revoked" in body and "revoked: its tokens no longer work" in body
     again = client.post(reverse("api-client-revoke", args=[mine.pk]))
     assert again.status_code == 200 and "already been revoked" in again.content.decode()
+
+
+# -- An agency in several partnerships chooses the client's ----------------------
+
+
+@pytest.fixture
+def police_admin(db):
+    """The administrator of a police unit working in two partnerships."""
+    police = f.make_agency("Two Borough Police", AgencyKind.POLICE)
+    police.partnerships.add(f.PartnershipFactory(name="Zeta borough", slug="zeta-borough"))
+    return police, f.make_member(police, Role.AGENCY_ADMIN)
+
+
+def test_an_agency_in_several_partnerships_is_asked_which_one(client, police_admin):
+    police, admin = police_admin
+    client.force_login(admin)
+    body = client.get(reverse("api-clients")).content.decode()
+    assert "Which partnership will it work in?" in body
+    for partnership in police.partnerships.all():
+        assert f'type="radio" value="{partnership.pk}"' in body and partnership.name in body
+    assert 'class="govuk-radios__input"' in body
+
+    zeta = police.partnerships.get(slug="zeta-borough")
+    response = client.post(reverse("api-clients"), {**ISSUE, "partnership": str(zeta.pk)})
+    assert response.status_code == 200 and response.context["secret"]
+    issued = ApiClient.objects.get(agency=police)
+    assert issued.partnership == zeta
+    listing = client.get(reverse("api-clients")).content.decode()
+    assert issued.name in listing and "Zeta borough" in listing
+
+
+@pytest.mark.parametrize("chosen, message", [
+    (None, "choose the one the client will work in"),
+    ("not-a-code", "Choose a partnership your agency works in"),
+    ("other", "Choose a partnership your agency works in"),
+])
+def test_the_partnership_must_be_chosen_from_the_agencys(client, police_admin, chosen, message):
+    _police, admin = police_admin
+    if chosen == "other":
+        chosen = str(f.PartnershipFactory(name="Elsewhere", slug="elsewhere").pk)
+    client.force_login(admin)
+    data = {**ISSUE, **({"partnership": chosen} if chosen is not None else {})}
+    response = client.post(reverse("api-clients"), data)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "There is a problem" in body and message in body
+    assert response.context["form"].errors["partnership"]
+    assert 'href="#id_partnership' in body
+    assert not ApiClient.objects.exists()

@@ -1,6 +1,7 @@
 """An agency administrator's page for their agency's partner-API clients:
-list, issue (the secret is shown once, in the response to the POST, and
-kept nowhere else) and revoke.
+list (with the partnership each works in), issue (for an agency in several
+partnerships, in the one chosen; the secret is shown once, in the response
+to the POST, and kept nowhere else) and revoke.
 
 Anyone but an administrator of an agency gets the 403 page (the service's
 ``NotAllowed``, asked first so nothing is listed); another agency's client
@@ -15,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from agencies.models import ApiScope
 from api import selectors, services
 from lib.errors import DomainError
+from safeguarding import access
 from web import forms
 from web.kit import add_domain_error, page, posted
 
@@ -24,11 +26,13 @@ from web.kit import add_domain_error, page, posted
 def api_clients(request):
     actor = request.actor
     clients = list(selectors.agency_api_clients(actor))
-    form = forms.ApiClientIssueForm(posted(request))
+    partnerships = access.partnerships_of(actor.agency)
+    form = forms.ApiClientIssueForm(posted(request), partnerships=partnerships)
     if request.method == "POST" and form.is_valid():
         try:
             client, secret = services.api_client_issue(
                 actor=actor, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+                partnership=form.cleaned_data.get("partnership"),
             )
         except DomainError as error:
             add_domain_error(form, error)

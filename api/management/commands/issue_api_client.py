@@ -1,7 +1,9 @@
-"""``manage.py issue_api_client <agency-slug> "<name>" --scope cases:read ... --by <admin-username>``
+"""``manage.py issue_api_client <agency-slug> "<name>" --scope cases:read ... --by <admin-username> [--partnership <slug>]``
 
 Issues an API client to a partner system of an agency, on the authority of
-one of that agency's administrators (``--by``), through ``api_client_issue``.
+one of that agency's administrators (``--by``), through ``api_client_issue``,
+to work in one of the agency's partnerships (``--partnership``, required
+when the agency works in several; otherwise its only one).
 Prints the client id and the secret: the secret is stored only hashed and is
 never shown again, so hand it to the partner's developer now, by a secure
 route.
@@ -40,20 +42,25 @@ class Command(BaseCommand):
             help="A scope to grant; repeat for several",
         )
         parser.add_argument("--by", required=True, metavar="USERNAME", help="The agency administrator issuing it")
+        parser.add_argument(
+            "--partnership", metavar="SLUG", default=None,
+            help="The partnership it will work in; required when the agency works in several",
+        )
 
-    def handle(self, *args, agency, name, scopes, by, **options):
+    def handle(self, *args, agency, name, scopes, by, partnership=None, **options):
         agency_obj = Agency.objects.filter(slug=agency).first()
         if agency_obj is None:
             raise CommandError(f"No agency with the slug {agency!r}")
         actor = acting_admin(by, agency_obj)
         try:
-            client, secret = api_client_issue(actor=actor, name=name, scopes=scopes)
+            client, secret = api_client_issue(actor=actor, name=name, scopes=scopes, partnership=partnership)
         except access.NotAllowed as exc:
             raise CommandError(str(exc)) from None
         except DomainError as exc:
             raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from None
         self.stdout.write(self.style.SUCCESS(
-            f"Issued {client.name!r} to {agency_obj.name} with scopes {' '.join(client.scopes)}"
+            f"Issued {client.name!r} to {agency_obj.name}, working in {client.partnership.name}, "
+            f"with scopes {' '.join(client.scopes)}"
         ))
         self.stdout.write(f"client_id:     {client.application.client_id}")
         self.stdout.write(f"client_secret: {secret}")
