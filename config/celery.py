@@ -11,7 +11,7 @@ imported by ``config/__init__.py``, so a default set here would run before
 """
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_postrun, worker_ready
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 import lib.request_ids  # noqa: F401  (a task's id is its request id)
@@ -32,3 +32,20 @@ def _sweep_when_a_worker_starts(sender=None, **_kwargs) -> None:
 
     if getattr(settings, "REMINDERS_SWEEP_ON_START", False):
         sender.app.send_task("reminders.reminders_sweep")
+
+
+@task_postrun.connect
+def _leave_partnership_after_every_task(task=None, **_kwargs) -> None:
+    """No worker connection carries a partnership (and the app's role) into
+    the next task, whatever the task did or failed to do: back to the
+    connection's own role (closed, if it cannot be reset). The tasks leave
+    it themselves (``access.within_partnership``); this is the backstop.
+    Not for a task run eagerly inside another, whose caller is still in
+    its partnership."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    # Not at the top: this module loads with config, before Django's app
+    # registry is ready to import models.
+    from safeguarding import access
+
+    access.leave_partnership()

@@ -248,6 +248,8 @@ class Referral(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "decision_due_at"]),
+            # The screening sweep runs one partnership at a time.
+            models.Index(fields=["partnership", "status", "decision_due_at"], name="referral_partnership_due"),
             models.Index(fields=["referring_agency", "-received_at"]),
         ]
 
@@ -323,6 +325,8 @@ class Case(models.Model):
             models.Index(fields=["lead_agency", "status", "next_review_due"]),
             models.Index(fields=["key_worker", "status"]),
             models.Index(fields=["status", "next_review_due"]),
+            # The review sweep runs one partnership at a time.
+            models.Index(fields=["partnership", "status", "next_review_due"], name="case_partnership_review_due"),
         ]
 
     def __str__(self) -> str:

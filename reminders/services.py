@@ -55,7 +55,11 @@ Whose eyes: the sweeps and the per-item services read case data as the
 system actor (``access.system_actor``) through the policy's querysets for
 scheduled work (``access.task_cases``, ``task_referrals``,
 ``task_share_grants``), never through the models directly; the digest reads
-as the manager it is for.
+as the manager it is for. The tasks (``reminders.tasks``) run each sweep
+once per active partnership, under that partnership's row-level security
+with a system actor carrying it, and queue each item with its partnership's
+id; the per-item task enters that partnership before it reads, so an item
+of another partnership is simply not found.
 """
 
 from __future__ import annotations
@@ -421,12 +425,18 @@ def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, acto
 # ---------------------------------------------------------------------------
 
 
-def digest_sweep(*, enqueue: Callable[[int, int], None]) -> int:
-    """Hand every (manager, agency) pair of an active membership to ``enqueue``."""
+def digest_sweep(*, enqueue: Callable[[int, int], None], partnership_id: int | None = None) -> int:
+    """Hand every (manager, agency) pair of an active membership to
+    ``enqueue``: of the agencies working in one partnership, if given (the
+    digest task runs once per partnership, so an agency in several gets a
+    digest for each)."""
+    memberships = Membership.objects.filter(
+        role=Role.MANAGER, is_active=True, agency__is_active=True, user__is_active=True,
+    )
+    if partnership_id is not None:
+        memberships = memberships.filter(agency__partnerships=partnership_id)
     pairs = (
-        Membership.objects.filter(
-            role=Role.MANAGER, is_active=True, agency__is_active=True, user__is_active=True,
-        )
+        memberships
         .order_by()
         .values_list("user_id", "agency_id")
     )
@@ -443,7 +453,9 @@ def _listed(title: str, references: list[str], total: int) -> str:
 
 
 @transaction.atomic
-def manager_digest_record(*, user_id: int, agency_id: int, now: dt.datetime | None = None) -> list[int]:
+def manager_digest_record(
+    *, user_id: int, agency_id: int, now: dt.datetime | None = None, partnership_id: int | None = None,
+) -> list[int]:
     """Record today's digest for a manager of an agency, if there is anything
     to say: the three lists of the manager's home page, counted and named by
     the same selectors (``casework.selectors.overdue_review_cases``,
@@ -455,16 +467,20 @@ def manager_digest_record(*, user_id: int, agency_id: int, now: dt.datetime | No
     Who: the per-manager digest task. Guarantees: only for an active
     manager of an active agency; at most one digest per manager, agency and
     day (a second run reads nothing and logs nothing); none at all when
-    every list is empty.
+    every list is empty. In one partnership (``partnership_id``; by
+    default the agency's first, as for the manager's home page): an agency
+    working in several gets one digest a day for each, keyed by it.
     """
     now = _now(now)
     today = timezone.localdate(now)
     user = get_user_model().objects.filter(pk=user_id).first()
-    actor = access.actor_for_user(user, agency=agency_id, channel=Channel.TASK)
-    if not actor.has_role(Role.MANAGER):
+    actor = access.actor_for_user(user, agency=agency_id, partnership=partnership_id, channel=Channel.TASK)
+    if not actor.has_role(Role.MANAGER) or actor.partnership is None:
         return []
     agency = actor.agency
     dedup_key = f"digest:agency:{agency.pk}:day:{today.isoformat()}"
+    if actor.spans_partnerships:
+        dedup_key += f":partnership:{actor.partnership_id}"
     recorded = Notification.objects.filter(recipient=user, dedup_key=dedup_key).first()
     if recorded is not None:
         return [] if recorded.emailed_at is not None else [recorded.pk]

@@ -290,14 +290,19 @@ def actor_for_api_client(client, *, ip_address: str | None = None, request_id: s
     narrowed by its scopes (``has_scope``; ``may`` refuses writes without
     ``cases:write``). Its ``user`` is the client's service user, an account
     that cannot sign in, so chronology entries and interventions keep a named
-    author. A revoked client, or one of an inactive agency, is nobody.
+    author. It works in its own ``partnership`` while its agency still works
+    there and the partnership is active; otherwise in none, reaching no case
+    data. ``spans_partnerships`` says whether its agency works in several
+    (its caseload is then counted per partnership), as for a person. A
+    revoked client, or one of an inactive agency, is nobody.
     """
     if client is None or client.revoked_at is not None or not client.agency.is_active:
         return NOBODY
-    # A client works in its agency's partnership; for an agency in several,
-    # in none yet (deny by default: such clients will name theirs).
     row = _with_partnerships(Agency.objects.filter(pk=client.agency_id), "pk").get()
-    working, spans = _working_partnership(row, None, default_first=False)
+    # Never its agency's other partnerships, and never none-named-so-any:
+    # a client with no partnership (there should be none) works in none.
+    wanted = client.partnership_id if client.partnership_id is not None else 0
+    working, spans = _working_partnership(row, wanted, default_first=False)
     return Actor(
         agency=client.agency,
         roles=frozenset({Role.PRACTITIONER}),
@@ -331,6 +336,7 @@ def enter_partnership(actor: Actor) -> None:
             [APP_ROLE, str(actor.partnership_id or "")],
         )
     connection.crossroads_boundary = True
+    connection.crossroads_partnership = actor.partnership_id
 
 
 def leave_partnership() -> None:
@@ -341,6 +347,7 @@ def leave_partnership() -> None:
     if not getattr(connection, "crossroads_boundary", False):
         return
     connection.crossroads_boundary = False
+    connection.crossroads_partnership = None
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('role', 'none', false), set_config('crossroads.partnership', '', false)")
@@ -348,10 +355,51 @@ def leave_partnership() -> None:
         connection.close()
 
 
-def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor:
+def system_actor(
+    *, channel: str = Channel.TASK, label: str = "system", partnership: Partnership | int | None = None,
+) -> Actor:
     """The actor for scheduled work (reminders, retention). It works through
-    the services with no agency, so it can see no case content in pages."""
-    return Actor(agency=None, api_client=label, channel=channel)
+    the services with no agency, so it can see no case content in pages.
+    Scheduled work runs one partnership at a time: the actor carries the
+    partnership it is working in (``within_partnership``), by id if need be."""
+    if partnership is not None and not isinstance(partnership, Partnership):
+        partnership = Partnership(pk=partnership)
+    return Actor(agency=None, api_client=label, channel=channel, partnership=partnership)
+
+
+def task_partnership_ids() -> list[int]:
+    """The active partnerships scheduled work runs in, one after another
+    (a sweep runs once in each; the per-item tasks it queues carry the id)."""
+    return list(Partnership.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+
+
+class within_partnership:  # a context manager, named like the function it reads as
+    """``with access.within_partnership(actor):`` run a task's work under the
+    row-level security of the actor's partnership (none at all for an actor
+    in none), then back to what the connection was before: its own role,
+    or (for a task run eagerly inside another) the outer task's partnership.
+    Whatever happens inside."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self._outer: tuple[bool, int | None] = (False, None)
+
+    def __enter__(self) -> Actor:
+        self._outer = (
+            getattr(connection, "crossroads_boundary", False), getattr(connection, "crossroads_partnership", None),
+        )
+        enter_partnership(self.actor)
+        return self.actor
+
+    def __exit__(self, *exc_info) -> None:
+        was_inside, partnership_id = self._outer
+        if was_inside:
+            try:
+                enter_partnership(system_actor(partnership=partnership_id))
+                return
+            except DatabaseError:
+                pass
+        leave_partnership()
 
 
 # What scheduled work may read ------------------------------------------
@@ -364,6 +412,11 @@ def system_actor(*, channel: str = Channel.TASK, label: str = "system") -> Actor
 # the hub's decision (screening alerts) and the share grants (expiry
 # warnings and tidying). Nobody else gets anything from them. What a
 # manager's digest says is read with the manager's own actor instead.
+# The tasks run them once per partnership, inside ``within_partnership``
+# with a system actor carrying it: filtered here by that partnership, and
+# held to it by row-level security too. (A system actor in no partnership
+# is the services called directly as the tables' owner, by the tests and
+# benchmarks: every partnership's rows.)
 
 
 def is_system_actor(actor: Actor) -> bool:
@@ -377,7 +430,8 @@ def task_cases(actor: Actor) -> QuerySet[Case]:
     system actor only; anyone else gets none."""
     if not is_system_actor(actor):
         return Case.objects.none()
-    return Case.objects.filter(status=CaseStatus.OPEN, anonymised_at__isnull=True)
+    cases = Case.objects.filter(status=CaseStatus.OPEN, anonymised_at__isnull=True)
+    return cases.filter(partnership_id=actor.partnership_id) if actor.partnership is not None else cases
 
 
 def task_referrals(actor: Actor) -> QuerySet[Referral]:
@@ -385,7 +439,8 @@ def task_referrals(actor: Actor) -> QuerySet[Referral]:
     decision (submitted or in screening). For the system actor only."""
     if not is_system_actor(actor):
         return Referral.objects.none()
-    return Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES)
+    referrals = Referral.objects.filter(status__in=OPEN_REFERRAL_STATUSES)
+    return referrals.filter(partnership_id=actor.partnership_id) if actor.partnership is not None else referrals
 
 
 def task_share_grants(actor: Actor) -> QuerySet[ShareGrant]:
@@ -393,7 +448,8 @@ def task_share_grants(actor: Actor) -> QuerySet[ShareGrant]:
     to remove their permission rows after). For the system actor only."""
     if not is_system_actor(actor):
         return ShareGrant.objects.none()
-    return ShareGrant.objects.all()
+    grants = ShareGrant.objects.all()
+    return grants.filter(case__partnership_id=actor.partnership_id) if actor.partnership is not None else grants
 
 
 # ---------------------------------------------------------------------------

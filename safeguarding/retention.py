@@ -19,6 +19,14 @@ The structure stays (agencies, dates, kinds, outcomes by category), so
 partnership statistics still add up. Access-log rows hold ids, not names,
 and are kept.
 
+Each partnership in turn: the run enters it (``access.within_partnership``,
+as the app's role with row-level security) and anonymises its cases there,
+so one partnership's run reads and changes no other's rows. The owner's
+rights are not needed: the append-only trigger on the chronology is
+switched off for the redaction by ``pgtrigger.ignore`` (a setting any role
+may set, honoured by the trigger itself), and the app's role may update and
+delete every table it touches (safeguarding/migrations/0008 grants them).
+
 The same run removes sign-in records (django-axes: successful sign-ins,
 failed attempts and their logs, each with a username and an address) older
 than ``settings.SIGN_IN_RECORD_DAYS`` (90 by default): they serve lockouts
@@ -62,13 +70,15 @@ def retention_cutoff(today: dt.date | None = None) -> dt.date:
     return _years_ago(today, settings.RETENTION_AGE_YEARS)
 
 
-def cases_due_for_anonymisation(today: dt.date | None = None):
-    """Closed, not yet anonymised cases of people past the retention age."""
-    return rm.Case.objects.filter(
+def cases_due_for_anonymisation(today: dt.date | None = None, *, partnership_id: int | None = None):
+    """Closed, not yet anonymised cases of people past the retention age (of
+    one partnership, if given)."""
+    cases = rm.Case.objects.filter(
         status=rm.CaseStatus.CLOSED,
         anonymised_at__isnull=True,
         young_person__date_of_birth__lte=retention_cutoff(today),
     )
+    return cases.filter(partnership_id=partnership_id) if partnership_id is not None else cases
 
 
 def _forget_history(event_model, object_ids: list[int]) -> None:
@@ -79,7 +89,7 @@ def _forget_history(event_model, object_ids: list[int]) -> None:
 
 
 @transaction.atomic
-def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
+def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_id: int | None = None) -> bool:
     """Anonymise one closed case past retention (and its young person, once
     none of their cases is open).
 
@@ -87,10 +97,11 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
     a person past ``RETENTION_AGE_YEARS``, not yet anonymised (the row is
     locked and re-checked, so two runs cannot both do it); everything in
     one transaction with an access-log row; returns True if it anonymised.
+    With ``partnership_id``, only a case of that partnership.
     """
     now = now or timezone.now()
     case = (
-        cases_due_for_anonymisation(timezone.localdate(now))
+        cases_due_for_anonymisation(timezone.localdate(now), partnership_id=partnership_id)
         .select_for_update(of=("self",))
         .filter(pk=case_id)
         .first()
@@ -130,7 +141,7 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None) -> bool:
     _forget_history(rm.Review.pgh_event_model, reviews)
     case.refresh_from_db()
     access.log_access(
-        access.system_actor(), "anonymise", case,
+        access.system_actor(partnership=partnership_id), "anonymise", case,
         detail={"notes_redacted": notes_redacted, "young_person_anonymised": person_anonymised},
     )
     return True
@@ -158,7 +169,10 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
     None and records nothing); the ``RetentionRun`` row is written when the
     run starts and finished with the count and the case ids when it ends,
     so a run cut short is visible as unfinished; a case that fails is logged
-    and left for the next run, not half-done.
+    and left for the next run, not half-done. The cases are found and
+    anonymised one active partnership at a time, inside it (row-level
+    security); the run's own row and the sign-in records are no
+    partnership's data and are written outside any.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -169,14 +183,19 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
     try:
         run = RetentionRun.objects.create(started_at=now)
         done, failed = [], []
-        ids = cases_due_for_anonymisation(timezone.localdate(now)).order_by().values_list("pk", flat=True)
-        for case_id in ids.iterator(chunk_size=2000):
-            try:
-                if case_anonymise(case_id=case_id, now=now):
-                    done.append(case_id)
-            except Exception:  # one bad case must not stop the run
-                logger.exception("retention: case %s could not be anonymised", case_id)
-                failed.append(case_id)
+        for partnership_id in access.task_partnership_ids():
+            with access.within_partnership(access.system_actor(label="retention", partnership=partnership_id)):
+                ids = (
+                    cases_due_for_anonymisation(timezone.localdate(now), partnership_id=partnership_id)
+                    .order_by().values_list("pk", flat=True)
+                )
+                for case_id in ids.iterator(chunk_size=2000):
+                    try:
+                        if case_anonymise(case_id=case_id, now=now, partnership_id=partnership_id):
+                            done.append(case_id)
+                    except Exception:  # one bad case must not stop the run
+                        logger.exception("retention: case %s could not be anonymised", case_id)
+                        failed.append(case_id)
         sign_ins = sign_in_records_remove(now=now)
         run.finished_at = timezone.now()
         run.cases_anonymised = len(done)

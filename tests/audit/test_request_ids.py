@@ -145,7 +145,7 @@ def test_a_task_writes_its_own_id_as_the_request_id(cast, owned_case, task_loggi
     grant = share(owned_case, cast.sharing, granted_at=timezone.now() - dt.timedelta(days=40),
                   expires_at=timezone.now() - dt.timedelta(minutes=1))
 
-    result = tasks.share_expire.apply(args=[grant.pk], task_id="task-0001-expire")
+    result = tasks.share_expire.apply(args=[grant.pk, owned_case.partnership_id], task_id="task-0001-expire")
 
     assert result.successful()
     row = AccessEvent.objects.filter(action="share_expired", object_id=str(grant.pk)).get()

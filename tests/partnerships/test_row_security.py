@@ -17,7 +17,7 @@ from django.http import JsonResponse
 from django.urls import include, path, reverse
 from django.utils import timezone
 
-from referrals.models import Case, CaseNote, NoteKind
+from referrals.models import Case, CaseNote, NoteKind, YoungPersonMerge
 from safeguarding import access
 from tests import factories as f
 
@@ -83,6 +83,11 @@ def case_data(boroughs, cast):
         SubjectAccessRequest.objects.create(
             young_person=case.young_person, received_on=timezone.localdate(),
             due_on=subject_access_due_on(timezone.localdate()), recorded_by=manager.user,
+        )
+        # Two records of one young person, linked by the hub.
+        YoungPersonMerge.objects.create(
+            kept=case.young_person, merged=f.YoungPersonFactory(recorded_by=boroughs.police, partnership=case.partnership),
+            merged_by=manager.user, agency=boroughs.police, reason="The same young person",
         )
     return boroughs
 

@@ -73,15 +73,16 @@ def test_a_failed_send_is_retried_and_sent_once(cast, make_case, frozen, eager):
             raise ConnectionRefusedError("mail server down")
         return real_send(*args, **kwargs)
 
-    case_id = rm.Case.objects.get().pk
+    case = rm.Case.objects.get()
+    case_id, partnership_id = case.pk, case.partnership_id
     with mock.patch("reminders.services.send_mail", flaky):
         # The send fails: the task asks Celery for a retry, the claim is rolled back.
         with pytest.raises(Retry):
-            tasks.review_remind.apply(args=(case_id,)).get()
+            tasks.review_remind.apply(args=(case_id, partnership_id)).get()
         assert Notification.objects.get().emailed_at is None and mail.outbox == []
         # The retry (here: run again by hand) sends it.
-        assert tasks.review_remind.apply(args=(case_id,)).get() == 1
-        assert tasks.review_remind.apply(args=(case_id,)).get() == 0
+        assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 1
+        assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 0
     assert len(calls) == 2
     assert len(mail.outbox) == 1
     assert Notification.objects.get().emailed_at is not None
@@ -148,7 +149,7 @@ def test_task_arguments_are_ids_only(cast, make_case, frozen, eager, django_capt
     with mock.patch.object(tasks.review_remind, "delay", side_effect=lambda *a: queued.append(a)):
         with django_capture_on_commit_callbacks(execute=True):
             tasks.review_sweep.apply().get()
-    assert queued == [(case.pk,)]
+    assert queued == [(case.pk, case.partnership_id)]
 
 
 def test_task_options_are_reliable():
