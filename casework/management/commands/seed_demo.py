@@ -1382,6 +1382,14 @@ class Command(BaseCommand):
                 break
             if rng.random() < (0.6 if key in ("police", school_key) else 0.3):
                 chosen.append(key)
+        # An agency serving this borough from next door (the police unit) is
+        # asked into the first case it could join, whatever the draws above,
+        # so the demo always shows it working cases in both boroughs (the
+        # draws depend on today's date through ages and working days).
+        for key in self.borough.spec.shared_agencies:
+            agency_id = self.borough.agencies[key].pk
+            if key in candidates and key not in chosen and not any(g.agency_id == agency_id for g in self.shares_made):
+                chosen.insert(0, key)
         shared = []
         for key in chosen:
             agency = self.borough.agencies[key]
