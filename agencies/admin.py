@@ -207,9 +207,9 @@ class AgencyAdmin(admin.ModelAdmin):
 
 @admin.register(InformationSharingAgreement)
 class InformationSharingAgreementAdmin(admin.ModelAdmin):
-    list_display = ("title", "reference", "starts_on", "ends_on")
+    list_display = ("title", "reference", "cross_border", "starts_on", "ends_on")
     search_fields = ("title", "reference")
-    list_filter = ("starts_on", "ends_on")
+    list_filter = ("cross_border", "starts_on", "ends_on")
     filter_horizontal = ("parties",)
     readonly_fields = ("created_at",)
 

@@ -108,6 +108,12 @@ class InformationSharingAgreement(models.Model):
     purpose = models.TextField()
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
+    # Signed by agencies of neighbouring partnerships: a case may then be
+    # shared across the borough line with a party that works only next door
+    # (``safeguarding.services.share_case``). Nothing else crosses it.
+    cross_border = models.BooleanField(
+        default=False, help_text="A cross-border agreement: its parties may share cases across partnerships",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,7 +5,8 @@ and partner system (choice lists on the pages, the API's agency list)."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import Q, QuerySet
 
 from agencies.models import Agency, InformationSharingAgreement
 
@@ -20,6 +21,22 @@ def directory(*, partnership: int | None, exclude: int | None = None) -> QuerySe
     if exclude is not None:
         agencies = agencies.exclude(pk=exclude)
     return agencies
+
+
+def cross_border_partners(agency_id: int, *, partnership: int, day) -> QuerySet[Agency]:
+    """The active agencies of other partnerships with which an agency has a
+    cross-border information-sharing agreement in force on ``day``: whom it
+    may share one of ``partnership``'s cases with across the border. By
+    name; ``names`` carries each one's partnerships, for the choice list."""
+    in_force = InformationSharingAgreement.objects.filter(
+        parties=agency_id, cross_border=True, starts_on__lte=day,
+    ).filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
+    return (
+        Agency.objects.filter(is_active=True, agreements__in=in_force, partnerships__is_active=True)
+        .exclude(partnerships=partnership).exclude(pk=agency_id)
+        .annotate(partnership_names=StringAgg("partnerships__name", ", ", distinct=True, order_by="partnerships__name"))
+        .order_by("name", "pk")
+    )
 
 
 def find_agency(agency_id) -> Agency | None:

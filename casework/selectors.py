@@ -38,6 +38,7 @@ from referrals.models import (
     Case,
     CaseNote,
     CaseStatus,
+    CaseTransfer,
     Intervention,
     Referral,
     ReferralStatus,
@@ -230,6 +231,28 @@ def case_note(actor: access.Actor, case: Case, note_id) -> CaseNote:
     if note is None:
         raise access.NotVisible("No such chronology entry")
     return note
+
+
+def case_transfers(actor: access.Actor, case: Case) -> QuerySet[CaseTransfer]:
+    """The transfers proposed out of a case the actor may see
+    (``access.case_transfers``), with who proposed and decided each."""
+    return access.case_transfers(actor, case).select_related(
+        "to_partnership", "proposed_by", "proposed_by_agency", "decided_by",
+    )
+
+
+def case_transfer(actor: access.Actor, case: Case, transfer_id) -> CaseTransfer:
+    """One transfer of the case, or ``access.NotVisible``."""
+    transfer = case_transfers(actor, case).filter(pk=transfer_id).first() if str(transfer_id).isdigit() else None
+    if transfer is None:
+        raise access.NotVisible("No such transfer")
+    return transfer
+
+
+def referral_transfer(actor: access.Actor, referral: Referral) -> CaseTransfer | None:
+    """The transfer a referral arrived as (``access.referral_transfer``), for
+    its hub: what the sending partnership sent."""
+    return access.referral_transfer(actor, referral)
 
 
 def case_interventions(actor: access.Actor, case: Case) -> QuerySet[Intervention]:

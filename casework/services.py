@@ -32,7 +32,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role
+from casework import records, transfers
 from lib.errors import DomainError
+from lib.inputs import choice as _choice
+from lib.inputs import text as _text
 from referrals import deadlines
 from referrals.models import (
     Case,
@@ -82,31 +85,11 @@ INTERVENTION_CHANGEABLE_FIELDS = frozenset(
     }
 )
 FINISHED_INTERVENTION_STATUSES = (InterventionStatus.COMPLETED, InterventionStatus.ENDED_EARLY)
-OPEN_INTERVENTION_STATUSES = (InterventionStatus.PLANNED, InterventionStatus.ACTIVE)
 
 
 # ---------------------------------------------------------------------------
 # Small validators (they raise DomainError; none of them writes)
 # ---------------------------------------------------------------------------
-
-
-def _text(value: Any, *, field: str, label: str, max_length: int | None = None, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise DomainError(f"{label} must be text", field=field)
-    value = value.strip()
-    if required and not value:
-        raise DomainError(f"Enter {label.lower()}", field=field, code="required")
-    if max_length is not None and len(value) > max_length:
-        raise DomainError(f"{label} must be {max_length:,} characters or fewer", field=field, code="max_length")
-    return value
-
-
-def _choice(value: Any, choices, *, field: str, label: str) -> str:
-    if value not in choices.values:
-        raise DomainError(f"Choose a valid {label.lower()}", field=field, code="invalid_choice")
-    return str(value)
 
 
 def _moment(value: Any, *, field: str, label: str, now: dt.datetime) -> dt.datetime:
@@ -141,15 +124,18 @@ def _require_author(actor: Actor) -> None:
         raise access.NotAllowed("This needs a named person: partner systems cannot do it yet")
 
 
-def _active_agency(value: Any, *, field: str, label: str, partnership_id: int) -> Agency:
+def _active_agency(value: Any, *, field: str, label: str, partnership_id: int, case: Case | None = None) -> Agency:
     """An active agency working in the partnership (its boundary: a lead
-    agency, provider or school of another borough is not a choice here)."""
+    agency, provider or school of another borough is not a choice here),
+    or, given the ``case``, one holding it by an active cross-border share
+    (a provider across the border)."""
     if not isinstance(value, Agency) or value.pk is None:
         raise DomainError(f"Choose {label.lower()}", field=field, code="required")
     agency = Agency.objects.filter(pk=value.pk, is_active=True).first()
     if agency is None:
         raise DomainError(f"{label} is not an active partner agency", field=field)
-    if not agency.partnerships.filter(pk=partnership_id).exists():
+    across = case is not None and agency.pk in access.cross_border_agency_ids(case)
+    if not across and not agency.partnerships.filter(pk=partnership_id).exists():
         raise DomainError(f"{agency.name} does not work in this partnership", field=field)
     return agency
 
@@ -479,7 +465,10 @@ def referral_accept(
 
     Either way the referral is marked accepted, the decision is written to
     the case chronology as a hub "decision" note, permissions are synced and
-    every change is in the access log.
+    every change is in the access log. A referral that arrived as a transfer
+    from another partnership settles the transfer in the same transaction
+    (``transfers.transfer_settle_accepted``: the sending case closes, or
+    stays open jointly for the agreed period).
     """
     referral = _lock_referral(actor, referral)
     _require_screener(actor)
@@ -562,6 +551,8 @@ def referral_accept(
     )
     access.log_access(actor, "add_note", note)
     access.sync_case_permissions(case)
+    # A referral that is a transfer from another partnership settles it.
+    transfers.transfer_settle_accepted(actor=actor, referral=referral, case=case, joined=joined)
     return case
 
 
@@ -582,6 +573,7 @@ def referral_signpost(*, actor: Actor, referral: Referral, signposted_to: str, r
     referral.signposted_to = signposted_to
     referral.save()
     access.log_access(actor, "signpost", referral)
+    transfers.transfer_settle_declined(actor=actor, referral=referral, reason=f"Signposted to {signposted_to}: {reason}")
     return referral
 
 
@@ -599,6 +591,7 @@ def referral_no_further_action(*, actor: Actor, referral: Referral, reason: str)
     _decide(actor, referral, ReferralStatus.NO_FURTHER_ACTION, reason, timezone.now())
     referral.save()
     access.log_access(actor, "no_further_action", referral)
+    transfers.transfer_settle_declined(actor=actor, referral=referral, reason=reason)
     return referral
 
 
@@ -817,6 +810,7 @@ def intervention_record(
     values = {
         "provider_agency": _active_agency(
             provider_agency, field="provider_agency", label="Provider", partnership_id=case.partnership_id,
+            case=case,
         ),
         "kind": _choice(kind, InterventionKind, field="kind", label="Kind of intervention"),
         "goals": _text(goals, field="goals", label="Goals", max_length=NOTE_MAX_LENGTH),
@@ -972,25 +966,8 @@ def case_close(*, actor: Actor, case: Case, reason: str, outcome: str) -> Case:
     reason = _choice(reason, ClosureReason, field="reason", label="Reason for closing")
     outcome = _text(outcome, field="outcome", label="Outcome", max_length=NOTE_MAX_LENGTH)
     now = timezone.now()
-    today = timezone.localdate(now)
-    ended = []
-    for intervention in Intervention.objects.select_for_update().filter(
-        case=case, status__in=OPEN_INTERVENTION_STATUSES
-    ):
-        intervention.status = InterventionStatus.ENDED_EARLY
-        # A start dated later than today (entered by another path) must not
-        # break the end-after-start rule.
-        intervention.ended_on = max(today, intervention.started_on or today)
-        intervention.save(update_fields=["status", "ended_on", "updated_at"])
-        ended.append(intervention.pk)
-    case.status = CaseStatus.CLOSED
-    case.closed_at = max(now, case.opened_at)
-    case.closed_by = actor.user
-    case.closure_reason = reason
-    case.outcome = outcome
-    case.next_review_due = None
-    case.save(
-        update_fields=["status", "closed_at", "closed_by", "closure_reason", "outcome", "next_review_due", "updated_at"]
+    ended = records.close_case_record(
+        case, reason=reason, outcome=outcome, closed_by=actor.user, now=now, today=timezone.localdate(now),
     )
     access.log_access(actor, "close", case, detail={"reason": reason, "interventions_ended": ended})
     return case

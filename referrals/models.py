@@ -272,6 +272,7 @@ class ClosureReason(models.TextChoices):
     ESCALATED = "escalated", "Escalated to statutory services"
     DISENGAGED = "disengaged", "Young person disengaged"
     MOVED_AWAY = "moved_away", "Moved out of the area"
+    TRANSFERRED = "transferred", "Transferred to another partnership"
     OTHER = "other", "Other"
 
 
@@ -545,3 +546,114 @@ class YoungPersonMerge(models.Model):
     @property
     def is_active(self) -> bool:
         return self.undone_at is None
+
+
+# ===========================================================================
+# Transfers between partnerships (issue 14)
+#
+# A young person moves to a neighbouring borough: the lead agency proposes a
+# transfer of the case to that partnership's hub, with a summary it chooses
+# from the chronology. The proposal arrives there as a referral (its own
+# record of the young person, the one-working-day clock); the receiving hub
+# accepts it (a linked case opens there; the sending case closes, or stays
+# open jointly for an agreed period) or declines it with a reason. The row
+# is seen from both partnerships (row-level security admits either side);
+# the two cases and the referral are not: each stays in its own.
+# ===========================================================================
+
+
+class TransferStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class TransferArrangement(models.TextChoices):
+    CLOSE = "close", "Close this case when the transfer is accepted"
+    JOINT = "joint", "Keep this case open jointly for an agreed period"
+
+
+# A joint period longer than this is a cross-border share, not a handover.
+TRANSFER_JOINT_DAYS_MAX = 90
+
+
+class CaseTransfer(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transfers_out")
+    from_partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    to_partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_by_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(help_text="Why the case should move: the young person's move, in brief")
+    summary = models.TextField(help_text="What the receiving hub needs to know, in the proposer's words")
+    # The chronology entries the proposer chose to send, copied as they read
+    # (occurred_at, kind, agency, text): the receiving partnership cannot read
+    # the sending case, so what crosses the border is exactly this.
+    chronology = models.JSONField(default=list, blank=True)
+    new_postcode = models.CharField(max_length=10, blank=True)
+    consent = models.CharField(max_length=16, choices=Consent.choices)
+    lawful_basis = models.CharField(max_length=32, choices=LawfulBasis.choices, blank=True)
+    consent_reason = models.TextField(blank=True)
+    arrangement = models.CharField(max_length=8, choices=TransferArrangement.choices)
+    joint_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=TransferStatus.choices, default=TransferStatus.PROPOSED)
+    # The referral it arrived as, in the receiving partnership.
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="transfer")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    decision_reason = models.TextField(blank=True)
+    new_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_in",
+    )
+    # The last day the sending case stays open beside the new one.
+    joint_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_partnership=F("to_partnership")), name="case_transfer_between_partnerships",
+            ),
+            models.CheckConstraint(condition=Q(status__in=TransferStatus.values), name="case_transfer_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(arrangement=TransferArrangement.CLOSE) & Q(joint_days__isnull=True))
+                | (Q(arrangement=TransferArrangement.JOINT) & Q(joint_days__gte=1)
+                   & Q(joint_days__lte=TRANSFER_JOINT_DAYS_MAX)),
+                name="case_transfer_arrangement_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=TransferStatus.ACCEPTED) | Q(new_case__isnull=False, decided_at__isnull=False),
+                name="case_transfer_accepted_has_case",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=[TransferStatus.DECLINED, TransferStatus.WITHDRAWN])
+                | (Q(decided_at__isnull=False) & ~Q(decision_reason="")),
+                name="case_transfer_ended_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(consent=Consent.NOT_SOUGHT) | (~Q(lawful_basis="") & ~Q(consent_reason="")),
+                name="case_transfer_no_consent_needs_basis_and_reason",
+            ),
+            # One proposal at a time for a case.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status=TransferStatus.PROPOSED), name="case_transfer_one_proposed",
+            ),
+        ]
+        indexes = [
+            # The sweep that ends joint periods, one partnership at a time.
+            models.Index(
+                fields=["from_partnership", "joint_until"],
+                condition=Q(status=TransferStatus.ACCEPTED, joint_until__isnull=False),
+                name="case_transfer_joint_until",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer of {self.case_id} to partnership {self.to_partnership_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == TransferStatus.PROPOSED

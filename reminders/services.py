@@ -420,6 +420,14 @@ def share_expiry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, acto
     )
 
 
+def transfer_joint_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
+    """Hand every accepted transfer whose joint period is over, its sending
+    case still open, to ``enqueue`` for ``transfers.transfer_end_joint_period``
+    (the partial index on (sending partnership, joint_until)). Who: the sweep
+    task, as the system actor (``access.task_transfers_joint_ended``)."""
+    return _hand_on(access.task_transfers_joint_ended(_reader(actor), timezone.localdate(_now(now))), enqueue)
+
+
 # ---------------------------------------------------------------------------
 # The daily digest for managers
 # ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
+from casework import transfers
 from reminders import services as reminders
 from safeguarding import access, retention
 from safeguarding import services as sharing
@@ -127,6 +128,7 @@ def reminders_sweep() -> dict[str, int]:
         "screening": screening_sweep(),
         "shares_expiring": share_expiring_sweep(),
         "shares_expired": share_expiry_sweep(),
+        "transfers_joint_ended": transfer_joint_sweep(),
         "unsent": notifications_unsent_sweep(),
     }
 
@@ -191,6 +193,19 @@ def share_expire(grant_id: int, partnership_id: int | None = None) -> bool:
     another partnership than the one given is not found: nothing done)."""
     with access.within_partnership(_system(partnership_id)):
         return sharing.share_expire(grant_id=grant_id)
+
+
+@shared_task(name="reminders.transfer_joint_sweep", **RELIABLE)
+def transfer_joint_sweep() -> int:
+    return _each_partnership(reminders.transfer_joint_sweep, transfer_joint_end)
+
+
+@shared_task(name="reminders.transfer_joint_end", **RELIABLE)
+def transfer_joint_end(transfer_id: int, partnership_id: int | None = None) -> bool:
+    """Close the sending case of a transfer whose joint period is over (in
+    the sending partnership; a transfer sent from another is not found)."""
+    with access.within_partnership(_system(partnership_id)):
+        return transfers.transfer_end_joint_period(transfer_id=transfer_id)
 
 
 @shared_task(name="reminders.retention_run", **RELIABLE)

@@ -61,8 +61,10 @@ from referrals.models import (
     Case,
     CaseNote,
     CaseStatus,
+    CaseTransfer,
     NoteVisibility,
     Referral,
+    TransferStatus,
     YoungPerson,
 )
 from safeguarding.models import (
@@ -329,14 +331,22 @@ APP_ROLE = "crossroads_app"
 def enter_partnership(actor: Actor) -> None:
     """Put this database connection under the row-level security of the
     actor's partnership (none at all if they are working in none), until
-    ``leave_partnership``. Called as each request's actor is made."""
+    ``leave_partnership``. Called as each request's actor is made. The
+    actor's agency is set too: row-level security also admits the cases
+    that agency holds by an active cross-border share grant."""
+    _set_boundary(actor.partnership_id, actor.agency.pk if actor.agency is not None else None)
+
+
+def _set_boundary(partnership_id: int | None, agency_id: int | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('role', %s, false), set_config('crossroads.partnership', %s, false)",
-            [APP_ROLE, str(actor.partnership_id or "")],
+            "SELECT set_config('role', %s, false), set_config('crossroads.partnership', %s, false),"
+            " set_config('crossroads.agency', %s, false)",
+            [APP_ROLE, str(partnership_id or ""), str(agency_id or "")],
         )
     connection.crossroads_boundary = True
-    connection.crossroads_partnership = actor.partnership_id
+    connection.crossroads_partnership = partnership_id
+    connection.crossroads_agency = agency_id
 
 
 def leave_partnership() -> None:
@@ -348,9 +358,13 @@ def leave_partnership() -> None:
         return
     connection.crossroads_boundary = False
     connection.crossroads_partnership = None
+    connection.crossroads_agency = None
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('role', 'none', false), set_config('crossroads.partnership', '', false)")
+            cursor.execute(
+                "SELECT set_config('role', 'none', false), set_config('crossroads.partnership', '', false),"
+                " set_config('crossroads.agency', '', false)"
+            )
     except DatabaseError:
         connection.close()
 
@@ -382,20 +396,22 @@ class within_partnership:  # a context manager, named like the function it reads
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
-        self._outer: tuple[bool, int | None] = (False, None)
+        self._outer: tuple[bool, int | None, int | None] = (False, None, None)
 
     def __enter__(self) -> Actor:
         self._outer = (
-            getattr(connection, "crossroads_boundary", False), getattr(connection, "crossroads_partnership", None),
+            getattr(connection, "crossroads_boundary", False),
+            getattr(connection, "crossroads_partnership", None),
+            getattr(connection, "crossroads_agency", None),
         )
         enter_partnership(self.actor)
         return self.actor
 
     def __exit__(self, *exc_info) -> None:
-        was_inside, partnership_id = self._outer
+        was_inside, partnership_id, agency_id = self._outer
         if was_inside:
             try:
-                enter_partnership(system_actor(partnership=partnership_id))
+                _set_boundary(partnership_id, agency_id)
                 return
             except DatabaseError:
                 pass
@@ -452,6 +468,21 @@ def task_share_grants(actor: Actor) -> QuerySet[ShareGrant]:
     return grants.filter(case__partnership_id=actor.partnership_id) if actor.partnership is not None else grants
 
 
+def task_transfers_joint_ended(actor: Actor, today) -> QuerySet[CaseTransfer]:
+    """Accepted transfers whose agreed joint period is over while the sending
+    case is still open (scheduled work closes it), sent from the actor's
+    partnership. For the system actor only."""
+    if not is_system_actor(actor):
+        return CaseTransfer.objects.none()
+    transfers = CaseTransfer.objects.filter(
+        status=TransferStatus.ACCEPTED, joint_until__lt=today,
+        case__status=CaseStatus.OPEN,
+    )
+    if actor.partnership is not None:
+        transfers = transfers.filter(from_partnership_id=actor.partnership_id)
+    return transfers
+
+
 # ---------------------------------------------------------------------------
 # Cases
 # ---------------------------------------------------------------------------
@@ -467,13 +498,41 @@ def _cases_of_agency(agency_id: int, at=None) -> Q:
     return Q(lead_agency_id=agency_id) | Q(Exists(shared))
 
 
+def _cross_border_cases_of_agency(agency_id: int, at=None, case_ref: str = "pk") -> Q:
+    """Cases of other partnerships the agency holds by an active
+    cross-border share grant (the one way a case is seen across a border)."""
+    across = active_grants(at).filter(case=OuterRef(case_ref), agency_id=agency_id, cross_border=True)
+    return Q(Exists(across))
+
+
+def _in_reach(actor: Actor, at=None, case_ref: str = "pk", partnership_field: str = "partnership_id") -> Q:
+    """Where the actor's cases may be: the partnership they are working in,
+    or a case their agency holds across a border."""
+    return Q(**{partnership_field: actor.partnership_id}) | _cross_border_cases_of_agency(actor.agency.pk, at, case_ref)
+
+
 def visible_cases(actor: Actor) -> QuerySet[Case]:
-    """Every case the actor may see: led by their agency or actively shared
-    with it, for a case-working role (a machine client: with ``cases:read``).
-    Everyone else gets an empty queryset."""
+    """Every case the actor may see: in the partnership they are working in,
+    led by their agency or actively shared with it; or of a neighbouring
+    partnership, shared with their agency across the border (an active
+    cross-border grant). For a case-working role (a machine client: with
+    ``cases:read``). Everyone else gets an empty queryset."""
     if not actor.works_cases or not has_scope(actor, "cases:read"):
         return Case.objects.none()
-    return Case.objects.filter(_cases_of_agency(actor.agency.pk), partnership_id=actor.partnership_id)
+    own = Q(partnership_id=actor.partnership_id) & _cases_of_agency(actor.agency.pk)
+    return Case.objects.filter(own | _cross_border_cases_of_agency(actor.agency.pk))
+
+
+def cross_border_agency_ids(case: Case, at=None) -> set[int]:
+    """The agencies of other partnerships holding the case by an active
+    cross-border share grant."""
+    return set(active_grants(at).filter(case=case, cross_border=True).values_list("agency_id", flat=True))
+
+
+def is_cross_border(actor: Actor, case: Case) -> bool:
+    """Does the actor see this case from another partnership, through a
+    cross-border share? (Shown on the case page.)"""
+    return actor.partnership is not None and case.partnership_id != actor.partnership_id
 
 
 # The caseload index ------------------------------------------------------
@@ -494,8 +553,10 @@ def caseload_rows(actor: Actor, *, status: str | None = None, at=None) -> QueryS
     rows = CaseAccess.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at), agency_id=actor.agency.pk)
     if actor.spans_partnerships:
         # The index is per agency; an agency in several partnerships counts
-        # the ones of the partnership it is working in.
-        rows = rows.filter(case__partnership_id=actor.partnership_id)
+        # the ones of the partnership it is working in (and those it holds
+        # across a border). An agency in one partnership needs no filter:
+        # every row of its index is of that partnership or across a border.
+        rows = rows.filter(_in_reach(actor, at, "case_id", "case__partnership_id"))
     return rows.filter(status=status) if status else rows
 
 
@@ -544,7 +605,7 @@ def listed_cases(actor: Actor, *, status: str | None = None, at=None) -> QuerySe
         return _listed(Case.objects.all()).none()
     at = at or timezone.now()
     live = Q(access_index__valid_until__isnull=True) | Q(access_index__valid_until__gt=at)
-    wanted = Q(access_index__agency_id=actor.agency.pk, partnership_id=actor.partnership_id) & live
+    wanted = Q(access_index__agency_id=actor.agency.pk) & _in_reach(actor, at) & live
     if status:
         wanted &= Q(access_index__status=status)
     # One filter() call, so the annotations reuse its join.
@@ -567,9 +628,17 @@ def relation(agency: Agency | None, case: Case, at=None) -> str | None:
 
 
 def may(actor: Actor, action: Action, case: Case) -> bool:
-    """May this actor do this to this case, right now?"""
-    if not actor.works_cases or not has_scope(actor, _ACTION_SCOPE[action]) or not actor.in_partnership(case):
+    """May this actor do this to this case, right now? Across a border
+    (a case of another partnership) only by an active cross-border share,
+    and only to view and contribute, as a shared agency."""
+    if not actor.works_cases or not has_scope(actor, _ACTION_SCOPE[action]):
         return False
+    if not actor.in_partnership(case):
+        held_across = actor.partnership is not None and active_grants().filter(
+            case=case, agency=actor.agency, cross_border=True,
+        ).exists()
+        if not held_across:
+            return False
     rel = relation(actor.agency, case)
     if rel is None:
         return False
@@ -759,6 +828,71 @@ def may_manage_api_clients(actor: Actor) -> bool:
 
 
 # ---------------------------------------------------------------------------
+# Transfers between partnerships
+# ---------------------------------------------------------------------------
+# A case moves with a young person who moves: the sending lead agency
+# proposes, the receiving hub decides. The transfer row is seen from both
+# partnerships; the cases on either side stay each in its own.
+
+
+def may_propose_transfer(actor: Actor, case: Case) -> bool:
+    """The lead agency's managers and the key worker (``Action.MANAGE``), as
+    named people working in the case's partnership, on an open case."""
+    return (
+        actor.user is not None and not is_machine_client(actor) and actor.in_partnership(case)
+        and case.is_open and may(actor, Action.MANAGE, case)
+    )
+
+
+def transfer_destinations(actor: Actor, case: Case) -> QuerySet[Partnership]:
+    """The partnerships a case may be transferred to: every other active
+    one (a young person may move anywhere the deployment serves)."""
+    if not may_propose_transfer(actor, case):
+        return Partnership.objects.none()
+    return Partnership.objects.filter(is_active=True).exclude(pk=case.partnership_id).order_by("name", "pk")
+
+
+def case_transfers(actor: Actor, case: Case) -> QuerySet[CaseTransfer]:
+    """The transfers proposed out of a case the actor may see, newest first."""
+    if not may(actor, Action.VIEW, case):
+        return CaseTransfer.objects.none()
+    return CaseTransfer.objects.filter(case_id=case.pk).order_by("-proposed_at", "-pk")
+
+
+def referral_transfer(actor: Actor, referral: Referral) -> CaseTransfer | None:
+    """The transfer a referral arrived as, for someone who may see the
+    referral in the receiving partnership (its hub), else None."""
+    if not actor.in_partnership(referral) or not visible_referrals(actor).filter(pk=referral.pk).exists():
+        return None
+    return CaseTransfer.objects.filter(referral_id=referral.pk).first()
+
+
+def pending_transfer(referral_id: int, *, for_update: bool = False) -> CaseTransfer | None:
+    """The proposed (undecided) transfer behind a referral, if any: for the
+    screening services, which settle it with their decision."""
+    transfers = CaseTransfer.objects.filter(referral_id=referral_id, status=TransferStatus.PROPOSED)
+    return (transfers.select_for_update() if for_update else transfers).first()
+
+
+class across_border:  # a context manager, like ``within_partnership``
+    """``with access.across_border(partnership_id):`` the one way a write
+    crosses into another partnership. The transfer services, once the
+    policy has allowed the step, write the other side's rows (the receiving
+    hub's referral, the sending case's closure and chronology) under that
+    partnership's row-level security, as scheduled work would (no agency),
+    then return to the actor's own boundary. Nothing else uses it."""
+
+    def __init__(self, partnership_id: int) -> None:
+        self._inner = within_partnership(system_actor(label="transfer", partnership=partnership_id))
+
+    def __enter__(self) -> None:
+        self._inner.__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        self._inner.__exit__(*exc_info)
+
+
+# ---------------------------------------------------------------------------
 # Keeping the permission rows in step (called inside the services' transactions)
 # ---------------------------------------------------------------------------
 
@@ -818,6 +952,8 @@ def _case_basis(agency: Agency, case_id: int, lead_agency_id: int) -> str:
     if grant is None:
         return ""
     until = timezone.localtime(grant.expires_at).strftime("%-d %b %Y")
+    if grant.agreement is not None and grant.cross_border:
+        return f"Cross-border share grant #{grant.pk} under agreement {grant.agreement.reference} until {until}"
     if grant.agreement is not None:
         return f"Share grant #{grant.pk} under agreement {grant.agreement.reference} until {until}"
     return f"Share grant #{grant.pk} on a recorded emergency basis until {until}"

@@ -74,6 +74,10 @@ class ShareGrant(models.Model):
     permissions_removed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the permission rows were removed after expiry or revocation",
     )
+    # Granted to an agency that does not work in the case's partnership,
+    # under a cross-border agreement: the one way (with a transfer) that a
+    # case is seen from another partnership, row-level security included.
+    cross_border = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-granted_at"]
@@ -81,6 +85,10 @@ class ShareGrant(models.Model):
             models.CheckConstraint(
                 condition=Q(agreement__isnull=False) | ~Q(emergency_basis=""),
                 name="share_grant_needs_agreement_or_emergency",
+            ),
+            # Across a border only under an agreement, never on an emergency basis alone.
+            models.CheckConstraint(
+                condition=Q(cross_border=False) | Q(agreement__isnull=False), name="share_grant_cross_border_agreement",
             ),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("granted_at")), name="share_grant_expires_later"),
             models.CheckConstraint(
@@ -90,6 +98,12 @@ class ShareGrant(models.Model):
         ]
         indexes = [
             models.Index(fields=["agency", "case"], condition=Q(revoked_at__isnull=True), name="share_grant_unrevoked"),
+            # Row-level security asks, on every query of a case, which cases
+            # the acting agency holds across a border: a short range here.
+            models.Index(
+                fields=["agency", "expires_at"], include=["case"], condition=Q(cross_border=True, revoked_at__isnull=True),
+                name="share_grant_cross_border",
+            ),
             models.Index(fields=["expires_at"], condition=Q(revoked_at__isnull=True), name="share_grant_expiry"),
             # The expiry task's sweep: grants whose permission rows are still to be removed.
             models.Index(

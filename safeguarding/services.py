@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies.models import Agency, InformationSharingAgreement
+from lib import inputs
 from lib.errors import DomainError
 from referrals.models import Case, LawfulBasis
 from safeguarding import access
@@ -35,16 +36,7 @@ TEXT_MAX_LENGTH = 5_000
 
 
 def _text(value, *, field: str, label: str, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise DomainError(f"{label} must be text", field=field)
-    value = value.strip()
-    if required and not value:
-        raise DomainError(f"Enter {label.lower()}", field=field, code="required")
-    if len(value) > TEXT_MAX_LENGTH:
-        raise DomainError(f"{label} must be {TEXT_MAX_LENGTH:,} characters or fewer", field=field, code="max_length")
-    return value
+    return inputs.text(value, field=field, label=label, max_length=TEXT_MAX_LENGTH, required=required)
 
 
 def _named_person(actor: Actor) -> None:
@@ -53,7 +45,11 @@ def _named_person(actor: Actor) -> None:
         raise access.NotAllowed("Sharing decisions are made by a named person")
 
 
-def _recipient(case: Case, agency) -> Agency:
+def _recipient(case: Case, agency) -> tuple[Agency, bool]:
+    """The agency a case may be shared with, and whether the share crosses
+    a partnership's border (the agency does not work in the case's
+    partnership but in another active one: then only under a cross-border
+    agreement, see ``_agreement_for``)."""
     if not isinstance(agency, Agency) or agency.pk is None:
         raise DomainError("Choose the agency", field="agency", code="required")
     recipient = Agency.objects.filter(pk=agency.pk, is_active=True).first()
@@ -61,11 +57,11 @@ def _recipient(case: Case, agency) -> Agency:
         raise DomainError("That agency is not an active partner", field="agency")
     if recipient.pk == case.lead_agency_id:
         raise DomainError(f"{recipient.name} leads this case already", field="agency")
-    if not recipient.partnerships.filter(pk=case.partnership_id).exists():
-        # Across a borough line only under a cross-border agreement, which
-        # is not yet something a share can rest on.
-        raise DomainError(f"{recipient.name} does not work in this case's partnership", field="agency")
-    return recipient
+    if recipient.partnerships.filter(pk=case.partnership_id).exists():
+        return recipient, False
+    if not recipient.partnerships.filter(is_active=True).exists():
+        raise DomainError(f"{recipient.name} does not work in any partnership", field="agency")
+    return recipient, True
 
 
 def _one_year_after(moment: dt.datetime) -> dt.datetime:
@@ -76,31 +72,39 @@ def _one_year_after(moment: dt.datetime) -> dt.datetime:
         return local.replace(year=local.year + 1, day=28)
 
 
-def _agreements_covering(lead_agency_id: int, recipient_id: int, day: dt.date):
-    return (
+def _agreements_covering(lead_agency_id: int, recipient_id: int, day: dt.date, *, cross_border: bool = False):
+    agreements = (
         InformationSharingAgreement.objects.filter(parties=lead_agency_id)
         .filter(parties=recipient_id)
         .filter(starts_on__lte=day)
         .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .distinct()
     )
+    if cross_border:
+        agreements = agreements.filter(cross_border=True)
+    return agreements.distinct()
 
 
-def _agreement_for(case: Case, recipient: Agency, agreement, *, day: dt.date, required: bool):
+def _agreement_for(case: Case, recipient: Agency, agreement, *, day: dt.date, required: bool,
+                   cross_border: bool = False):
     """The agreement a decision rests on: the one named, which must be in
     force today between the lead agency and the recipient, or else the one
     such agreement there is. Several in force and none named: the decider
-    must choose, since it is their decision that rests on it."""
-    covering = _agreements_covering(case.lead_agency_id, recipient.pk, day)
+    must choose, since it is their decision that rests on it. Across a
+    border only a cross-border agreement will do, and one is always needed
+    (an emergency basis alone does not carry a case into another
+    partnership)."""
+    covering = _agreements_covering(case.lead_agency_id, recipient.pk, day, cross_border=cross_border)
     if agreement is not None:
         pk = getattr(agreement, "pk", None)
         found = covering.filter(pk=pk).first() if pk is not None else None
         if found is None:
             raise DomainError(
-                "That agreement is not in force between the lead agency and this agency", field="agreement",
+                "That agreement is not a cross-border agreement in force between the lead agency and this agency"
+                if cross_border else "That agreement is not in force between the lead agency and this agency",
+                field="agreement",
             )
         return found
-    if not required:
+    if not required and not cross_border:
         return None
     candidates = list(covering[:2])
     if len(candidates) == 1:
@@ -108,6 +112,12 @@ def _agreement_for(case: Case, recipient: Agency, agreement, *, day: dt.date, re
     if len(candidates) > 1:
         raise DomainError("Choose the information-sharing agreement this rests on", field="agreement",
                           code="required")
+    if cross_border:
+        raise DomainError(
+            f"{recipient.name} works in another partnership: a case is shared across the border only under a "
+            "cross-border information-sharing agreement in force between the two agencies",
+            field="agreement", code="no_cross_border_agreement",
+        )
     return None
 
 
@@ -142,7 +152,7 @@ def share_case(
     case = access.get_case(actor, getattr(case, "pk", case), Action.MANAGE, log=False, for_update=True)
     _named_person(actor)
     now = timezone.now()
-    recipient = _recipient(case, agency)
+    recipient, cross_border = _recipient(case, agency)
     # The case row is locked, so two grants to the same agency cannot race.
     if access.active_grants(now).filter(case=case, agency=recipient).exists():
         raise DomainError(f"{recipient.name} already has an active share of this case", field="agency",
@@ -164,6 +174,7 @@ def share_case(
         raise DomainError("A share can last at most 12 months: review it and share again", field="expires_at")
     agreement = _agreement_for(
         case, recipient, agreement, day=timezone.localdate(now), required=not emergency_basis,
+        cross_border=cross_border,
     )
     if agreement is None and not emergency_basis:
         raise DomainError(
@@ -176,6 +187,7 @@ def share_case(
         case=case, agency=recipient, purpose=purpose, lawful_basis=lawful_basis,
         special_category_condition=special_category_condition, agreement=agreement,
         emergency_basis=emergency_basis, granted_by=actor.user, granted_at=now, expires_at=expires_at,
+        cross_border=cross_border,
     )
     decision = SharingDecision.objects.create(
         case=case, recipient=recipient, outcome=SharingOutcome.SHARED, purpose=purpose,
@@ -186,7 +198,10 @@ def share_case(
     access.sync_case_permissions(case, at=now)
     access.log_access(
         actor, "share", grant,
-        detail={"agency": recipient.pk, "decision": decision.pk, "emergency": bool(emergency_basis)},
+        detail={
+            "agency": recipient.pk, "decision": decision.pk, "emergency": bool(emergency_basis),
+            "cross_border": cross_border,
+        },
     )
     return grant
 
@@ -215,7 +230,7 @@ def decline_to_share(
     case = access.get_case(actor, getattr(case, "pk", case), Action.MANAGE, log=False, for_update=True)
     _named_person(actor)
     now = timezone.now()
-    recipient = _recipient(case, agency)
+    recipient, cross_border = _recipient(case, agency)
     purpose = _text(purpose, field="purpose", label="Purpose")
     reason = _text(reason, field="reason", label="Reason for not sharing")
     if not isinstance(consent_sought, bool):
@@ -223,7 +238,9 @@ def decline_to_share(
     consent_reason = _text(consent_reason, field="consent_reason", label="Why consent was or was not sought")
     if lawful_basis and lawful_basis not in LawfulBasis.values:
         raise DomainError("Choose a valid lawful basis", field="lawful_basis")
-    agreement = _agreement_for(case, recipient, agreement, day=timezone.localdate(now), required=False)
+    # A decision not to share needs no agreement, on either side of a border.
+    agreement = _agreement_for(case, recipient, agreement, day=timezone.localdate(now), required=False,
+                               cross_border=cross_border and agreement is not None)
     decision = SharingDecision.objects.create(
         case=case, recipient=recipient, outcome=SharingOutcome.NOT_SHARED, purpose=purpose,
         lawful_basis=lawful_basis or "", agreement=agreement, consent_sought=consent_sought,

@@ -19,11 +19,13 @@ from referrals.models import (
     Gender,
     InterventionKind,
     InterventionStatus,
+    TRANSFER_JOINT_DAYS_MAX,
     LawfulBasis,
     NoteKind,
     NoteVisibility,
     ReviewDecision,
     RiskLevel,
+    TransferArrangement,
 )
 
 
@@ -31,6 +33,16 @@ def agency_choices(blank: str, *, partnership: int | None, exclude: int | None =
     """A partnership's active agencies as choices, after a blank prompt."""
     return [("", blank)] + [
         (str(a.pk), a.name) for a in agency_selectors.directory(partnership=partnership, exclude=exclude)
+    ]
+
+
+def share_recipient_choices(blank: str, *, case, day) -> list[tuple[str, str]]:
+    """Whom a case may be shared with: the agencies of its partnership, then
+    those of neighbouring partnerships under a cross-border agreement with
+    the lead agency (named with their partnership)."""
+    across = agency_selectors.cross_border_partners(case.lead_agency_id, partnership=case.partnership_id, day=day)
+    return agency_choices(blank, partnership=case.partnership_id, exclude=case.lead_agency_id) + [
+        (str(a.pk), f"{a.name} ({a.partnership_names}: cross-border)") for a in across
     ]
 
 
@@ -150,6 +162,60 @@ class ConsentForm(forms.Form):
             data["lawful_basis"] = ""
             data["consent_reason"] = ""
         return data
+
+
+class TransferForm(ConsentForm):
+    """Propose moving a case to the partnership the young person moved to.
+    Choices (partnerships, chronology entries) are set by the view; the
+    transfer service decides whether they will do."""
+
+    to_partnership = forms.ChoiceField(
+        label="Which partnership has the young person moved to?", widget=forms.RadioSelect,
+        error_messages={"required": "Select the partnership the young person has moved to"},
+    )
+    new_postcode = forms.CharField(label="New postcode (optional)", max_length=10, required=False)
+    reason = forms.CharField(
+        label="Why should the case move?", widget=forms.Textarea, max_length=2_000,
+        help_text="For example, the family moved to a new address there on 1 December.",
+        error_messages={"required": "Say why the case should move"},
+    )
+    summary = forms.CharField(
+        label="Summary for the receiving hub", widget=forms.Textarea, max_length=10_000,
+        help_text="What they need to know to keep the young person safe: risks, what has worked, who is involved.",
+        error_messages={"required": "Write a summary for the receiving hub"},
+    )
+    note_ids = forms.MultipleChoiceField(
+        label="Chronology entries to send (optional)", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Only what the receiving hub needs. Nothing else of this case crosses to the other partnership.",
+    )
+    arrangement = _radios(TransferArrangement.choices, "If the receiving hub accepts")
+    joint_days = forms.IntegerField(
+        label="How many days should the case stay open jointly?", required=False, min_value=1,
+        max_value=TRANSFER_JOINT_DAYS_MAX, help_text=f"Only for a joint period: 1 to {TRANSFER_JOINT_DAYS_MAX} days.",
+    )
+    field_order = ["to_partnership", "new_postcode", "reason", "summary", "note_ids", "arrangement", "joint_days",
+                   "consent", "lawful_basis", "consent_reason"]
+
+    consent_reason = forms.CharField(label="Why was consent not sought?", widget=forms.Textarea, required=False,
+                                     max_length=2_000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = "Consent to the transfer"
+        self.fields["lawful_basis"].label = "Lawful basis for transferring without consent"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("arrangement") == TransferArrangement.JOINT and not data.get("joint_days"):
+            self.add_error("joint_days", "Enter how many days the case should stay open jointly")
+        if data.get("arrangement") != TransferArrangement.JOINT:
+            data["joint_days"] = None
+        return data
+
+
+class WithdrawTransferForm(forms.Form):
+    reason = forms.CharField(label="Why is the transfer withdrawn?", widget=forms.Textarea, max_length=2_000,
+                             error_messages={"required": "Say why the transfer is withdrawn"})
 
 
 class DecisionForm(forms.Form):

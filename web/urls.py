@@ -49,6 +49,9 @@ urlpatterns = [
     path("cases/<int:case_id>/shares/<int:grant_id>/revoke/", cases.share_revoke, name="share-revoke"),
     path("cases/<int:case_id>/close/", cases.case_close, name="case-close"),
     path("cases/<int:case_id>/key-worker/", cases.case_reassign, name="case-reassign"),
+    path("cases/<int:case_id>/transfer/", cases.transfer_propose, name="transfer-propose"),
+    path("cases/<int:case_id>/transfers/<int:transfer_id>/withdraw/", cases.transfer_withdraw,
+         name="transfer-withdraw"),
     # Audit and subject access (data-protection officers, managers)
     path("cases/<int:case_id>/history/", audit.case_history, name="case-history"),
     path("cases/<int:case_id>/access-log/", audit.case_access_log, name="case-access-log"),

@@ -366,6 +366,7 @@ CELERY_BEAT_SCHEDULE = {
     "screening-deadlines": {"task": "reminders.screening_sweep", "schedule": _SWEEP},
     "shares-expiring": {"task": "reminders.share_expiring_sweep", "schedule": _SWEEP},
     "shares-expired": {"task": "reminders.share_expiry_sweep", "schedule": _SWEEP},
+    "transfers-joint-ended": {"task": "reminders.transfer_joint_sweep", "schedule": _SWEEP},
     "notifications-unsent": {"task": "reminders.notifications_unsent_sweep", "schedule": _SWEEP},
     "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
     "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},

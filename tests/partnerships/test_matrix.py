@@ -7,7 +7,10 @@ Pages, the partner API and the policy's own answers agree."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from django.urls import reverse
 
 from agencies.models import Role
@@ -91,11 +94,20 @@ def test_a_lead_agency_or_a_share_must_work_in_the_case_borough(boroughs, cast):
     manager = access.actor_for_user(cast.user("sharing", Role.MANAGER), partnership=boroughs.b.pk)
     with pytest.raises(DomainError, match="does not work in"):
         casework.case_transfer_lead(actor=manager, case=boroughs.case_b, lead_agency=cast.owner)
-    with pytest.raises(DomainError, match="does not work in"):
-        sharing.decline_to_share(
-            actor=manager, case=boroughs.case_b, agency=cast.owner, purpose="Asked", reason="No",
-            lawful_basis="", consent_sought=False, consent_reason="Not needed",
+    # A share across the border needs a cross-border agreement (see
+    # test_cross_border.py); the agreement all the cast's agencies signed is
+    # not one. A decision not to share with a neighbour needs none.
+    with pytest.raises(DomainError, match="cross-border information-sharing agreement"):
+        sharing.share_case(
+            actor=manager, case=boroughs.case_b, agency=cast.owner, purpose="Asked",
+            lawful_basis="safeguarding_children", consent_sought=False, consent_reason="Not needed",
+            expires_at=timezone.now() + dt.timedelta(days=7),
         )
+    sharing.decline_to_share(
+        actor=manager, case=boroughs.case_b, agency=cast.owner, purpose="Asked", reason="No",
+        lawful_basis="", consent_sought=False, consent_reason="Not needed",
+    )
+    assert not access.visible_cases(cast.actor("owner", Role.MANAGER)).filter(pk=boroughs.case_b.pk).exists()
 
 
 def test_a_partner_system_sees_only_its_borough_through_the_api(client, boroughs, cast):

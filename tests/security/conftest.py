@@ -30,6 +30,7 @@ from django.utils import timezone
 from agencies.models import AgencyKind, ApiScope, Role
 from reminders.models import Notification, NotificationKind
 from api.services import api_client_issue
+from casework.transfers import transfer_propose
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
@@ -119,6 +120,21 @@ def build_world() -> SimpleNamespace:
         actor=access.actor_for_user(users[("own", "dpo")]), young_person=young_person,
         received_on=timezone.localdate() - dt.timedelta(days=3), notes="By letter; identity checked",
     )
+    # A neighbouring partnership a case may be transferred to, and a second
+    # case of the same team whose transfer there is waiting for its hub.
+    neighbour = f.PartnershipFactory(name="Neighbour borough", slug="neighbour")
+    moving_case = f.CaseFactory(
+        young_person=f.YoungPersonFactory(given_name="Kemi", family_name="Adeyemi", recorded_by=agencies["own"]),
+        lead_agency=agencies["own"], key_worker=key_worker,
+    )
+    share(moving_case, agencies["shared"], agreement=agreement, emergency_basis="")
+    f.ReferralFactory(young_person=moving_case.young_person, referring_agency=agencies["own"],
+                      status=rm.ReferralStatus.ACCEPTED, decided_at=now, case=moving_case)
+    transfer = transfer_propose(
+        actor=access.actor_for_user(users[("own", "manager")]), case=moving_case, to_partnership=neighbour,
+        reason="The family moved to the neighbouring borough", summary="Settled in a new school",
+        arrangement="close", consent="parent_carer",
+    )
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -132,7 +148,7 @@ def build_world() -> SimpleNamespace:
         young_person=young_person, case=case, review=review, accepted_referral=accepted,
         open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
-        subject_access=subject_access,
+        subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
     )
 
 

@@ -21,7 +21,7 @@ TRACKED = {
     rm.CaseNote: (), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
-    SubjectAccessRequest: ("completed_on",), StaticToken: ("token",),
+    SubjectAccessRequest: ("completed_on",), StaticToken: ("token",), rm.CaseTransfer: ("status",),
 }
 
 

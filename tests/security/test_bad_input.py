@@ -52,6 +52,7 @@ WEB_FORMS = {
     "referral-concerns": forms.ConcernsForm, "referral-risk": forms.RiskForm, "referral-account": forms.AccountForm,
     "referral-consent": forms.ConsentForm, "api-clients": forms.ApiClientIssueForm,
     "subject-access-new": SubjectAccessRequestForm, "partnership-choose": forms.PartnershipChoiceForm,
+    "transfer-propose": forms.TransferForm, "transfer-withdraw": forms.WithdrawTransferForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -261,7 +262,7 @@ def test_choose_rejects_an_unknown_record(world):
     assert state() == before
 
 
-TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson]
+TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer]
 
 
 def stored_exactly(value: str) -> bool:

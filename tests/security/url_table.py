@@ -280,6 +280,19 @@ WEB: dict[str, Page] = {
         ok=LEAD_MANAGERS, forbidden=CASE_TEAM - LEAD_MANAGERS, methods=("GET", "POST"),
         post=lambda w: {"key_worker": str(w.users[("own", "practitioner")].pk)},
     ),
+    # Transfers to another partnership: the lead's managers and the key worker.
+    "transfer-propose": case_page(
+        ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS, methods=("GET", "POST"),
+        post=lambda w: {"to_partnership": str(w.neighbour.pk), "reason": "The family moved",
+                        "summary": "Settled at a new address; needs a youth worker there", "arrangement": "close",
+                        "consent": "not_sought", "lawful_basis": "safeguarding_children",
+                        "consent_reason": "Asking would tell the exploiting group where the family went"},
+    ),
+    "transfer-withdraw": Page(
+        kwargs=lambda w: {"case_id": w.moving_case.pk, "transfer_id": w.transfer.pk}, methods=("GET", "POST"),
+        post=lambda w: {"reason": "The family is moving back"},
+        ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS,
+    ),
     # The audit trail (safeguarding/urls.py)
     "case-history": case_page(ok=CASE_TEAM),
     "case-access-log": case_page(ok=ACCESS_LOG_READERS),

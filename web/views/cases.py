@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies import selectors as agency_selectors
-from casework import selectors, services
+from casework import selectors, services, transfers
 from lib.errors import DomainError
 from referrals.models import NoteKind
 from safeguarding import access
@@ -59,6 +59,9 @@ def case_detail(request, case_id: int):
         "today": today,
         "due_soon": today + dt.timedelta(days=selectors.DUE_SOON_DAYS),
         "shares": list(audit.case_shares(actor, file.case)),
+        "cross_border": access.is_cross_border(actor, file.case),
+        "transfers": list(selectors.case_transfers(actor, file.case)),
+        "may_propose_transfer": access.may_propose_transfer(actor, file.case),
         "now": timezone.now(),
     }
     return render(request, "referrals/case_detail.html", context)
@@ -111,6 +114,9 @@ def intervention_add(request, case_id: int):
     case = access.get_case(actor, case_id, Action.CONTRIBUTE, log=False)
     form = forms.InterventionForm(posted(request), initial={"provider_agency": str(actor.agency.pk)})
     form.fields["provider_agency"].choices = forms.agency_choices("Choose the provider", partnership=case.partnership_id)
+    if access.is_cross_border(actor, case):
+        # An agency working the case across a border may provide support itself.
+        form.fields["provider_agency"].choices.append((str(actor.agency.pk), actor.agency.name))
 
     def save(data):
         services.intervention_record(
@@ -160,8 +166,8 @@ def share_add(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.ShareForm(posted(request))
-    form.fields["agency"].choices = forms.agency_choices(
-        "Choose the agency", partnership=case.partnership_id, exclude=case.lead_agency_id,
+    form.fields["agency"].choices = forms.share_recipient_choices(
+        "Choose the agency", case=case, day=timezone.localdate(),
     )
     form.fields["agreement"].choices = [("", "The agreement in force with that agency")] + [
         (str(a.pk), f"{a.title} ({a.reference})")
@@ -189,8 +195,8 @@ def share_decline(request, case_id: int):
     actor = request.actor
     case = access.get_case(actor, case_id, Action.MANAGE, log=False)
     form = forms.DeclineShareForm(posted(request))
-    form.fields["agency"].choices = forms.agency_choices(
-        "Choose the agency", partnership=case.partnership_id, exclude=case.lead_agency_id,
+    form.fields["agency"].choices = forms.share_recipient_choices(
+        "Choose the agency", case=case, day=timezone.localdate(),
     )
 
     def save(data):
@@ -244,3 +250,51 @@ def case_reassign(request, case_id: int):
 
     return _action_page(request, case, form, "referrals/case_form.html", "Change the key worker", save,
                         "Key worker changed", aliases={"case": "key_worker"})
+
+
+# Transfers to another partnership (the young person moved) ------------------
+
+
+@page
+def transfer_propose(request, case_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.VIEW, log=False)
+    if not access.may_propose_transfer(actor, case):
+        raise access.NotAllowed("Only the lead agency's managers and the key worker propose a transfer")
+    form = forms.TransferForm(posted(request))
+    form.fields["to_partnership"].choices = [
+        (str(p.pk), p.name) for p in access.transfer_destinations(actor, case)
+    ]
+    form.fields["note_ids"].choices = [
+        (str(n.pk), f"{n.occurred_at:%d %b %Y}, {n.get_kind_display()}, {n.agency.name}: {n.text[:120]}")
+        for n in selectors.case_notes(actor, case).order_by("-occurred_at", "-pk")[:transfers.CHRONOLOGY_MAX_ENTRIES * 4]
+    ]
+
+    def save(data):
+        transfer = transfers.transfer_propose(
+            actor=actor, case=case, to_partnership=data["to_partnership"], reason=data["reason"],
+            summary=data["summary"], note_ids=data["note_ids"], new_postcode=data["new_postcode"],
+            consent=data["consent"], lawful_basis=data["lawful_basis"], consent_reason=data["consent_reason"],
+            arrangement=data["arrangement"], joint_days=data["joint_days"],
+        )
+        messages.info(request, f"{transfer.to_partnership.name}'s hub has it as referral {transfer.referral.reference}")
+
+    return _action_page(request, case, form, "referrals/case_form.html", "Propose a transfer to another partnership",
+                        save, "Transfer proposed")
+
+
+@page
+def transfer_withdraw(request, case_id: int, transfer_id: int):
+    actor = request.actor
+    case = access.get_case(actor, case_id, Action.VIEW, log=False)
+    transfer = selectors.case_transfer(actor, case, transfer_id)
+    if not access.may_propose_transfer(actor, case):
+        raise access.NotAllowed("Only the lead agency's managers and the key worker withdraw a transfer")
+    form = forms.WithdrawTransferForm(posted(request))
+
+    def save(data):
+        transfers.transfer_withdraw(actor=actor, transfer=transfer, reason=data["reason"])
+
+    return _action_page(request, case, form, "referrals/case_form.html",
+                        f"Withdraw the transfer to {transfer.to_partnership.name}", save, "Transfer withdrawn",
+                        aliases={"transfer": "reason"})

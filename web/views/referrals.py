@@ -217,4 +217,5 @@ def detail(request, referral_id: int):
         "referral": referral,
         "may_screen": access.may_screen(request.actor, referral),
         "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
+        "transfer": selectors.referral_transfer(request.actor, referral),
     })

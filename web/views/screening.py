@@ -44,6 +44,7 @@ def screening(request, referral_id: int):
             return redirect("home")
     return render(request, "referrals/screening.html", {
         "referral": referral, "form": form, "candidates": candidates,
+        "transfer": selectors.referral_transfer(actor, referral),
         "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
     })
 
