@@ -40,6 +40,7 @@ from referrals.models import (
     CaseStatus,
     CaseTransfer,
     Intervention,
+    PartnershipEnquiry,
     Referral,
     ReferralStatus,
     Review,
@@ -253,6 +254,26 @@ def referral_transfer(actor: access.Actor, referral: Referral) -> CaseTransfer |
     """The transfer a referral arrived as (``access.referral_transfer``), for
     its hub: what the sending partnership sent."""
     return access.referral_transfer(actor, referral)
+
+
+def enquiries_received(actor: access.Actor) -> QuerySet[PartnershipEnquiry]:
+    """Enquiries from other partnerships' hubs to the actor's, open ones
+    first (``access.enquiries_received``)."""
+    return access.enquiries_received(actor).select_related("from_partnership", "asked_by", "asked_by_agency",
+                                                            "answered_by").order_by("-status", "-asked_at", "-pk")
+
+
+def enquiry_received(actor: access.Actor, enquiry_id) -> PartnershipEnquiry:
+    """One enquiry to the actor's hub, or ``access.NotVisible``."""
+    enquiry = enquiries_received(actor).filter(pk=enquiry_id).first() if str(enquiry_id).isdigit() else None
+    if enquiry is None:
+        raise access.NotVisible("No such enquiry")
+    return enquiry
+
+
+def referral_enquiries(actor: access.Actor, referral: Referral) -> QuerySet[PartnershipEnquiry]:
+    """What the actor's hub asked other partnerships about a referral."""
+    return access.enquiries_sent(actor, referral).select_related("to_partnership", "answered_by").order_by("-asked_at")
 
 
 def case_interventions(actor: access.Actor, case: Case) -> QuerySet[Intervention]:

@@ -657,3 +657,60 @@ class CaseTransfer(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == TransferStatus.PROPOSED
+
+
+# ===========================================================================
+# Asking a neighbouring hub (issue 14): a likely record in another
+# partnership is shown to a screener only as "a possible existing record in
+# <partnership>"; the screener may ask that partnership's hub about it. The
+# enquiry carries the least that lets the other hub search its own index
+# (names and date of birth) and is seen from both partnerships, nowhere else.
+# ===========================================================================
+
+
+class EnquiryStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an answer"
+    ANSWERED = "answered", "Answered"
+
+
+class PartnershipEnquiry(models.Model):
+    from_partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    to_partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    # The referral being screened, in the asking partnership.
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="enquiries")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asked_by_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    asked_at = models.DateTimeField(default=timezone.now)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    message = models.TextField(help_text="What the asking hub needs: a share or a transfer, and why")
+    status = models.CharField(max_length=10, choices=EnquiryStatus.choices, default=EnquiryStatus.OPEN)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-asked_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_partnership=F("to_partnership")), name="partnership_enquiry_between_partnerships",
+            ),
+            models.CheckConstraint(condition=Q(status__in=EnquiryStatus.values), name="partnership_enquiry_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(status=EnquiryStatus.OPEN) & Q(answered_at__isnull=True))
+                | (Q(status=EnquiryStatus.ANSWERED) & Q(answered_at__isnull=False) & ~Q(answer="")),
+                name="partnership_enquiry_answer_when_answered",
+            ),
+            # One open question per referral and partnership asked.
+            models.UniqueConstraint(
+                fields=["referral", "to_partnership"], condition=Q(status=EnquiryStatus.OPEN),
+                name="partnership_enquiry_one_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["to_partnership", "status", "-asked_at"], name="partnership_enquiry_inbox")]
+
+    def __str__(self) -> str:
+        return f"Enquiry from partnership {self.from_partnership_id} to {self.to_partnership_id}"

@@ -62,7 +62,9 @@ from referrals.models import (
     CaseNote,
     CaseStatus,
     CaseTransfer,
+    EnquiryStatus,
     NoteVisibility,
+    PartnershipEnquiry,
     Referral,
     TransferStatus,
     YoungPerson,
@@ -890,6 +892,49 @@ class across_border:  # a context manager, like ``within_partnership``
 
     def __exit__(self, *exc_info) -> None:
         self._inner.__exit__(*exc_info)
+
+
+# Asking a neighbouring hub -------------------------------------------------
+
+
+def partnerships_knowing(actor: Actor, referral: Referral, *, keys: Iterable[str]) -> list[Partnership]:
+    """What a hub screener deciding a referral may learn of records beyond
+    their partnership: the other active partnerships that hold a likely
+    record of the same young person (one whose match keys, strong ones
+    from ``casework.matching``, equal ``keys``), and nothing else, never
+    which record or anything in it. Asked of the database through a
+    function that answers with partnership ids only (row-level security
+    hides the records themselves). Anyone else learns nothing: []."""
+    keys = sorted(set(keys))
+    if not actor.screens_referrals or not actor.in_partnership(referral) or not keys:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT crossroads_partnerships_knowing(%s::text[])", [keys])
+        ids = {row[0] for row in cursor.fetchall()} - {actor.partnership_id}
+    return list(Partnership.objects.filter(pk__in=ids, is_active=True).order_by("name", "pk"))
+
+
+def may_answer_enquiry(actor: Actor, enquiry: PartnershipEnquiry) -> bool:
+    """The asked partnership's hub screeners answer an open enquiry."""
+    return (
+        actor.screens_referrals and actor.user is not None and enquiry.to_partnership_id == actor.partnership_id
+        and enquiry.status == EnquiryStatus.OPEN
+    )
+
+
+def enquiries_received(actor: Actor) -> QuerySet[PartnershipEnquiry]:
+    """Enquiries other partnerships' hubs sent to the actor's: for its hub
+    screeners (they search their own index to answer). Nobody else."""
+    if not actor.screens_referrals or actor.partnership is None:
+        return PartnershipEnquiry.objects.none()
+    return PartnershipEnquiry.objects.filter(to_partnership_id=actor.partnership_id)
+
+
+def enquiries_sent(actor: Actor, referral: Referral) -> QuerySet[PartnershipEnquiry]:
+    """The enquiries the actor's hub sent about a referral it screens."""
+    if not actor.screens_referrals or not actor.in_partnership(referral):
+        return PartnershipEnquiry.objects.none()
+    return PartnershipEnquiry.objects.filter(referral_id=referral.pk, from_partnership_id=actor.partnership_id)
 
 
 # ---------------------------------------------------------------------------

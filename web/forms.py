@@ -213,6 +213,24 @@ class TransferForm(ConsentForm):
         return data
 
 
+class EnquiryForm(forms.Form):
+    message = forms.CharField(
+        label="What are you asking?", widget=forms.Textarea, max_length=2_000,
+        help_text="For example: we are screening a referral about this young person, who may be known to you. "
+                  "If your lead agency holds a case, could it share it with us across the border or propose a transfer?",
+        error_messages={"required": "Say what you are asking"},
+    )
+
+
+class EnquiryAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label="Your answer", widget=forms.Textarea, max_length=2_000,
+        help_text="Say whether you know the young person and what your lead agency will do; "
+                  "share nothing more here than the asking hub needs.",
+        error_messages={"required": "Enter your answer"},
+    )
+
+
 class WithdrawTransferForm(forms.Form):
     reason = forms.CharField(label="Why is the transfer withdrawn?", widget=forms.Textarea, max_length=2_000,
                              error_messages={"required": "Say why the transfer is withdrawn"})

@@ -36,6 +36,9 @@ urlpatterns = [
     path("referrals/<int:referral_id>/", referrals.detail, name="referral-detail"),
     # Screening
     path("screening/<int:referral_id>/", screening.screening, name="screening"),
+    path("screening/<int:referral_id>/ask/<int:partnership_id>/", screening.screening_ask, name="screening-ask"),
+    path("enquiries/", screening.enquiry_list, name="enquiries"),
+    path("enquiries/<int:enquiry_id>/", screening.enquiry_detail, name="enquiry-detail"),
     # Cases
     path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
     path("cases/<int:case_id>/notes/add/", cases.note_add, name="note-add"),

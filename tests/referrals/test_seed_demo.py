@@ -32,6 +32,7 @@ from referrals import deadlines
 from referrals.models import (
     Case,
     CaseNote,
+    CaseTransfer,
     ClosureReason,
     Intervention,
     InterventionStatus,
@@ -159,7 +160,27 @@ def test_two_partnerships_each_with_its_agencies_and_agreement_and_the_police_un
         agreement = InformationSharingAgreement.objects.get(parties__slug=hub_slug)
         assert set(agreement.parties.all()) == set(Agency.objects.filter(partnerships=partnership)), partnership
         assert agreement.in_force_on(timezone.localdate())
-    assert InformationSharingAgreement.objects.count() == 2
+    assert InformationSharingAgreement.objects.filter(cross_border=False).count() == 2
+
+
+def test_across_the_border_a_share_a_transfer_and_a_record_elsewhere(demo):
+    from casework import enquiries
+
+    User = get_user_model()
+    riverside, wharfside = (Partnership.objects.get(slug=slug) for slug in ("riverside", "wharfside"))
+    agreement = InformationSharingAgreement.objects.get(cross_border=True)
+    assert agreement.in_force_on(timezone.localdate())
+    youth = access.actor_for_user(User.objects.get(username="wharfside-youthworker"), channel=Channel.COMMAND)
+    across = access.visible_cases(youth).filter(partnership=riverside)
+    assert across.count() == 1, "one Riverside case is shared with Wharfside Youth Service"
+    screener = access.actor_for_user(User.objects.get(username="wharfside-screener"), channel=Channel.COMMAND)
+    transfer = CaseTransfer.objects.get(to_partnership=wharfside, status="proposed")
+    queue = access.visible_referrals(screener).filter(status="submitted")
+    assert queue.filter(pk=transfer.referral_id).exists(), "the transfer waits in Wharfside's queue"
+    moved = queue.filter(referring_agency__slug="met-police-se-bcu").exclude(pk=transfer.referral_id)
+    assert any(enquiries.records_elsewhere(screener, r) == [riverside] for r in moved), (
+        "the young person who moved shows as a possible existing record in Riverside"
+    )
 
 
 def test_wharfside_has_a_handful_of_referrals_and_cases(demo):
@@ -182,22 +203,32 @@ def test_every_record_belongs_to_its_partnership_and_every_agency_on_a_case_work
     def inside(agency_id, partnership_id, what):
         assert agency_id is None or partnership_id in works_in.get(agency_id, set()), what
 
+    # The exceptions are what crosses a border on purpose: a transfer arrives
+    # as a referral (and a record) from the sending agency, and a
+    # cross-border share goes to an agency of another partnership.
+    transferred = set(CaseTransfer.objects.values_list("referral_id", flat=True))
     for person in YoungPerson.objects.all():
-        inside(person.recorded_by_id, person.partnership_id, person)
+        if not person.referrals.filter(pk__in=transferred).exists():
+            inside(person.recorded_by_id, person.partnership_id, person)
         inside(person.school_id, person.partnership_id, person)
     for referral in Referral.objects.select_related("young_person", "case"):
         assert referral.young_person.partnership_id == referral.partnership_id, referral
         assert referral.case is None or referral.case.partnership_id == referral.partnership_id, referral
-        inside(referral.referring_agency_id, referral.partnership_id, referral)
+        if referral.pk not in transferred:
+            inside(referral.referring_agency_id, referral.partnership_id, referral)
     for case in Case.objects.select_related("young_person"):
         assert case.young_person.partnership_id == case.partnership_id, case
         inside(case.lead_agency_id, case.partnership_id, case)
         if case.key_worker_id:
             assert Membership.objects.filter(user_id=case.key_worker_id, agency_id=case.lead_agency_id).exists()
     for grant in ShareGrant.objects.select_related("case"):
-        inside(grant.agency_id, grant.case.partnership_id, grant)
-    for decision in SharingDecision.objects.select_related("case"):
-        inside(decision.recipient_id, decision.case.partnership_id, decision)
+        if grant.cross_border:
+            assert grant.case.partnership_id not in works_in[grant.agency_id], grant
+        else:
+            inside(grant.agency_id, grant.case.partnership_id, grant)
+    for decision in SharingDecision.objects.select_related("case", "grant"):
+        if decision.grant is None or not decision.grant.cross_border:
+            inside(decision.recipient_id, decision.case.partnership_id, decision)
     for intervention in Intervention.objects.select_related("case"):
         inside(intervention.provider_agency_id, intervention.case.partnership_id, intervention)
     for note in CaseNote.objects.select_related("case"):
@@ -353,7 +384,10 @@ def test_the_police_officer_works_in_both_partnerships_and_the_others_in_theirs(
         assert access.actor_for_user(User.objects.get(username=username), partnership=other).partnership is None
     youthworker = access.actor_for_user(User.objects.get(username="wharfside-youthworker"), channel=Channel.COMMAND)
     assert access.visible_cases(youthworker).exists()
-    assert not access.visible_cases(youthworker).exclude(partnership=wharfside).exists()
+    # Of Riverside's, only the one case shared with it across the border.
+    assert set(access.visible_cases(youthworker).exclude(partnership=wharfside).values_list("pk", flat=True)) == set(
+        ShareGrant.objects.filter(cross_border=True, agency__slug="wharfside-youth-service").values_list("case_id",
+                                                                                                         flat=True))
     screener = access.actor_for_user(User.objects.get(username="wharfside-screener"), channel=Channel.COMMAND)
     assert access.visible_referrals(screener).filter(status="submitted").exists()
     assert set(access.visible_young_people(screener)) == set(YoungPerson.objects.filter(partnership=wharfside))

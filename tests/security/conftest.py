@@ -135,6 +135,21 @@ def build_world() -> SimpleNamespace:
         reason="The family moved to the neighbouring borough", summary="Settled in a new school",
         arrangement="close", consent="parent_carer",
     )
+    # The neighbour holds a likely record of the open referral's young
+    # person (the hub may ask about it), and has asked this partnership's
+    # hub about a young person of its own.
+    f.YoungPersonFactory(given_name="Amara", family_name="Bello", partnership=neighbour,
+                         date_of_birth=open_referral.young_person.date_of_birth, recorded_by=agencies["other"])
+    neighbour_referral = f.ReferralFactory(
+        young_person=f.YoungPersonFactory(given_name="Ravi", family_name="Shah", partnership=neighbour,
+                                          recorded_by=agencies["other"]),
+        referring_agency=agencies["other"],
+    )
+    enquiry = rm.PartnershipEnquiry.objects.create(
+        from_partnership=neighbour, to_partnership=f.default_partnership(), referral=neighbour_referral,
+        asked_by=users[("other", "practitioner")], asked_by_agency=agencies["other"], given_name="Ravi",
+        family_name="Shah", date_of_birth=neighbour_referral.young_person.date_of_birth, message="Known to you?",
+    )
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -149,6 +164,7 @@ def build_world() -> SimpleNamespace:
         open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
         subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
+        enquiry=enquiry,
     )
 
 

@@ -22,6 +22,7 @@ TRACKED = {
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
     SubjectAccessRequest: ("completed_on",), StaticToken: ("token",), rm.CaseTransfer: ("status",),
+    rm.PartnershipEnquiry: ("status",),
 }
 
 

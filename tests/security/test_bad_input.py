@@ -53,6 +53,7 @@ WEB_FORMS = {
     "referral-consent": forms.ConsentForm, "api-clients": forms.ApiClientIssueForm,
     "subject-access-new": SubjectAccessRequestForm, "partnership-choose": forms.PartnershipChoiceForm,
     "transfer-propose": forms.TransferForm, "transfer-withdraw": forms.WithdrawTransferForm,
+    "screening-ask": forms.EnquiryForm, "enquiry-detail": forms.EnquiryAnswerForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -262,7 +263,7 @@ def test_choose_rejects_an_unknown_record(world):
     assert state() == before
 
 
-TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer]
+TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer, rm.PartnershipEnquiry]
 
 
 def stored_exactly(value: str) -> bool:

@@ -227,6 +227,18 @@ WEB: dict[str, Page] = {
         post=lambda w: {"decision": "no_further_action", "reason": "Already known to the school"},
         ok=frozenset({"hub/hub_screener"}), forbidden=OPEN_REFERRAL_READERS - {"hub/hub_screener"},
     ),
+    # Records in other partnerships: the hub's screener asks, the asked hub answers.
+    "screening-ask": Page(
+        kwargs=lambda w: {"referral_id": w.open_referral.pk, "partnership_id": w.neighbour.pk},
+        methods=("GET", "POST"), post=lambda w: {"message": "Is Amara known to you?"},
+        ok=frozenset({"hub/hub_screener"}), forbidden=OPEN_REFERRAL_READERS - {"hub/hub_screener"},
+    ),
+    "enquiries": Page(ok=frozenset({"hub/hub_screener"}), forbidden=SIGNED_IN - {"hub/hub_screener"}),
+    "enquiry-detail": Page(
+        kwargs=lambda w: {"enquiry_id": w.enquiry.pk}, methods=("GET", "POST"),
+        post=lambda w: {"answer": "Known to our youth service; a transfer will follow"},
+        ok=frozenset({"hub/hub_screener"}), forbidden=SIGNED_IN - {"hub/hub_screener"},
+    ),
     # The case and its actions
     "case-detail": case_page(ok=CASE_TEAM),
     "note-add": case_page(

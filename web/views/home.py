@@ -33,7 +33,8 @@ def home(request):
     if actor.screens_referrals:
         queue = paginate(request, selectors.screening_queue(actor), param="queue")
         selectors.with_time_left(queue.object_list)
-        context.update(queue=queue, show_queue=True)
+        context.update(queue=queue, show_queue=True,
+                       open_enquiries=selectors.enquiries_received(actor).filter(status="open").count())
     if actor.has_role(Role.MANAGER):
         figures = selectors.referral_outcomes_by_month(actor, today)
         context.update(

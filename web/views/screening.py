@@ -9,12 +9,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from agencies import selectors as agency_selectors
-from casework import selectors, services
+from casework import enquiries, selectors, services
 from lib.errors import DomainError
 from referrals.models import Concern
 from safeguarding import access
 from web import forms
-from web.kit import add_domain_error, page, posted
+from web.kit import add_domain_error, page, paginate, posted
 
 
 @page
@@ -45,6 +45,8 @@ def screening(request, referral_id: int):
     return render(request, "referrals/screening.html", {
         "referral": referral, "form": form, "candidates": candidates,
         "transfer": selectors.referral_transfer(actor, referral),
+        "elsewhere": enquiries.records_elsewhere(actor, referral) if referral.is_open else [],
+        "enquiries": list(selectors.referral_enquiries(actor, referral)),
         "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
     })
 
@@ -68,3 +70,53 @@ def _decide(actor, referral, data, candidates) -> str:
         return f"Referral {referral.reference} signposted to {data['signposted_to']}"
     services.referral_no_further_action(actor=actor, referral=referral, reason=data["reason"])
     return f"Referral {referral.reference}: no further action"
+
+
+@page
+def screening_ask(request, referral_id: int, partnership_id: int):
+    """Ask another partnership's hub about a likely record it holds."""
+    actor = request.actor
+    referral = access.get_referral(actor, referral_id, log=False)
+    if not access.may_screen(actor, referral):
+        raise access.NotAllowed("Only the hub's screeners ask another partnership")
+    asked = next((p for p in enquiries.records_elsewhere(actor, referral) if p.pk == partnership_id), None)
+    if asked is None:
+        raise access.NotVisible("No likely record there")
+    form = forms.EnquiryForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            enquiries.enquiry_send(actor=actor, referral=referral, to_partnership=asked,
+                                   message=form.cleaned_data["message"])
+        except DomainError as error:
+            add_domain_error(form, error, {"to_partnership": "message"})
+        else:
+            messages.success(request, f"Your question has gone to {asked.name}'s hub")
+            return redirect("screening", referral_id=referral.pk)
+    return render(request, "referrals/enquiry_ask.html", {"referral": referral, "asked": asked, "form": form})
+
+
+@page
+def enquiry_list(request):
+    """Enquiries from other partnerships' hubs, for this hub's screeners."""
+    actor = request.actor
+    if not actor.screens_referrals:
+        raise access.NotAllowed("Only the hub's screeners answer enquiries")
+    return render(request, "referrals/enquiries.html", {"enquiries": paginate(request, selectors.enquiries_received(actor))})
+
+
+@page
+def enquiry_detail(request, enquiry_id: int):
+    actor = request.actor
+    if not actor.screens_referrals:
+        raise access.NotAllowed("Only the hub's screeners answer enquiries")
+    enquiry = selectors.enquiry_received(actor, enquiry_id)
+    form = forms.EnquiryAnswerForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            enquiries.enquiry_answer(actor=actor, enquiry=enquiry, answer=form.cleaned_data["answer"])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Your answer has gone to {enquiry.from_partnership.name}'s hub")
+            return redirect("enquiries")
+    return render(request, "referrals/enquiry_detail.html", {"enquiry": enquiry, "form": form})

@@ -54,10 +54,12 @@ from agencies import services as agency_services
 from agencies import two_factor
 from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Partnership, Role
 from casework import services as casework
+from casework import transfers
 from referrals import deadlines
 from referrals.models import (
     Case,
     CaseNote,
+    CaseStatus,
     ClosureReason,
     Concern,
     Consent,
@@ -74,6 +76,7 @@ from referrals.models import (
     Review,
     ReviewDecision,
     RiskLevel,
+    TransferArrangement,
     YoungPerson,
 )
 from safeguarding import access
@@ -849,6 +852,7 @@ class Command(BaseCommand):
                     self.say(f"  {number}/{len(scenarios)} young people ({time.monotonic() - started:.1f}s)")
             self.sharing_endings()
             self.neighbouring_borough()
+            self.across_the_border()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.demo_authenticator_apps()
@@ -1548,6 +1552,52 @@ class Command(BaseCommand):
                 self.young_person_story(number, scenario)
         with transaction.atomic():
             self.moved_young_person(moved.young_person)
+
+    def across_the_border(self) -> None:
+        """What crosses between the two boroughs: a cross-border agreement
+        between their youth services; one open Riverside case shared with
+        Wharfside Youth Service under it (a boy who now spends his evenings
+        at a Wharfside youth club); and the transfer of another Riverside
+        case, proposed to Wharfside's hub, waiting in its queue."""
+        river, wharf = self.riverside, self.wharfside
+        agreement = InformationSharingAgreement.objects.create(
+            title="Riverside and Wharfside Youth Services Cross-Border Information-Sharing Agreement",
+            reference="RW-XB-ISA-2025-01", cross_border=True,
+            purpose=(
+                "Sharing information about young people at risk of serious violence or exploitation who live, "
+                "study or spend time across the border between Riverside and Wharfside."
+            ),
+            starts_on=self.today - dt.timedelta(days=200), ends_on=None,
+        )
+        agreement.parties.set([river.agencies["youth"], wharf.agencies["youth"], river.agencies["csc"],
+                               wharf.agencies["csc"]])
+        youth = river.agencies["youth"]
+        open_cases = list(
+            Case.objects.filter(partnership=river.partnership, lead_agency=youth, status=CaseStatus.OPEN)
+            .order_by("opened_at", "pk")[:2]
+        )
+        if len(open_cases) < 2:
+            return
+        shared_case, moving_case = open_cases
+        self.borough = river
+        manager = self.actor(self.demo_users["manager"])
+        sharing.share_case(
+            actor=manager, case=shared_case, agency=wharf.agencies["youth"], agreement=agreement,
+            purpose="He now attends a Wharfside youth club most evenings: joint safety planning with its workers.",
+            lawful_basis="safeguarding_children", consent_sought=True,
+            consent_reason="He and his mother agreed when the plan was reviewed.",
+            expires_at=self.now + dt.timedelta(days=90),
+        )
+        visible = list(access.visible_notes(manager, moving_case).order_by("-occurred_at", "-pk")[:2])
+        transfers.transfer_propose(
+            actor=manager, case=moving_case, to_partnership=wharf.partnership,
+            reason="The family moved to a new tenancy in Wharfside at the end of last month.",
+            summary=("Known for carrying a knife to school last year; engages well with his mentor. His mother "
+                     "asks for the mentoring to carry on near the new home."),
+            note_ids=[n.pk for n in visible], new_postcode="SE8 3QT", consent=Consent.PARENT_CARER,
+            arrangement=TransferArrangement.JOINT, joint_days=28,
+        )
+        self.say("Across the border: a cross-border agreement, 1 cross-border share, 1 transfer proposed")
 
     def moved_young_person(self, before: YoungPerson) -> Referral:
         """The young person whose Riverside case closed when the family moved
