@@ -112,7 +112,8 @@ class InformationSharingAgreement(models.Model):
     # shared across the borough line with a party that works only next door
     # (``safeguarding.services.share_case``). Nothing else crosses it.
     cross_border = models.BooleanField(
-        default=False, help_text="A cross-border agreement: its parties may share cases across partnerships",
+        default=False, db_default=False,
+        help_text="A cross-border agreement: its parties may share cases across partnerships",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -77,7 +77,7 @@ class ShareGrant(models.Model):
     # Granted to an agency that does not work in the case's partnership,
     # under a cross-border agreement: the one way (with a transfer) that a
     # case is seen from another partnership, row-level security included.
-    cross_border = models.BooleanField(default=False)
+    cross_border = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-granted_at"]

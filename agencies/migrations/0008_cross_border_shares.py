@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='informationsharingagreement',
             name='cross_border',
-            field=models.BooleanField(default=False, help_text='A cross-border agreement: its parties may share cases across partnerships'),
+            field=models.BooleanField(default=False, db_default=False, help_text='A cross-border agreement: its parties may share cases across partnerships'),
         ),
     ]

@@ -22,7 +22,8 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DATABASE = "crossroads_bench_ci"
+# Its own database per run, so two runs on one server never drop each other's.
+DATABASE = f"crossroads_bench_ci_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
     assert len(due_counts) == 3 and due_counts == sorted(due_counts)
     expected = {
         "intake.match", "intake.referral", "intake.end_to_end", "intake.load_bare", "intake.throughput",
-        "memory.web_worker_peak_rss", "reminders.scaling",
+        "memory.web_worker_peak_rss", "reminders.scaling", "row_security.caseload", "row_security.intake",
         *(f"reminders.{kind}_{due}" for kind in ("sweep", "process", "second_run", "worker_peak_rss")
           for due in due_counts),
     }
@@ -75,6 +76,8 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
         assert rows[f"reminders.process_{due}"]["extra"]["notifications"] >= due
         assert rows[f"reminders.second_run_{due}"]["met"] is True  # a second run sends nothing
     assert rows["memory.web_worker_peak_rss"]["value"] > 0
+    for name in ("row_security.caseload", "row_security.intake"):
+        assert rows[name]["extra"]["without_median_ms"] > 0 and "rls_cost" in rows[name]["ratios"]
     assert data["machine"]["cores"] and data["machine"]["postgresql"]
     assert data["dataset"]["counts"]["referrals_case"] == 2_000
     table = (out / "small.md").read_text()
