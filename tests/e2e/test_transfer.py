@@ -43,7 +43,7 @@ def test_a_case_moves_to_the_neighbouring_borough(live_server, context, scan, ca
     page.get_by_role("link", name="Transfer to another partnership").click()
     page.wait_for_url("**/transfer/")
     scan(page, "transfer-propose")
-    page.get_by_label("Northbank").check()
+    page.get_by_role("radio", name="Northbank").check()
     page.get_by_label("New postcode (optional)").fill("N1 7AA")
     page.get_by_label("Why should the case move?").fill("The family moved to Northbank on 1 December.")
     page.get_by_label("Summary for the receiving hub").fill("Carried a knife twice; mentoring is working.")
