@@ -27,12 +27,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role
 from lib.errors import DomainError
+from partnerships.rules import rules_in_force
 from referrals import deadlines
 from referrals.models import (
     Case,
@@ -375,7 +375,11 @@ def referral_submit(
                 new_person[identifier] = ""
                 withheld.append(identifier)
 
-    decision_due = deadlines.decision_due_at(received_at, risk_level)
+    # The partnership's rules in force when the referral was received: the
+    # deadline and the hub's alert are set by them once, and stored.
+    rules = rules_in_force(actor.partnership_id, received_at)
+    decision_due = deadlines.decision_due_at(received_at, risk_level, rules=rules)
+    alert_at = deadlines.alert_at(received_at, decision_due, risk_level, rules=rules)
 
     # -- write
     if new_person is not None:
@@ -408,6 +412,7 @@ def referral_submit(
         lawful_basis=lawful_basis,
         consent_reason=consent_reason,
         decision_due_at=decision_due,
+        alert_at=alert_at,
     )
     access.log_access(actor, "submit", referral)
     return referral
@@ -474,7 +479,8 @@ def referral_accept(
     and ``lead_agency``/``key_worker`` are not used (the decision note says
     which case it joined). Otherwise a case is opened with ``lead_agency``,
     ``key_worker`` (who must be assignable in that agency), the referral's
-    risk level, the configured review interval and its first open Review
+    risk level, the review interval of the partnership's rules in force (for
+    that risk level) and its first open Review
     row.
 
     Either way the referral is marked accepted, the decision is written to
@@ -522,7 +528,9 @@ def referral_accept(
             detail={"from_young_person": linked_from, "to_young_person": young_person.pk},
         )
     if not joined:
-        interval = settings.CASE_REVIEW_INTERVAL_DAYS
+        # The review interval of the partnership's rules in force now, for
+        # the referral's risk rating, kept on the case.
+        interval = rules_in_force(referral.partnership_id, now).review_interval_days(referral.risk_level)
         next_review = deadlines.review_due_after(timezone.localdate(now), interval)
         case = Case.objects.create(
             partnership=referral.partnership,
@@ -907,9 +915,10 @@ def review_complete(
     Who: the lead agency's managers and the case's key worker
     (``Action.MANAGE``). Completes the earliest open Review row, or creates
     one due today if there is none; sets the case's risk level to
-    ``risk_after`` and its next review to the review date plus the case's
-    review interval (moved to a working day), and opens the Review row for
-    it. A decision to close is a recommendation: the case stays open until
+    ``risk_after`` and its next review to the review date plus the review
+    interval of the partnership's rules in force at the review, for
+    ``risk_after`` (moved to a working day; the case keeps that interval),
+    and opens the Review row for it. A decision to close is a recommendation: the case stays open until
     a manager closes it with ``case_close``.
     """
     case = _lock_case(actor, case, Action.MANAGE)
@@ -926,7 +935,10 @@ def review_complete(
         if completed_at < case.opened_at:
             raise DomainError("The review cannot be before the case opened", field="completed_at")
     review_day = timezone.localdate(completed_at)
-    next_due = deadlines.review_due_after(review_day, case.review_interval_days)
+    # The next review is set by the partnership's rules in force at this
+    # review, for the risk after it; the case keeps the interval it was set by.
+    interval = rules_in_force(case.partnership_id, completed_at).review_interval_days(risk_after)
+    next_due = deadlines.review_due_after(review_day, interval)
 
     review = (
         Review.objects.select_for_update()
@@ -945,7 +957,8 @@ def review_complete(
     review.save()
     case.risk_level = risk_after
     case.next_review_due = next_due
-    case.save(update_fields=["risk_level", "next_review_due", "updated_at"])
+    case.review_interval_days = interval
+    case.save(update_fields=["risk_level", "next_review_due", "review_interval_days", "updated_at"])
     Review.objects.create(case=case, due_on=next_due)
     access.log_access(actor, "complete_review", review, detail={"decision": decision, "risk_after": risk_after})
     return review

@@ -208,6 +208,11 @@ class Referral(models.Model):
     consent_reason = models.TextField(blank=True, help_text="Why consent was not sought")
     status = models.CharField(max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.SUBMITTED)
     decision_due_at = models.DateTimeField()
+    # When the hub is alerted about the decision: the partnership's lead time
+    # before the deadline under the rules in force when the referral was
+    # received (``referrals.deadlines.alert_at``), stored so that a later
+    # change of the rules moves no alert. Empty: at the deadline itself.
+    alert_at = models.DateTimeField(null=True, blank=True)
     screener = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_screened",
     )
@@ -245,11 +250,16 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=Q(decision_due_at__gte=F("received_at")), name="referral_due_after_receipt",
             ),
+            models.CheckConstraint(
+                condition=Q(alert_at__isnull=True) | Q(alert_at__lte=F("decision_due_at")),
+                name="referral_alert_by_deadline",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "decision_due_at"]),
             # The screening sweep runs one partnership at a time.
             models.Index(fields=["partnership", "status", "decision_due_at"], name="referral_partnership_due"),
+            models.Index(fields=["partnership", "status", "alert_at"], name="referral_partnership_alert"),
             models.Index(fields=["referring_agency", "-received_at"]),
         ]
 
