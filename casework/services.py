@@ -31,7 +31,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Role
+from lib import validators
 from lib.errors import DomainError
+from partnerships import vocabulary
 from partnerships.rules import rules_in_force
 from referrals import deadlines
 from referrals.models import (
@@ -39,7 +41,6 @@ from referrals.models import (
     CaseNote,
     CaseStatus,
     ClosureReason,
-    Concern,
     Consent,
     Ethnicity,
     Gender,
@@ -90,17 +91,7 @@ OPEN_INTERVENTION_STATUSES = (InterventionStatus.PLANNED, InterventionStatus.ACT
 # ---------------------------------------------------------------------------
 
 
-def _text(value: Any, *, field: str, label: str, max_length: int | None = None, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise DomainError(f"{label} must be text", field=field)
-    value = value.strip()
-    if required and not value:
-        raise DomainError(f"Enter {label.lower()}", field=field, code="required")
-    if max_length is not None and len(value) > max_length:
-        raise DomainError(f"{label} must be {max_length:,} characters or fewer", field=field, code="max_length")
-    return value
+_text = validators.text
 
 
 def _choice(value: Any, choices, *, field: str, label: str) -> str:
@@ -275,6 +266,7 @@ def referral_submit(
     lawful_basis: str = "",
     consent_reason: str = "",
     concerns_other: str = "",
+    indicators: list[int] | None = None,
     partner_reference: str = "",
     young_person: YoungPerson | None = None,
     person: dict | None = None,
@@ -295,6 +287,11 @@ def referral_submit(
     identifier is left off the new record rather than revealing that
     someone with it is known, and the hub links the two when it screens.
 
+    ``concerns`` are codes of the partnership's vocabulary a referrer may
+    choose now (``partnerships.vocabulary``), and ``indicators`` the ids of
+    signs of those concerns the referrer ticked: stored with the referral to
+    inform the referrer's ``risk_level``, never to set it.
+
     Guarantees: the referral's decision deadline comes from
     ``referrals.deadlines.decision_due_at``; nothing is written unless every
     rule holds; the submission (and any new young-person record) is in the
@@ -312,19 +309,15 @@ def referral_submit(
     else:
         received_at = _moment(received_at, field="received_at", label="Time received", now=now)
 
-    if not isinstance(concerns, (list, tuple)) or not concerns:
-        raise DomainError("Choose at least one concern", field="concerns", code="required")
-    cleaned_concerns: list[str] = []
-    for concern in concerns:
-        _choice(concern, Concern, field="concerns", label="Concern")
-        if concern not in cleaned_concerns:
-            cleaned_concerns.append(str(concern))
+    # The partnership's own vocabulary: concerns it lets referrers choose now,
+    # and indicators that are live signs of those concerns.
+    cleaned_concerns, ticked = vocabulary.clean_choice(actor.partnership_id, concerns, indicators)
     concerns_other = _text(
         concerns_other, field="concerns_other", label="Other concern", max_length=200, required=False,
     )
-    if Concern.OTHER in cleaned_concerns and not concerns_other:
+    if vocabulary.asks_for_description(cleaned_concerns) and not concerns_other:
         raise DomainError("Describe the other concern", field="concerns_other", code="required")
-    if concerns_other and Concern.OTHER not in cleaned_concerns:
+    if concerns_other and not vocabulary.asks_for_description(cleaned_concerns):
         raise DomainError("Choose 'Other' to describe another concern", field="concerns_other")
 
     risk_level = _choice(risk_level, RiskLevel, field="risk_level", label="Risk level")
@@ -406,6 +399,7 @@ def referral_submit(
         received_at=received_at,
         concerns=cleaned_concerns,
         concerns_other=concerns_other,
+        indicators=ticked,
         risk_level=risk_level,
         account=account,
         consent=consent,

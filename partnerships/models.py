@@ -1,4 +1,5 @@
-"""A partnership's own rules, owned locally and changed without code.
+"""A partnership's own rules and vocabulary, owned locally and changed
+without code.
 
 ``PartnershipRules`` is one version of the partnership's time limits and
 thresholds, in force over ``[effective_from, effective_until)``. Versions of
@@ -14,11 +15,13 @@ referral or case it belongs to and never recomputed.
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from agencies.models import Partnership
@@ -127,3 +130,135 @@ class PartnershipRules(models.Model):
     def __str__(self) -> str:
         return f"{self.partnership} rules from {timezone.localtime(self.effective_from):%-d %B %Y %H:%M}"
 
+
+# ---------------------------------------------------------------------------
+# The concern vocabulary
+# ---------------------------------------------------------------------------
+
+
+class StandardConcern(models.TextChoices):
+    """The concerns every partnership's vocabulary starts with (a database
+    trigger gives each new partnership these rows: migration 0002). The codes
+    are what referrals store; a partnership renames, reorders, retires and
+    adds to them in its own ``Concern`` rows."""
+
+    WEAPON = "weapon", "Carrying a knife or weapon"
+    GANG_ASSOCIATION = "gang_association", "Gang association"
+    CRIMINAL_EXPLOITATION = "criminal_exploitation", "Criminal exploitation or county lines"
+    SEXUAL_EXPLOITATION = "sexual_exploitation", "Sexual exploitation"
+    VICTIM_OF_VIOLENCE = "victim_of_violence", "Victim of violence"
+    MISSING_EPISODES = "missing_episodes", "Missing episodes"
+    EXCLUSION = "exclusion", "Exclusion or non-attendance"
+    SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse"
+    MENTAL_HEALTH = "mental_health", "Mental health"
+    DOMESTIC_ABUSE = "domestic_abuse", "Domestic abuse at home"
+    BEREAVEMENT = "bereavement", "Bereavement or trauma"
+    ONLINE_HARM = "online_harm", "Online harm"
+    OTHER = "other", "Other"
+
+
+# The concern whose referrals describe it in words of their own.
+OTHER_CONCERN = StandardConcern.OTHER.value
+CONCERN_CODE = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+@pghistory.track()
+class Concern(models.Model):
+    """One concern of a partnership's vocabulary, with its signs to look for.
+
+    ``code`` is what a referral stores and never changes (a database trigger
+    refuses it); the label, signs, source and place in the list may. A
+    concern is retired, not deleted: referrals made with it keep reading
+    correctly, and while any referral carries it the database refuses to
+    delete it (referrals migration 0009)."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="concerns")
+    code = models.CharField(max_length=32)
+    label = models.CharField("Name", max_length=120)
+    position = models.PositiveIntegerField(default=0)
+    signs = models.TextField("Signs to look for", blank=True, help_text="Markdown")
+    source_url = models.URLField("Source link", max_length=500, blank=True)
+    source_title = models.CharField("Source", max_length=200, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["partnership", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "code"], name="concern_code_unique"),
+            models.UniqueConstraint(Lower("label"), "partnership", name="concern_label_unique"),
+            models.CheckConstraint(condition=Q(code__regex=CONCERN_CODE), name="concern_code_shape"),
+            models.CheckConstraint(condition=~Q(label=""), name="concern_has_label"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="concern_code_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__code__df=pgtrigger.F("new__code"))
+                | pgtrigger.Q(old__partnership_id__df=pgtrigger.F("new__partnership_id")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@pghistory.track()
+class Indicator(models.Model):
+    """One item of a concern's optional checklist: a sign a referrer may
+    tick. Ticked ones are stored with the referral (``Referral.indicators``)
+    to inform the referrer's risk rating, never to set it. Retired, not
+    deleted, once any referral carries it."""
+
+    concern = models.ForeignKey(Concern, on_delete=models.PROTECT, related_name="indicators")
+    text = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["concern", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("text"), "concern", name="indicator_text_unique"),
+            models.CheckConstraint(condition=~Q(text=""), name="indicator_has_text"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="indicator_concern_fixed",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__concern_id__df=pgtrigger.F("new__concern_id")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@pghistory.track()
+class AgreementTemplate(models.Model):
+    """A partnership's model information-sharing agreement (Markdown): the
+    wording its agencies start from when they sign one."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="agreement_templates")
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["partnership", "title"]
+        constraints = [
+            models.UniqueConstraint(Lower("title"), "partnership", name="agreement_template_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

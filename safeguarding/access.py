@@ -965,3 +965,45 @@ def young_people_for_subject_access(actor: Actor) -> QuerySet[YoungPerson]:
     if not may_export_subject_access(actor) or actor.partnership is None:
         return YoungPerson.objects.none()
     return YoungPerson.objects.filter(partnership_id=actor.partnership_id)
+
+
+# ---------------------------------------------------------------------------
+# The partnership's own settings: rules, vocabulary, agreement templates
+# ---------------------------------------------------------------------------
+
+
+def administers_partnership(actor: Actor) -> bool:
+    """A partnership administrator: a person (never a partner system)
+    holding the role in the partnership's community-safety hub, for the
+    partnership they are working in. The role means nothing in another
+    kind of agency, and gives no case content: it is not a casework role."""
+    return (
+        actor.user is not None and not is_machine_client(actor) and actor.partnership is not None
+        and actor.has_role(Role.PARTNERSHIP_ADMIN) and actor.agency.kind == AgencyKind.HUB
+    )
+
+
+def may_edit_partnership_settings(actor: Actor) -> bool:
+    """Who changes the partnership's rules, concern vocabulary and
+    information-sharing agreement templates: its administrator only. Deny
+    by default: agency administrators, DPOs, managers, screeners and
+    practitioners may not, nor may a superuser as such."""
+    return administers_partnership(actor)
+
+
+def may_see_partnership_settings_history(actor: Actor) -> bool:
+    """Who reads the history of those settings (who changed what, when):
+    the partnership's administrator and the data-protection officers working
+    in the partnership."""
+    if actor.partnership is None:
+        return False
+    return administers_partnership(actor) or is_data_protection_officer(actor)
+
+
+def may_read_vocabulary(actor: Actor) -> bool:
+    """Who reads the concern vocabulary, its signs to look for and its
+    indicators (the awareness page, the referral journey, the partner API):
+    every partner working in the partnership, whatever their role. It is
+    guidance, not case content; someone working in no partnership reads
+    none."""
+    return actor.agency is not None and actor.partnership is not None

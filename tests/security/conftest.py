@@ -30,6 +30,7 @@ from django.utils import timezone
 from agencies.models import AgencyKind, ApiScope, Role
 from reminders.models import Notification, NotificationKind
 from api.services import api_client_issue
+from partnerships.models import AgreementTemplate, Concern, Indicator
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
@@ -119,6 +120,13 @@ def build_world() -> SimpleNamespace:
         actor=access.actor_for_user(users[("own", "dpo")]), young_person=young_person,
         received_on=timezone.localdate() - dt.timedelta(days=3), notes="By letter; identity checked",
     )
+    # The partnership's vocabulary: a concern with an indicator, and an
+    # information-sharing agreement template.
+    concern = Concern.objects.get(partnership=case.partnership, code="weapon")
+    indicator = Indicator.objects.create(concern=concern, text="Carries a blade", position=1)
+    agreement_template = AgreementTemplate.objects.create(
+        partnership=case.partnership, title="Model agreement", body="The parties agree to share what is needed.",
+    )
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -132,7 +140,7 @@ def build_world() -> SimpleNamespace:
         young_person=young_person, case=case, review=review, accepted_referral=accepted,
         open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
-        subject_access=subject_access,
+        subject_access=subject_access, concern=concern, indicator=indicator, agreement_template=agreement_template,
     )
 
 
