@@ -75,6 +75,10 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
     AGENCY_ADMIN = "agency_admin", "Agency administrator"
     DPO = "dpo", "Data-protection officer"
+    # Edits the partnership's own rules, vocabulary and agreement templates;
+    # held in the partnership's community-safety hub, it means nothing in
+    # another kind of agency. No case content comes with it.
+    PARTNERSHIP_ADMIN = "partnership_admin", "Partnership administrator"
 
 
 @pghistory.track()

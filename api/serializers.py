@@ -5,12 +5,13 @@ comes back as a 400 naming the same fields."""
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agencies.models import AgencyKind
+from partnerships import vocabulary
 from referrals.models import (
     CaseStatus,
-    Concern,
     Consent,
     Ethnicity,
     Gender,
@@ -120,8 +121,16 @@ class ReferralIn(serializers.Serializer):
     young_person = serializers.IntegerField(
         required=False, help_text="The id of a young person your agency already referred (or give `person`)",
     )
-    concerns = serializers.ListField(child=serializers.ChoiceField(choices=Concern.choices), allow_empty=False)
+    concerns = serializers.ListField(
+        child=serializers.CharField(max_length=32), allow_empty=False,
+        help_text="Codes of your partnership's concern vocabulary (`weapon`, `gang_association`, ... and its own)",
+    )
     concerns_other = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    indicators = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False,
+        help_text="Ids of the signs the referrer saw, each an indicator of one of the `concerns` "
+                  "(they inform the risk rating; they never set it)",
+    )
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     account = serializers.CharField(help_text="What happened, in the referrer's words", max_length=10_000)
     consent = serializers.ChoiceField(choices=Consent.choices)
@@ -133,14 +142,25 @@ class ReferralIn(serializers.Serializer):
     received_at = serializers.DateTimeField(required=False, help_text="When your agency received the concern")
 
 
+class IndicatorOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    concern = serializers.CharField(help_text="The code of the concern it is a sign of")
+    text = serializers.CharField()
+
+
 class ReferralOut(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
     partner_reference = serializers.CharField()
     status = serializers.ChoiceField(choices=ReferralStatus.choices)
     young_person = YoungPersonOut()
-    concerns = serializers.ListField(child=serializers.ChoiceField(choices=Concern.choices))
+    concerns = serializers.ListField(
+        child=serializers.CharField(), help_text="Codes of the partnership's concern vocabulary",
+    )
     concerns_other = serializers.CharField()
+    indicators = serializers.SerializerMethodField(
+        help_text="The signs the referrer ticked, with the concern each is a sign of",
+    )
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     account = serializers.CharField()
     consent = serializers.ChoiceField(choices=Consent.choices)
@@ -158,6 +178,14 @@ class ReferralOut(serializers.Serializer):
 
     def get_case(self, referral) -> int | None:
         return referral.case_id if getattr(referral, "case_visible", False) else None
+
+    @extend_schema_field(IndicatorOut(many=True))
+    def get_indicators(self, referral) -> list[dict]:
+        found = vocabulary.indicators_by_id(referral.indicators)
+        return [
+            {"id": i, "concern": found[i].concern.code, "text": found[i].text}
+            for i in referral.indicators if i in found
+        ]
 
 
 class ReferralFilter(serializers.Serializer):

@@ -721,6 +721,9 @@ def rebuild_derived(url: str, at: dt.datetime) -> dict:
                       "referrals_referral", "referrals_casenote", "referrals_intervention", "referrals_review",
                       "safeguarding_sharegrant", "safeguarding_sharingdecision"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        # Each partnership's standard concern vocabulary, as the insert trigger
+        # on partnerships gives it (partnerships/migrations/0002).
+        conn.execute("SELECT partnerships_standard_vocabulary(id) FROM agencies_partnership")
         for table, events in TRACKED.items():
             started = time.monotonic()
             columns = [

@@ -100,6 +100,7 @@ class CaseFile:
     may_allocate: bool
     may_close: bool
     may_see_access_log: bool
+    may_propose_transfer: bool
 
 
 def case_file(
@@ -122,6 +123,7 @@ def case_file(
         notes = notes.filter(agency_id=note_agency)
     if note_kind:
         notes = notes.filter(kind=note_kind)
+    may_manage = access.may(actor, access.Action.MANAGE, case)
     return CaseFile(
         case=case,
         notes=notes.select_related("author", "agency", "corrects").order_by("-occurred_at", "-pk"),
@@ -129,10 +131,11 @@ def case_file(
         interventions=list(case_interventions(actor, case).order_by("-created_at", "-pk")),
         reviews=list(case_reviews(actor, case).order_by("-due_on", "-pk")[:reviews]),
         may_contribute=access.may(actor, access.Action.CONTRIBUTE, case),
-        may_manage=access.may(actor, access.Action.MANAGE, case),
+        may_manage=may_manage,
         may_allocate=access.may(actor, access.Action.ALLOCATE, case),
         may_close=access.may(actor, access.Action.CLOSE, case),
         may_see_access_log=access.may_see_access_log(actor, case),
+        may_propose_transfer=access.may_propose_transfer(actor, case, may_manage=may_manage),
     )
 
 

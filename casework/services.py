@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -36,13 +35,14 @@ from casework import records, transfers
 from lib.errors import DomainError
 from lib.inputs import choice as _choice
 from lib.inputs import text as _text
+from partnerships import vocabulary
+from partnerships.rules import rules_in_force
 from referrals import deadlines
 from referrals.models import (
     Case,
     CaseNote,
     CaseStatus,
     ClosureReason,
-    Concern,
     Consent,
     Ethnicity,
     Gender,
@@ -261,6 +261,7 @@ def referral_submit(
     lawful_basis: str = "",
     consent_reason: str = "",
     concerns_other: str = "",
+    indicators: list[int] | None = None,
     partner_reference: str = "",
     young_person: YoungPerson | None = None,
     person: dict | None = None,
@@ -281,6 +282,11 @@ def referral_submit(
     identifier is left off the new record rather than revealing that
     someone with it is known, and the hub links the two when it screens.
 
+    ``concerns`` are codes of the partnership's vocabulary a referrer may
+    choose now (``partnerships.vocabulary``), and ``indicators`` the ids of
+    signs of those concerns the referrer ticked: stored with the referral to
+    inform the referrer's ``risk_level``, never to set it.
+
     Guarantees: the referral's decision deadline comes from
     ``referrals.deadlines.decision_due_at``; nothing is written unless every
     rule holds; the submission (and any new young-person record) is in the
@@ -298,19 +304,15 @@ def referral_submit(
     else:
         received_at = _moment(received_at, field="received_at", label="Time received", now=now)
 
-    if not isinstance(concerns, (list, tuple)) or not concerns:
-        raise DomainError("Choose at least one concern", field="concerns", code="required")
-    cleaned_concerns: list[str] = []
-    for concern in concerns:
-        _choice(concern, Concern, field="concerns", label="Concern")
-        if concern not in cleaned_concerns:
-            cleaned_concerns.append(str(concern))
+    # The partnership's own vocabulary: concerns it lets referrers choose now,
+    # and indicators that are live signs of those concerns.
+    cleaned_concerns, ticked = vocabulary.clean_choice(actor.partnership_id, concerns, indicators)
     concerns_other = _text(
         concerns_other, field="concerns_other", label="Other concern", max_length=200, required=False,
     )
-    if Concern.OTHER in cleaned_concerns and not concerns_other:
+    if vocabulary.asks_for_description(cleaned_concerns) and not concerns_other:
         raise DomainError("Describe the other concern", field="concerns_other", code="required")
-    if concerns_other and Concern.OTHER not in cleaned_concerns:
+    if concerns_other and not vocabulary.asks_for_description(cleaned_concerns):
         raise DomainError("Choose 'Other' to describe another concern", field="concerns_other")
 
     risk_level = _choice(risk_level, RiskLevel, field="risk_level", label="Risk level")
@@ -361,7 +363,11 @@ def referral_submit(
                 new_person[identifier] = ""
                 withheld.append(identifier)
 
-    decision_due = deadlines.decision_due_at(received_at, risk_level)
+    # The partnership's rules in force when the referral was received: the
+    # deadline and the hub's alert are set by them once, and stored.
+    rules = rules_in_force(actor.partnership_id, received_at)
+    decision_due = deadlines.decision_due_at(received_at, risk_level, rules=rules)
+    alert_at = deadlines.alert_at(received_at, decision_due, risk_level, rules=rules)
 
     # -- write
     if new_person is not None:
@@ -388,12 +394,14 @@ def referral_submit(
         received_at=received_at,
         concerns=cleaned_concerns,
         concerns_other=concerns_other,
+        indicators=ticked,
         risk_level=risk_level,
         account=account,
         consent=consent,
         lawful_basis=lawful_basis,
         consent_reason=consent_reason,
         decision_due_at=decision_due,
+        alert_at=alert_at,
     )
     access.log_access(actor, "submit", referral)
     return referral
@@ -460,7 +468,8 @@ def referral_accept(
     and ``lead_agency``/``key_worker`` are not used (the decision note says
     which case it joined). Otherwise a case is opened with ``lead_agency``,
     ``key_worker`` (who must be assignable in that agency), the referral's
-    risk level, the configured review interval and its first open Review
+    risk level, the review interval of the partnership's rules in force (for
+    that risk level) and its first open Review
     row.
 
     Either way the referral is marked accepted, the decision is written to
@@ -511,7 +520,9 @@ def referral_accept(
             detail={"from_young_person": linked_from, "to_young_person": young_person.pk},
         )
     if not joined:
-        interval = settings.CASE_REVIEW_INTERVAL_DAYS
+        # The review interval of the partnership's rules in force now, for
+        # the referral's risk rating, kept on the case.
+        interval = rules_in_force(referral.partnership_id, now).review_interval_days(referral.risk_level)
         next_review = deadlines.review_due_after(timezone.localdate(now), interval)
         case = Case.objects.create(
             partnership=referral.partnership,
@@ -901,9 +912,10 @@ def review_complete(
     Who: the lead agency's managers and the case's key worker
     (``Action.MANAGE``). Completes the earliest open Review row, or creates
     one due today if there is none; sets the case's risk level to
-    ``risk_after`` and its next review to the review date plus the case's
-    review interval (moved to a working day), and opens the Review row for
-    it. A decision to close is a recommendation: the case stays open until
+    ``risk_after`` and its next review to the review date plus the review
+    interval of the partnership's rules in force at the review, for
+    ``risk_after`` (moved to a working day; the case keeps that interval),
+    and opens the Review row for it. A decision to close is a recommendation: the case stays open until
     a manager closes it with ``case_close``.
     """
     case = _lock_case(actor, case, Action.MANAGE)
@@ -920,7 +932,10 @@ def review_complete(
         if completed_at < case.opened_at:
             raise DomainError("The review cannot be before the case opened", field="completed_at")
     review_day = timezone.localdate(completed_at)
-    next_due = deadlines.review_due_after(review_day, case.review_interval_days)
+    # The next review is set by the partnership's rules in force at this
+    # review, for the risk after it; the case keeps the interval it was set by.
+    interval = rules_in_force(case.partnership_id, completed_at).review_interval_days(risk_after)
+    next_due = deadlines.review_due_after(review_day, interval)
 
     review = (
         Review.objects.select_for_update()
@@ -939,7 +954,8 @@ def review_complete(
     review.save()
     case.risk_level = risk_after
     case.next_review_due = next_due
-    case.save(update_fields=["risk_level", "next_review_due", "updated_at"])
+    case.review_interval_days = interval
+    case.save(update_fields=["risk_level", "next_review_due", "review_interval_days", "updated_at"])
     Review.objects.create(case=case, due_on=next_due)
     access.log_access(actor, "complete_review", review, detail={"decision": decision, "risk_after": risk_after})
     return review

@@ -37,6 +37,9 @@ from agencies.models import Partnership
 from casework import records
 from lib.errors import DomainError
 from lib.inputs import choice, text
+from partnerships import vocabulary
+from partnerships.models import OTHER_CONCERN
+from partnerships.rules import rules_in_force
 from referrals import deadlines
 from referrals.models import (
     TRANSFER_JOINT_DAYS_MAX,
@@ -172,6 +175,27 @@ def _receiving_record(actor: Actor, case: Case, to: Partnership, new_postcode: s
     return record, withheld
 
 
+def _receiving_concerns(case: Case, destination: Partnership) -> tuple[list[str], str]:
+    """The case's concerns (from all its referrals) as the receiving
+    partnership's vocabulary can carry them: a concern it also uses keeps
+    its code; any other is named, in the sending partnership's words, under
+    "other". Indicators stay behind (they are the sending partnership's)."""
+    referrals = list(Referral.objects.filter(case=case).order_by("received_at", "pk"))
+    codes = list(dict.fromkeys(code for referral in referrals for code in referral.concerns))
+    known = set(vocabulary.choosable(destination.pk).values_list("code", flat=True))
+    named = vocabulary.labels(case.partnership_id)
+    kept = [code for code in codes if code in known and code != OTHER_CONCERN]
+    described = [named.get(code, code) for code in codes if code not in kept and code != OTHER_CONCERN]
+    described += [r.concerns_other for r in referrals if r.concerns_other]
+    if described and OTHER_CONCERN in known:
+        kept.append(OTHER_CONCERN)
+    if not kept:
+        raise DomainError(f"{destination.name} uses none of this case's concerns: ask its hub to add them",
+                          field="to_partnership", code="no_common_concern")
+    other = "; ".join(dict.fromkeys(described)) if OTHER_CONCERN in kept else ""
+    return kept, other[:200]
+
+
 @transaction.atomic
 def transfer_propose(*, actor: Actor, case: Case, **proposal: Any) -> CaseTransfer:
     """Propose to move a case to the partnership the young person moved to.
@@ -201,11 +225,9 @@ def transfer_propose(*, actor: Actor, case: Case, **proposal: Any) -> CaseTransf
     cleaned = _clean_proposal(actor, case, proposal)
     destination: Partnership = cleaned["to_partnership"]
     now = timezone.now()
-    concerns = list(dict.fromkeys(
-        concern for referral in Referral.objects.filter(case=case).order_by("received_at")
-        for concern in referral.concerns
-    ))
-    others = [r.concerns_other for r in Referral.objects.filter(case=case).exclude(concerns_other="")]
+    concerns, concerns_other = _receiving_concerns(case, destination)
+    rules = rules_in_force(destination.pk, now)
+    decision_due = deadlines.decision_due_at(now, case.risk_level, rules=rules)
     account = (
         f"Transfer of case {case.reference} from {case.partnership.name}, proposed by "
         f"{_person_name(actor.user)} ({actor.agency.name}).\n\nWhy: {cleaned['reason']}\n\n{cleaned['summary']}"
@@ -215,10 +237,11 @@ def transfer_propose(*, actor: Actor, case: Case, **proposal: Any) -> CaseTransf
         record, withheld = _receiving_record(actor, case, destination, cleaned["new_postcode"])
         referral = Referral.objects.create(
             partnership=destination, young_person=record, referring_agency=actor.agency, referred_by=actor.user,
-            received_at=now, concerns=concerns, concerns_other=(others[-1] if others else "")[:200],
+            received_at=now, concerns=concerns, concerns_other=concerns_other,
             risk_level=case.risk_level, account=account[:10_000], consent=cleaned["consent"],
             lawful_basis=cleaned["lawful_basis"], consent_reason=cleaned["consent_reason"],
-            decision_due_at=deadlines.decision_due_at(now, case.risk_level),
+            decision_due_at=decision_due,
+            alert_at=deadlines.alert_at(now, decision_due, case.risk_level, rules=rules),
         )
         transfer = CaseTransfer.objects.create(
             case=case, from_partnership_id=case.partnership_id, to_partnership=destination,

@@ -31,13 +31,15 @@ import datetime as dt
 import functools
 
 import holidays
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+
+from partnerships.rules import Rules, rules_in_force
 
 __all__ = [
     "add_working_days",
     "add_working_hours",
+    "alert_at",
     "decision_due_at",
     "is_working_day",
     "next_working_day",
@@ -138,23 +140,33 @@ def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
         current = _start_of(next_working_day(current.date()))
 
 
-def decision_due_at(received_at: dt.datetime, risk_level: str) -> dt.datetime:
+def decision_due_at(
+    received_at: dt.datetime, risk_level: str, *, partnership=None, rules: Rules | None = None,
+) -> dt.datetime:
     """When the hub's decision on a referral received at ``received_at`` is due.
 
     By default one working day after receipt: the same time of day on the
     next working day (a referral received on a non-working day is due at the
     end of the first working day after it).
 
-    If ``settings.REFERRAL_DECISION_HOURS`` names a limit for the risk level
-    (e.g. ``{"red": 2, "amber": 6, "green": 24}``), the decision is due that
+    If the partnership's rules in force at ``received_at``
+    (``partnerships.rules.rules_in_force``; ``rules`` when the caller has
+    them already; with neither a partnership nor rules, the deployment's
+    defaults from ``settings.REFERRAL_DECISION_HOURS``) name a limit for the
+    risk level (e.g. red 2, amber 6, green 24), the decision is due that
     many *working hours* after receipt: hours on working days, round the
     clock, skipping weekends and bank holidays. So a red referral received at
     23:00 on a Friday with a 2-hour limit is due at 01:00 on Monday, not at
-    01:00 on Saturday. A configured limit replaces the one-working-day
-    default for that risk level whether it is shorter or longer.
+    01:00 on Saturday. A limit replaces the one-working-day default for that
+    risk level whether it is shorter or longer.
+
+    The rules are those in force when the referral was *received*: a change
+    the partnership makes later never moves this deadline (it is stored on
+    the referral, and computing it again gives the same answer).
     """
-    limits = getattr(settings, "REFERRAL_DECISION_HOURS", None) or {}
-    hours = limits.get(str(risk_level))
+    if rules is None:
+        rules = rules_in_force(partnership, received_at)
+    hours = rules.decision_limit_hours(risk_level)
     if hours is None:
         return add_working_days(received_at, 1)
     if hours <= 0:
@@ -162,6 +174,13 @@ def decision_due_at(received_at: dt.datetime, risk_level: str) -> dt.datetime:
             f"REFERRAL_DECISION_HOURS for {risk_level!r} must be a positive number of hours, not {hours!r}"
         )
     return add_working_hours(received_at, hours)
+
+
+def alert_at(received_at: dt.datetime, due_at: dt.datetime, risk_level: str, *, rules: Rules) -> dt.datetime:
+    """When the hub is alerted about a referral due at ``due_at``: the
+    rules' lead time for the risk level before the deadline (at the deadline
+    with none), never before the referral arrived."""
+    return max(received_at, due_at - rules.alert_lead(risk_level))
 
 
 def working_time_left(now: dt.datetime, due_at: dt.datetime) -> dt.timedelta:

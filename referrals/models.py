@@ -15,11 +15,12 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from agencies.models import Agency, Partnership
+from partnerships.models import StandardConcern
 
 # Crockford's base32 without look-alikes: references are read over the phone.
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -71,22 +72,10 @@ class Ethnicity(models.TextChoices):
     NOT_STATED = "not_stated", "Not stated"
 
 
-class Concern(models.TextChoices):
-    """The documented vocabulary of concerns a referral can raise."""
-
-    WEAPON = "weapon", "Carrying a knife or weapon"
-    GANG_ASSOCIATION = "gang_association", "Gang association"
-    CRIMINAL_EXPLOITATION = "criminal_exploitation", "Criminal exploitation or county lines"
-    SEXUAL_EXPLOITATION = "sexual_exploitation", "Sexual exploitation"
-    VICTIM_OF_VIOLENCE = "victim_of_violence", "Victim of violence"
-    MISSING_EPISODES = "missing_episodes", "Missing episodes"
-    EXCLUSION = "exclusion", "Exclusion or non-attendance"
-    SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse"
-    MENTAL_HEALTH = "mental_health", "Mental health"
-    DOMESTIC_ABUSE = "domestic_abuse", "Domestic abuse at home"
-    BEREAVEMENT = "bereavement", "Bereavement or trauma"
-    ONLINE_HARM = "online_harm", "Online harm"
-    OTHER = "other", "Other"
+# The codes and names every partnership's concern vocabulary starts with. A
+# referral stores codes of its own partnership's vocabulary
+# (``partnerships.models.Concern``), which adds to, renames and retires these.
+Concern = StandardConcern
 
 
 class RiskLevel(models.TextChoices):
@@ -199,8 +188,18 @@ class Referral(models.Model):
         max_length=100, blank=True, help_text="The referring partner system's own reference",
     )
     received_at = models.DateTimeField(default=timezone.now)
-    concerns = ArrayField(models.CharField(max_length=32, choices=Concern.choices))
+    # Codes of the partnership's vocabulary: a database trigger refuses any
+    # code the partnership does not know (migration 0009).
+    concerns = ArrayField(models.CharField(max_length=32))
     concerns_other = models.CharField(max_length=200, blank=True)
+    # The signs the referrer ticked (``partnerships.Indicator`` ids), each of
+    # one of the referral's concerns (the same trigger holds it). They inform
+    # the referrer's risk rating; nothing sets the rating from them.
+    indicators = ArrayField(
+        models.BigIntegerField(), default=list, blank=True,
+        # Rows written without Django (COPY, raw SQL) start with none too.
+        db_default=Value([], output_field=ArrayField(models.BigIntegerField())),
+    )
     risk_level = models.CharField(max_length=8, choices=RiskLevel.choices)
     account = models.TextField(help_text="What happened, in the referrer's words")
     consent = models.CharField(max_length=16, choices=Consent.choices)
@@ -208,6 +207,11 @@ class Referral(models.Model):
     consent_reason = models.TextField(blank=True, help_text="Why consent was not sought")
     status = models.CharField(max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.SUBMITTED)
     decision_due_at = models.DateTimeField()
+    # When the hub is alerted about the decision: the partnership's lead time
+    # before the deadline under the rules in force when the referral was
+    # received (``referrals.deadlines.alert_at``), stored so that a later
+    # change of the rules moves no alert. Empty: at the deadline itself.
+    alert_at = models.DateTimeField(null=True, blank=True)
     screener = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals_screened",
     )
@@ -226,10 +230,7 @@ class Referral(models.Model):
             models.CheckConstraint(condition=Q(risk_level__in=RiskLevel.values), name="referral_risk_valid"),
             models.CheckConstraint(condition=Q(status__in=ReferralStatus.values), name="referral_status_valid"),
             models.CheckConstraint(condition=Q(consent__in=Consent.values), name="referral_consent_valid"),
-            models.CheckConstraint(
-                condition=Q(concerns__len__gt=0) & Q(concerns__contained_by=Concern.values),
-                name="referral_concerns_from_vocabulary",
-            ),
+            models.CheckConstraint(condition=Q(concerns__len__gt=0), name="referral_has_concerns"),
             models.CheckConstraint(
                 condition=~Q(consent=Consent.NOT_SOUGHT) | (~Q(lawful_basis="") & ~Q(consent_reason="")),
                 name="referral_no_consent_needs_basis_and_reason",
@@ -245,11 +246,16 @@ class Referral(models.Model):
             models.CheckConstraint(
                 condition=Q(decision_due_at__gte=F("received_at")), name="referral_due_after_receipt",
             ),
+            models.CheckConstraint(
+                condition=Q(alert_at__isnull=True) | Q(alert_at__lte=F("decision_due_at")),
+                name="referral_alert_by_deadline",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "decision_due_at"]),
             # The screening sweep runs one partnership at a time.
             models.Index(fields=["partnership", "status", "decision_due_at"], name="referral_partnership_due"),
+            models.Index(fields=["partnership", "status", "alert_at"], name="referral_partnership_alert"),
             models.Index(fields=["referring_agency", "-received_at"]),
         ]
 

@@ -37,8 +37,11 @@ The rules:
   (week 0, 1, 2, ... in the key).
 * Screening: an open referral (submitted or screening) past its
   ``decision_due_at`` → the hub's screeners and managers, once per
-  deadline. ``settings.REFERRAL_ALERT_LEAD_MINUTES`` (e.g. ``red=30``)
-  alerts that many minutes before the deadline for a risk rating instead.
+  deadline; or, from the referral's ``alert_at``, that long before it: the
+  partnership's lead time for the risk rating under the rules in force when
+  the referral was received (``partnerships.rules``; the deployment's
+  default ``REFERRAL_ALERT_LEAD_MINUTES``, e.g. ``red=30``), stored with the
+  referral so a later change of the rules moves no alert.
 * Share expiring: an unrevoked share grant ending within seven days → the
   lead (granting) agency's managers and the person who granted it, once per
   expiry time. (Expiry itself: ``safeguarding.services.share_expire``.)
@@ -121,9 +124,11 @@ def _due_soon_horizon(today: dt.date) -> dt.date:
     return day
 
 
-def _alert_leads() -> dict[str, dt.timedelta]:
-    leads = getattr(settings, "REFERRAL_ALERT_LEAD_MINUTES", None) or {}
-    return {str(rating): dt.timedelta(minutes=int(minutes)) for rating, minutes in leads.items()}
+def _alert_due(now: dt.datetime) -> Q:
+    """Referrals whose alert time has come: their stored ``alert_at``, or,
+    with none stored, their deadline (the indexes on (partnership, status,
+    alert_at) and (partnership, status, decision_due_at))."""
+    return Q(alert_at__lte=now) | Q(alert_at__isnull=True, decision_due_at__lte=now)
 
 
 def _people(queryset) -> list:
@@ -306,8 +311,7 @@ def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: 
     to ``enqueue`` (the index on (status, decision_due_at)). Who: the
     screening sweep task, as the system actor (``access.task_referrals``)."""
     now = _now(now)
-    longest_lead = max(_alert_leads().values(), default=dt.timedelta(0))
-    due = access.task_referrals(_reader(actor)).filter(decision_due_at__lte=now + longest_lead)
+    due = access.task_referrals(_reader(actor)).filter(_alert_due(now))
     key_sql = """'screening_overdue:referral:' || "referrals_referral"."id" || ':due:'
                || floor(extract(epoch from "referrals_referral"."decision_due_at"))::bigint"""
     return _enqueue_unrecorded(due, key_sql, [], enqueue)
@@ -317,8 +321,8 @@ def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: 
 def screening_reminders_record(
     *, referral_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
 ) -> list[int]:
-    """Alert the hub when an open referral's decision is late (or, for a risk
-    rating with a lead time in ``REFERRAL_ALERT_LEAD_MINUTES``, about to be).
+    """Alert the hub when an open referral's decision is late (or, with a
+    lead time stored in its ``alert_at``, about to be).
 
     Who: the per-referral screening task, as the system actor
     (``access.task_referrals``). Guarantees: one
@@ -330,8 +334,7 @@ def screening_reminders_record(
     referral = access.task_referrals(_reader(actor)).filter(pk=referral_id).first()
     if referral is None:
         return []
-    lead = _alert_leads().get(referral.risk_level, dt.timedelta(0))
-    if now < referral.decision_due_at - lead:
+    if now < (referral.alert_at or referral.decision_due_at):
         return []
     due_local = timezone.localtime(referral.decision_due_at)
     late = now >= referral.decision_due_at

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lib.errors import DomainError
+from partnerships import vocabulary
 from referrals.models import (
     Case,
     CaseNote,
@@ -103,11 +104,16 @@ def subject_access_request_complete(
 # ---------------------------------------------------------------------------
 
 
-def _value(obj, model_field) -> tuple[object, str]:
-    """A field's stored value (for JSON) and its words (for the document)."""
+def _value(obj, model_field, words: dict | None = None) -> tuple[object, str]:
+    """A field's stored value (for JSON) and its words (for the document):
+    ``words`` names the values of fields whose words are data, not code
+    (a referral's concerns and indicators, in its partnership's vocabulary)."""
     raw = getattr(obj, model_field.attname)
     if raw is None or raw == "" or raw == []:
         return raw, ""
+    if words and model_field.name in words:
+        named = words[model_field.name]
+        return raw, ", ".join(str(named.get(v, v)) for v in raw)
     if isinstance(model_field, models.ForeignKey):
         return raw, str(getattr(obj, model_field.name))
     choices = dict(model_field.base_field.choices or []) if isinstance(model_field, ArrayField) else dict(
@@ -125,15 +131,15 @@ def _value(obj, model_field) -> tuple[object, str]:
     return raw if isinstance(raw, (int, float, str, dict)) else str(raw), str(raw)
 
 
-def _record(obj, *, exclude: tuple[str, ...] = ()) -> dict:
+def _record(obj, *, exclude: tuple[str, ...] = (), words: dict | None = None) -> dict:
     """One record as ``{"data": {field: value}, "fields": [(label, words)]}``."""
     data, fields = {}, []
     for model_field in obj._meta.concrete_fields:
         if model_field.name in exclude:
             continue
-        raw, words = _value(obj, model_field)
+        raw, words_of = _value(obj, model_field, words)
         data[model_field.name] = raw
-        fields.append((str(model_field.verbose_name).capitalize(), words or "–"))
+        fields.append((str(model_field.verbose_name).capitalize(), words_of or "–"))
     return {"data": data, "fields": fields}
 
 
@@ -205,7 +211,13 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
             if anonymised_at else ""
         ),
         "young_person": _record(person),
-        "referrals": _records(referrals),
+        "referrals": _records(referrals, words={
+            "concerns": vocabulary.labels(person.partnership_id),
+            "indicators": {
+                pk: indicator.text for pk, indicator in vocabulary.indicators_by_id(
+                    [i for referral in referrals for i in referral.indicators]).items()
+            },
+        }),
         "cases": case_sections,
         "notifications": _records(notifications, exclude=("dedup_key",)),
         "record_merges": _records(merges),

@@ -837,13 +837,13 @@ def may_manage_api_clients(actor: Actor) -> bool:
 # partnerships; the cases on either side stay each in its own.
 
 
-def may_propose_transfer(actor: Actor, case: Case) -> bool:
+def may_propose_transfer(actor: Actor, case: Case, *, may_manage: bool | None = None) -> bool:
     """The lead agency's managers and the key worker (``Action.MANAGE``), as
-    named people working in the case's partnership, on an open case."""
-    return (
-        actor.user is not None and not is_machine_client(actor) and actor.in_partnership(case)
-        and case.is_open and may(actor, Action.MANAGE, case)
-    )
+    named people working in the case's partnership, on an open case.
+    ``may_manage``: ``may(actor, MANAGE, case)`` when the caller has it."""
+    if actor.user is None or is_machine_client(actor) or not actor.in_partnership(case) or not case.is_open:
+        return False
+    return may(actor, Action.MANAGE, case) if may_manage is None else may_manage
 
 
 def transfer_destinations(actor: Actor, case: Case) -> QuerySet[Partnership]:
@@ -1146,3 +1146,45 @@ def young_people_for_subject_access(actor: Actor) -> QuerySet[YoungPerson]:
     if not may_export_subject_access(actor) or actor.partnership is None:
         return YoungPerson.objects.none()
     return YoungPerson.objects.filter(partnership_id=actor.partnership_id)
+
+
+# ---------------------------------------------------------------------------
+# The partnership's own settings: rules, vocabulary, agreement templates
+# ---------------------------------------------------------------------------
+
+
+def administers_partnership(actor: Actor) -> bool:
+    """A partnership administrator: a person (never a partner system)
+    holding the role in the partnership's community-safety hub, for the
+    partnership they are working in. The role means nothing in another
+    kind of agency, and gives no case content: it is not a casework role."""
+    return (
+        actor.user is not None and not is_machine_client(actor) and actor.partnership is not None
+        and actor.has_role(Role.PARTNERSHIP_ADMIN) and actor.agency.kind == AgencyKind.HUB
+    )
+
+
+def may_edit_partnership_settings(actor: Actor) -> bool:
+    """Who changes the partnership's rules, concern vocabulary and
+    information-sharing agreement templates: its administrator only. Deny
+    by default: agency administrators, DPOs, managers, screeners and
+    practitioners may not, nor may a superuser as such."""
+    return administers_partnership(actor)
+
+
+def may_see_partnership_settings_history(actor: Actor) -> bool:
+    """Who reads the history of those settings (who changed what, when):
+    the partnership's administrator and the data-protection officers working
+    in the partnership."""
+    if actor.partnership is None:
+        return False
+    return administers_partnership(actor) or is_data_protection_officer(actor)
+
+
+def may_read_vocabulary(actor: Actor) -> bool:
+    """Who reads the concern vocabulary, its signs to look for and its
+    indicators (the awareness page, the referral journey, the partner API):
+    every partner working in the partnership, whatever their role. It is
+    guidance, not case content; someone working in no partnership reads
+    none."""
+    return actor.agency is not None and actor.partnership is not None

@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from pghistory.models import Events
 
-from agencies.models import Agency
+from agencies.models import Agency, Partnership
+from partnerships.models import AgreementTemplate, Concern, Indicator, PartnershipRules
 from referrals.models import Case, Intervention, Referral, Review, YoungPerson
 from safeguarding.models import ShareGrant
 
@@ -158,6 +159,14 @@ class _Words:
 
 
 def _record(model, data: dict) -> str:
+    if model is Concern:
+        return f"Concern: {data.get('label', '')}"
+    if model is Indicator:
+        return f"Indicator: {data.get('text', '')}"
+    if model is AgreementTemplate:
+        return f"Agreement template: {data.get('title', '')}"
+    if model is PartnershipRules:
+        return "Rules"
     if model is YoungPerson:
         return "Young person"
     if model is Case:
@@ -176,7 +185,28 @@ def changes(case: Case | None, young_person: YoungPerson, *, include_shares: boo
     the young person), newest first. Share grants only with
     ``include_shares``: the case page shows shares to the lead agency's
     managers alone, and the history must not show more."""
-    events = _events_for(case, young_person, include_shares=include_shares)
+    return _worded(_events_for(case, young_person, include_shares=include_shares))
+
+
+def partnership_settings_changes(partnership_id: int) -> list[Change]:
+    """The history of one partnership's settings, newest first: every
+    version of its rules, every change to its concern vocabulary (concerns
+    and indicators) and to its agreement templates, with who made it."""
+    partnership = Partnership(pk=partnership_id)
+    querysets = [Events.objects.references(partnership).across(
+        *map(_event_model, (PartnershipRules, Concern, AgreementTemplate)),
+    )]
+    concerns = list(Concern.objects.filter(partnership_id=partnership_id))
+    if concerns:
+        querysets.append(Events.objects.references(concerns).across(_event_model(Indicator)))
+    seen: dict[str, Events] = {}
+    for queryset in querysets:
+        for event in queryset:
+            seen.setdefault(event.pgh_slug, event)
+    return _worded(sorted(seen.values(), key=lambda e: (e.pgh_created_at, e.pgh_id)))
+
+
+def _worded(events: list[Events]) -> list[Change]:
     words = _Words(events)
     result = []
     for event in reversed(events):

@@ -1,5 +1,7 @@
-"""Retention: closed cases kept until the young person's 25th birthday
-(``settings.RETENTION_AGE_YEARS``), then anonymised, with a record of each run.
+"""Retention: closed cases kept until the young person's 25th birthday (the
+retention age of the partnership's rules in force on the day of the run,
+``partnerships.rules``; by default ``settings.RETENTION_AGE_YEARS``), then
+anonymised, with a record of each run.
 
 What anonymising a case does, in one transaction per case:
 
@@ -42,9 +44,12 @@ import pgtrigger
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from agencies.models import Partnership
+from partnerships.rules import rules_in_force
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import RetentionRun
@@ -64,21 +69,33 @@ def _years_ago(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years, day=28)
 
 
-def retention_cutoff(today: dt.date | None = None) -> dt.date:
-    """People born on or before this date are past the retention age."""
+def retention_cutoff(today: dt.date | None = None, *, partnership_id: int | None = None) -> dt.date:
+    """People born on or before this date are past the retention age of the
+    partnership's rules in force on ``today`` (the deployment's default
+    with no partnership)."""
     today = today or timezone.localdate()
-    return _years_ago(today, settings.RETENTION_AGE_YEARS)
+    rules = rules_in_force(partnership_id, _end_of(today))
+    return _years_ago(today, rules.retention_age_years)
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    # The rules of the whole day: a version from today counts for today's run.
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
 
 
 def cases_due_for_anonymisation(today: dt.date | None = None, *, partnership_id: int | None = None):
     """Closed, not yet anonymised cases of people past the retention age (of
-    one partnership, if given)."""
-    cases = rm.Case.objects.filter(
-        status=rm.CaseStatus.CLOSED,
-        anonymised_at__isnull=True,
-        young_person__date_of_birth__lte=retention_cutoff(today),
-    )
-    return cases.filter(partnership_id=partnership_id) if partnership_id is not None else cases
+    one partnership, if given; else of each partnership by its own age)."""
+    cases = rm.Case.objects.filter(status=rm.CaseStatus.CLOSED, anonymised_at__isnull=True)
+    if partnership_id is not None:
+        return cases.filter(
+            partnership_id=partnership_id,
+            young_person__date_of_birth__lte=retention_cutoff(today, partnership_id=partnership_id),
+        )
+    past = Q(pk__in=[])
+    for pid in Partnership.objects.values_list("pk", flat=True):
+        past |= Q(partnership_id=pid, young_person__date_of_birth__lte=retention_cutoff(today, partnership_id=pid))
+    return cases.filter(past)
 
 
 def _forget_history(event_model, object_ids: list[int]) -> None:
@@ -94,7 +111,7 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_
     none of their cases is open).
 
     Who: the retention run, as the system. Guarantees: only a closed case of
-    a person past ``RETENTION_AGE_YEARS``, not yet anonymised (the row is
+    a person past the retention age of its partnership, not yet anonymised (the row is
     locked and re-checked, so two runs cannot both do it); everything in
     one transaction with an access-log row; returns True if it anonymised.
     With ``partnership_id``, only a case of that partnership.
@@ -182,8 +199,11 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
             return None
     try:
         run = RetentionRun.objects.create(started_at=now)
-        done, failed = [], []
+        done, failed, cutoffs = [], [], {}
         for partnership_id in access.task_partnership_ids():
+            cutoffs[str(partnership_id)] = retention_cutoff(
+                timezone.localdate(now), partnership_id=partnership_id,
+            ).isoformat()
             with access.within_partnership(access.system_actor(label="retention", partnership=partnership_id)):
                 ids = (
                     cases_due_for_anonymisation(timezone.localdate(now), partnership_id=partnership_id)
@@ -201,7 +221,7 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
         run.cases_anonymised = len(done)
         run.detail = {
             "case_ids": done, "failed_case_ids": failed,
-            "cutoff": retention_cutoff(timezone.localdate(now)).isoformat(), "sign_in_records_removed": sign_ins,
+            "cutoffs": cutoffs, "sign_in_records_removed": sign_ins,
         }
         run.save(update_fields=["finished_at", "cases_anonymised", "detail"])
         return run

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from agencies import selectors as agency_selectors
 from agencies.models import ApiScope
+from partnerships.models import OTHER_CONCERN
 from referrals.models import (
     ClosureReason,
-    Concern,
     Consent,
     Gender,
     InterventionKind,
@@ -118,15 +118,26 @@ class NewPersonForm(PastDateOfBirth, forms.Form):
 
 
 class ConcernsForm(forms.Form):
+    """The concerns of the partnership's vocabulary a referrer may choose
+    (the view passes them: ``partnerships.vocabulary.choosable``)."""
+
     concerns = forms.MultipleChoiceField(
-        label="What are you worried about?", choices=Concern.choices, widget=forms.CheckboxSelectMultiple,
-        help_text="Select all that apply.", error_messages={"required": "Select at least one concern"},
+        label="What are you worried about?", widget=forms.CheckboxSelectMultiple,
+        help_text="Select all that apply.",
+        error_messages={"required": "Select at least one concern",
+                        "invalid_choice": "Select concerns from the list"},
     )
     concerns_other = forms.CharField(label="Describe the other concern", max_length=200, required=False)
 
+    def __init__(self, *args, concerns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.concerns = list(concerns)
+        self.concerns_by_code = {c.code: c for c in self.concerns}
+        self.fields["concerns"].choices = [(c.code, c.label) for c in self.concerns]
+
     def clean(self):
         data = super().clean()
-        if Concern.OTHER in (data.get("concerns") or []) and not (data.get("concerns_other") or "").strip():
+        if OTHER_CONCERN in (data.get("concerns") or []) and not (data.get("concerns_other") or "").strip():
             self.add_error("concerns_other", "Describe the other concern")
         return data
 
@@ -413,3 +424,132 @@ class PartnershipChoiceForm(forms.Form):
     def __init__(self, *args, partnerships, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["partnership"].choices = [(p.pk, p.name) for p in partnerships]
+
+
+# ---------------------------------------------------------------------------
+# The partnership administrator's settings
+# ---------------------------------------------------------------------------
+
+
+def _bounded(label: str, low: int, high: int, unit: str, *, required: bool = True, help_text: str = ""):
+    limit = "a year" if high >= 366 else f"{high:,} {unit}"
+    return forms.IntegerField(
+        label=label, required=required, min_value=low, max_value=high, help_text=help_text,
+        error_messages={
+            "required": f"Enter {label[0].lower() + label[1:]}",
+            "invalid": f"{label} must be a whole number of {unit}",
+            "min_value": (f"{label} must be at least {low} {unit[:-1] if low == 1 else unit}: a limit of zero is no limit"
+                          if low >= 1 else f"{label} cannot be negative"),
+            "max_value": f"{label} must be no more than {limit}",
+        },
+    )
+
+
+class RulesForm(forms.Form):
+    """A new version of the partnership's rules. Parses and bounds each
+    number (a limit of zero or beyond a year is an error here); the service
+    checks the date against the versions already set."""
+
+    effective_from = GovDateField(label="Date the new rules take effect",
+                                  help_text="Today or later. For example, 27 3 2026")
+    decision_hours_red = _bounded("Red decision limit", 1, 8_784, "hours", required=False,
+                                  help_text="Working hours. Leave empty for one working day")
+    decision_hours_amber = _bounded("Amber decision limit", 1, 8_784, "hours", required=False,
+                                    help_text="Working hours. Leave empty for one working day")
+    decision_hours_green = _bounded("Green decision limit", 1, 8_784, "hours", required=False,
+                                    help_text="Working hours. Leave empty for one working day")
+    review_days_red = _bounded("Red review interval", 1, 366, "days")
+    review_days_amber = _bounded("Amber review interval", 1, 366, "days")
+    review_days_green = _bounded("Green review interval", 1, 366, "days")
+    alert_minutes_red = _bounded("Red alert lead time", 0, 527_040, "minutes",
+                                 help_text="Minutes before the decision deadline the hub is alerted; 0 at the deadline")
+    alert_minutes_amber = _bounded("Amber alert lead time", 0, 527_040, "minutes")
+    alert_minutes_green = _bounded("Green alert lead time", 0, 527_040, "minutes")
+    retention_age_years = _bounded("Retention age", 18, 100, "years",
+                                   help_text="Closed cases are kept until the young person reaches this age")
+    small_number_threshold = _bounded("Small-number threshold", 1, 100, "people",
+                                      help_text="Monitoring hides counts below this")
+    consent_competence_age = _bounded("Age from which a young person may consent", 10, 18, "years")
+    break_glass_hours = _bounded("Length of emergency (break-glass) access", 1, 168, "hours")
+    reason = forms.CharField(label="Why the rules change (optional)", widget=forms.Textarea, required=False,
+                             max_length=2_000)
+
+
+class ConcernForm(forms.Form):
+    label = forms.CharField(label="Name", max_length=120, error_messages={"required": "Enter the concern's name"})
+    signs = forms.CharField(
+        label="Signs to look for", widget=forms.Textarea, required=False, max_length=10_000,
+        help_text="In plain language, in Markdown: a line starting with - is a bullet point; "
+                  "[words](https://...) is a link. No HTML.",
+    )
+    source_title = forms.CharField(label="Source (optional)", max_length=200, required=False,
+                                   help_text="Who wrote the guidance the signs come from")
+    source_url = forms.CharField(label="Source link (optional)", max_length=500, required=False,
+                                 help_text="A web address starting with https://")
+
+
+class ConcernEditForm(ConcernForm):
+    retired = forms.BooleanField(label="Retired: referrers can no longer choose it", required=False)
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")],
+                                  error_messages={"required": "Choose up or down", "invalid_choice": "Choose up or down"})
+
+
+class IndicatorForm(forms.Form):
+    concern = forms.ChoiceField(label="Which concern is it a sign of?", required=False,
+                                error_messages={"invalid_choice": "Select a concern of this partnership's vocabulary"})
+    text = forms.CharField(label="Indicator", max_length=200, error_messages={"required": "Enter the indicator"},
+                           help_text="A sign a referrer might have seen, for example: has unexplained money")
+
+    def __init__(self, *args, concerns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["concern"].choices = [("", "Choose the concern")] + [(str(c.pk), c.label) for c in concerns]
+
+    def clean_concern(self):
+        if not self.cleaned_data.get("concern"):
+            raise ValidationError("Select the concern this indicator is a sign of", code="required")
+        return self.cleaned_data["concern"]
+
+
+class IndicatorEditForm(forms.Form):
+    text = forms.CharField(label="Indicator", max_length=200, error_messages={"required": "Enter the indicator"})
+    retired = forms.BooleanField(label="Retired: referrers no longer see it", required=False)
+
+
+class AgreementTemplateForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200, error_messages={"required": "Enter the template's title"})
+    body = forms.CharField(label="Agreement", widget=forms.Textarea, max_length=50_000,
+                           error_messages={"required": "Enter the agreement's wording"},
+                           help_text="In Markdown, as the signs to look for. No HTML.")
+    retired = forms.BooleanField(label="Retired: no longer offered to agencies", required=False)
+
+
+class IndicatorsForm(forms.Form):
+    """The referral's optional checklist: signs the referrer has seen, of the
+    concerns they chose (the view passes those concerns)."""
+
+    indicators = forms.MultipleChoiceField(
+        label="Which of these signs have you seen?", required=False, widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Select only signs of the concerns you chose"},
+    )
+
+    def __init__(self, *args, concerns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.concerns = list(concerns)
+        self.fields["indicators"].choices = [
+            (str(i.pk), i.text) for concern in self.concerns for i in concern.live_indicators
+        ]
+        # Each concern with its checklist, each box with its id (the first is
+        # ``id_indicators_0``, where the error summary links).
+        numbered = iter(range(len(self.fields["indicators"].choices)))
+        self.groups = [
+            (concern, [(f"id_indicators_{next(numbered)}", i) for i in concern.live_indicators])
+            for concern in self.concerns if concern.live_indicators
+        ]
+
+    @property
+    def checked(self) -> set[str]:
+        value = self["indicators"].value() or []
+        return {str(v) for v in value}

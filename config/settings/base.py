@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "agencies",
+    "partnerships",
     "referrals",
     "safeguarding",
     "casework",

@@ -45,11 +45,15 @@ def test_a_young_person_the_agency_cannot_see_is_a_404(cast, api_as):
 
 
 def test_bad_input_names_each_field(cast, api_as):
-    body = {**referral_body(), "concerns": ["knife-ish"], "risk_level": "purple"}
+    body = {**referral_body(), "concerns": [{"not": "a code"}], "risk_level": "purple"}
     del body["account"]
     problem = assert_problem(api_as("owner").post("/api/v1/referrals/", body, format="json"), 400)
     fields = {error["field"] for error in problem["errors"]}
     assert {"concerns.0", "risk_level", "account"} <= fields, problem
+    # A code the partnership's vocabulary does not know: the service names the field.
+    problem = assert_problem(api_as("owner").post("/api/v1/referrals/", {**referral_body(), "concerns": ["knife-ish"]},
+                                                  format="json"), 400)
+    assert [error["field"] for error in problem["errors"]] == ["concerns"], problem
 
 
 def test_a_broken_rule_is_a_400_naming_the_field(cast, api_as):

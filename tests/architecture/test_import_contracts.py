@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PARTS = ["lib", "agencies", "referrals", "safeguarding", "casework", "reminders", "reports", "api", "web", "config",
+PARTS = ["lib", "agencies", "partnerships", "referrals", "safeguarding", "casework", "reminders", "reports", "governance", "api", "web", "config",
          "bench"]
 
 

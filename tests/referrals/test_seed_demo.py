@@ -60,7 +60,8 @@ COUNTED = [
     CaseGroupObjectPermission, AccessEvent,
 ]
 # The sign-ins the README lists (Riverside's), and Wharfside's.
-DEMO_USERNAMES = {"youthworker", "screener", "manager", "police", "teacher", "dpo", "agencyadmin", "sysadmin"}
+DEMO_USERNAMES = {"youthworker", "screener", "manager", "police", "teacher", "dpo", "agencyadmin", "sysadmin",
+                  "partnershipadmin"}
 NEIGHBOUR_USERNAMES = {"wharfside-screener", "wharfside-youthworker"}
 ALL_USERNAMES = DEMO_USERNAMES | NEIGHBOUR_USERNAMES
 
@@ -355,7 +356,7 @@ def test_demo_users_sign_in_with_the_printed_password_and_see_what_their_role_al
     assert access.visible_cases(police).exclude(lead_agency=police.agency).exists(), "police see shared cases"
     assert access.visible_referrals(actor("teacher")).exists()
     assert access.visible_referrals(actor("screener")).filter(status="submitted").exists()
-    for nobody in ("dpo", "agencyadmin", "sysadmin"):
+    for nobody in ("dpo", "agencyadmin", "sysadmin", "partnershipadmin"):
         assert not access.visible_cases(actor(nobody)).exists(), nobody
     sysadmin = get_user_model().objects.get(username="sysadmin")
     assert sysadmin.is_superuser and sysadmin.is_staff and not sysadmin.memberships.exists()
@@ -391,3 +392,23 @@ def test_the_police_officer_works_in_both_partnerships_and_the_others_in_theirs(
     screener = access.actor_for_user(User.objects.get(username="wharfside-screener"), channel=Channel.COMMAND)
     assert access.visible_referrals(screener).filter(status="submitted").exists()
     assert set(access.visible_young_people(screener)) == set(YoungPerson.objects.filter(partnership=wharfside))
+
+
+def test_both_boroughs_ship_a_full_vocabulary_with_signs_and_indicators(demo):
+    from partnerships import signs
+    from partnerships.models import AgreementTemplate, Concern, PartnershipRules, StandardConcern
+
+    for slug in ("riverside", "wharfside"):
+        concerns = Concern.objects.filter(partnership__slug=slug)
+        assert {c.code for c in concerns} == set(StandardConcern.values), slug
+        for concern in concerns.exclude(code="other"):
+            assert concern.signs and not signs.problems(concern.signs), concern.code
+            assert concern.source_url.startswith("https://"), concern.code
+            assert concern.indicators.count() >= 3, concern.code
+        assert AgreementTemplate.objects.filter(partnership__slug=slug).exists()
+    signs_of = Concern.objects.get(partnership__slug="riverside", code="criminal_exploitation").signs
+    for words in ("unexplained money", "new phones", "going missing", "older friends", "travel out of the area"):
+        assert words in signs_of
+    admin = access.actor_for_user(get_user_model().objects.get(username="partnershipadmin"), channel=Channel.COMMAND)
+    assert access.may_edit_partnership_settings(admin)
+    assert PartnershipRules.objects.filter(partnership__slug="riverside", created_by=admin.user).exists()

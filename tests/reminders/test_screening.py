@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from partnerships.rules import rules_in_force
 from reminders.models import Notification
 from referrals import deadlines
 from reminders import tasks
@@ -19,9 +20,13 @@ HUB_PEOPLE = ["partnership-hub-hub_screener", "partnership-hub-manager"]
 
 
 def referral(cast, received, risk=rm.RiskLevel.AMBER, **kwargs):
+    """A referral as intake leaves it: its deadline and alert time set by
+    the rules in force (here the deployment's defaults) when received."""
+    rules = rules_in_force(None, received)
+    due = deadlines.decision_due_at(received, risk, rules=rules)
     return f.ReferralFactory(
         referring_agency=cast.referrer, risk_level=risk, received_at=received,
-        decision_due_at=deadlines.decision_due_at(received, risk),
+        decision_due_at=due, alert_at=deadlines.alert_at(received, due, risk, rules=rules),
         young_person=f.YoungPersonFactory(recorded_by=cast.referrer), **kwargs,
     )
 

@@ -31,6 +31,7 @@ from agencies.models import AgencyKind, ApiScope, Role
 from reminders.models import Notification, NotificationKind
 from api.services import api_client_issue
 from casework.transfers import transfer_propose
+from partnerships.models import AgreementTemplate, Concern, Indicator
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
@@ -150,6 +151,13 @@ def build_world() -> SimpleNamespace:
         asked_by=users[("other", "practitioner")], asked_by_agency=agencies["other"], given_name="Ravi",
         family_name="Shah", date_of_birth=neighbour_referral.young_person.date_of_birth, message="Known to you?",
     )
+    # The partnership's vocabulary: a concern with an indicator, and an
+    # information-sharing agreement template.
+    concern = Concern.objects.get(partnership=case.partnership, code="weapon")
+    indicator = Indicator.objects.create(concern=concern, text="Carries a blade", position=1)
+    agreement_template = AgreementTemplate.objects.create(
+        partnership=case.partnership, title="Model agreement", body="The parties agree to share what is needed.",
+    )
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -164,7 +172,7 @@ def build_world() -> SimpleNamespace:
         open_referral=open_referral, grants=grants, notes=notes, intervention=intervention,
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
         subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
-        enquiry=enquiry,
+        enquiry=enquiry, concern=concern, indicator=indicator, agreement_template=agreement_template,
     )
 
 

@@ -8,6 +8,7 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 
 from agencies.models import ApiClient
+from partnerships.models import AgreementTemplate, Concern, Indicator, PartnershipRules
 from reminders.models import Notification
 from referrals import models as rm
 from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
@@ -23,6 +24,8 @@ TRACKED = {
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
     SubjectAccessRequest: ("completed_on",), StaticToken: ("token",), rm.CaseTransfer: ("status",),
     rm.PartnershipEnquiry: ("status",),
+    PartnershipRules: ("effective_until",), Concern: ("label", "position", "retired_at", "signs"),
+    Indicator: ("text", "retired_at"), AgreementTemplate: ("title", "body", "retired_at"),
 }
 
 

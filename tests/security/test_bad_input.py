@@ -25,6 +25,7 @@ import pytest
 from django import forms as django_forms
 from rest_framework import serializers as drf
 
+from partnerships.models import AgreementTemplate, Concern, Indicator, PartnershipRules
 from web import forms
 from referrals import models as rm
 from api import serializers as s
@@ -54,6 +55,11 @@ WEB_FORMS = {
     "subject-access-new": SubjectAccessRequestForm, "partnership-choose": forms.PartnershipChoiceForm,
     "transfer-propose": forms.TransferForm, "transfer-withdraw": forms.WithdrawTransferForm,
     "screening-ask": forms.EnquiryForm, "enquiry-detail": forms.EnquiryAnswerForm,
+    "referral-indicators": forms.IndicatorsForm, "partnership-rules-new": forms.RulesForm,
+    "partnership-concern-new": forms.ConcernForm, "partnership-concern-edit": forms.ConcernEditForm,
+    "partnership-concern-move": forms.MoveForm, "partnership-indicator-new": forms.IndicatorForm,
+    "partnership-indicator-edit": forms.IndicatorEditForm, "partnership-template-new": forms.AgreementTemplateForm,
+    "partnership-template-edit": forms.AgreementTemplateForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -69,6 +75,7 @@ NO_FUTURE = {
     ("referral-person", "date_of_birth"), ("referral-person-new", "date_of_birth"),
     ("intervention-add", "started_on"), ("intervention-update", "started_on"), ("intervention-update", "ended_on"),
     ("share-add", "expires_on"),  # at most 12 months ahead
+    ("partnership-rules-new", "effective_from"),  # at most a year ahead
 }
 API_WRITES = {
     ("api-v1:referrals", "POST"): s.ReferralIn, ("api-v1:young-person-matches", "POST"): s.MatchIn,
@@ -137,8 +144,12 @@ def api_cases(key: str, serializer_class) -> list[tuple[str, str, object]]:
     for path, field in api_fields(serializer_class()):
         if isinstance(field, drf.ChoiceField):
             cases.append((path, "unknown code", "not-a-code"))
-        elif isinstance(field, drf.ListField) and isinstance(field.child, drf.ChoiceField):
+        elif isinstance(field, drf.ListField) and isinstance(field.child, (drf.ChoiceField, drf.CharField)):
+            # Codes of a fixed vocabulary, or of the partnership's own.
             cases += [(path, "unknown code", ["not-a-code"]), (path, "not a list", "weapon")]
+        elif isinstance(field, drf.ListField) and isinstance(field.child, drf.IntegerField):
+            cases += [(path, "unknown id", [BEYOND_BIGINT]), (path, "not a number", ["lots"]),
+                      (path, "not a list", "7")]
         elif isinstance(field, drf.DateTimeField):
             cases += [(path, f"date-time {kind}", value) for kind, value in API_DATETIMES.items()]
             if (key, path) in API_NO_FUTURE:
@@ -264,6 +275,7 @@ def test_choose_rejects_an_unknown_record(world):
 
 
 TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer, rm.PartnershipEnquiry]
+SETTINGS_MODELS = [Concern, Indicator, AgreementTemplate, PartnershipRules]
 
 
 def stored_exactly(value: str) -> bool:
@@ -271,7 +283,7 @@ def stored_exactly(value: str) -> bool:
     from agencies.models import ApiClient
     from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
 
-    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient, SubjectAccessRequest):
+    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient, SubjectAccessRequest, *SETTINGS_MODELS):
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
@@ -283,7 +295,8 @@ def rendered_pages(w, subject: str) -> str:
     from safeguarding.models import SubjectAccessRequest
 
     paths = ["/", f"/cases/{w.case.pk}/", f"/referrals/{w.open_referral.pk}/", f"/screening/{w.open_referral.pk}/",
-             "/agency/api-clients/", "/subject-access/",
+             "/agency/api-clients/", "/subject-access/", "/partnership/settings/", "/partnership/settings/history/",
+             "/what-to-look-for/", "/what-to-look-for/print/", f"/partnership/settings/concerns/{w.concern.pk}/",
              *(f"/subject-access/{pk}/" for pk in SubjectAccessRequest.objects.values_list("pk", flat=True))]
     return "".join(client.get(p).content.decode() for p in paths)
 

@@ -98,6 +98,12 @@ DPOS = who(ALL_RELATIONS, ["dpo"])
 ACCESS_LOG_READERS = LEAD_MANAGERS | DPOS
 # The open referral: its maker and their manager, and the hub's screeners.
 OPEN_REFERRAL_READERS = frozenset({"referrer/practitioner", "referrer/manager", "hub/hub_screener"})
+# The partnership's settings: its administrator (the role held in the hub);
+# their history also the data-protection officers; what to look for, every
+# partner (anyone acting for an agency of the partnership).
+PARTNERSHIP_ADMINS = frozenset({"hub/partnership_admin"})
+SETTINGS_HISTORY_READERS = PARTNERSHIP_ADMINS | DPOS
+PARTNERS = frozenset(ROLE_SUBJECTS)
 
 
 # -- bodies -------------------------------------------------------------------
@@ -114,7 +120,7 @@ def referral_draft(w) -> dict:
         "person": {"new": {"given_name": "Kai", "family_name": "Mensah", "preferred_name": "",
                            "date_of_birth": "2011-05-04", "gender": "male", "postcode": ""},
                    "name": "Kai Mensah", "date_of_birth": "2011-05-04"},
-        "concerns": ["weapon"], "concerns_other": "", "risk_level": "amber",
+        "concerns": ["weapon"], "concerns_other": "", "indicators": [], "risk_level": "amber",
         "account": "Seen with a blade near the station.", "consent": "young_person",
         "lawful_basis": "", "consent_reason": "",
     }}
@@ -177,6 +183,21 @@ def _wizard(post=None) -> Page:
 
 _today = timezone.localdate
 
+
+def _settings_page(ok=PARTNERSHIP_ADMINS, post=None, kwargs=lambda w: {}, **more) -> Page:
+    return Page(
+        kwargs=kwargs, methods=("GET", "POST") if post else ("GET",), post=post, ok=ok, forbidden=SIGNED_IN - ok,
+        subjects=BY_ROLE, **more,
+    )
+
+
+def _rules_body(w) -> dict:
+    body = {**date_parts("effective_from", _today() + dt.timedelta(days=1)), "reason": "Matrix: tighter red limit"}
+    for rating, hours, days, minutes in (("red", "2", "14", "30"), ("amber", "6", "28", "0"), ("green", "", "42", "0")):
+        body.update({f"decision_hours_{rating}": hours, f"review_days_{rating}": days, f"alert_minutes_{rating}": minutes})
+    return {**body, "retention_age_years": "25", "small_number_threshold": "5", "consent_competence_age": "13",
+            "break_glass_hours": "4"}
+
 WEB: dict[str, Page] = {
     # Home pages and the manager's export
     "home": signed_in_only(),
@@ -194,6 +215,29 @@ WEB: dict[str, Page] = {
         post=lambda w: {"next": "/notifications/"}, ok=frozenset({"key_worker/practitioner"}),
         overrides={"GET": NOT_ALLOWED},
     ),
+    # The partnership's settings (its administrator; the history also DPOs)
+    "partnership-settings": _settings_page(),
+    "partnership-rules-new": _settings_page(post=_rules_body),
+    "partnership-concern-new": _settings_page(post=lambda w: {
+        "label": "Matrix concern", "signs": "- a sign to look for", "source_title": "", "source_url": ""}),
+    "partnership-concern-edit": _settings_page(
+        kwargs=lambda w: {"concern_id": w.concern.pk},
+        post=lambda w: {"label": "Carrying a knife or other weapon", "signs": "- carries a knife",
+                        "source_title": "", "source_url": "https://www.gov.uk/"}),
+    "partnership-concern-move": _settings_page(
+        kwargs=lambda w: {"concern_id": w.concern.pk}, post=lambda w: {"direction": "down"},
+        overrides={"GET": NOT_ALLOWED}),
+    "partnership-indicator-new": _settings_page(
+        post=lambda w: {"concern": str(w.concern.pk), "text": "Matrix indicator"}),
+    "partnership-indicator-edit": _settings_page(
+        kwargs=lambda w: {"indicator_id": w.indicator.pk}, post=lambda w: {"text": "Carries a bladed article"}),
+    "partnership-template-new": _settings_page(post=lambda w: {"title": "Matrix template", "body": "Matrix body"}),
+    "partnership-template-edit": _settings_page(
+        kwargs=lambda w: {"template_id": w.agreement_template.pk},
+        post=lambda w: {"title": "Model agreement (2026)", "body": "Changed wording"}),
+    "partnership-settings-history": _settings_page(ok=SETTINGS_HISTORY_READERS),
+    "awareness": _settings_page(ok=PARTNERS),
+    "awareness-print": _settings_page(ok=PARTNERS),
     # Agency administration
     "api-clients": Page(
         methods=("GET", "POST"), post=lambda w: {"name": "Matrix system", "scopes": ["cases:read"]},
@@ -212,6 +256,7 @@ WEB: dict[str, Page] = {
     "referral-person-new": _wizard(post=lambda w: {"given_name": "Kai", "family_name": "Mensah", "gender": "male",
                                                    **date_parts("date_of_birth", dt.date(2011, 5, 4))}),
     "referral-concerns": _wizard(post=lambda w: {"concerns": ["weapon"]}),
+    "referral-indicators": _wizard(post=lambda w: {"indicators": [str(w.indicator.pk)]}),
     "referral-risk": _wizard(post=lambda w: {"risk_level": "red"}),
     "referral-account": _wizard(post=lambda w: {"account": "Threatened with a blade."}),
     "referral-consent": _wizard(post=lambda w: {"consent": "parent_carer"}),

@@ -61,7 +61,7 @@ def case_detail(request, case_id: int):
         "shares": list(audit.case_shares(actor, file.case)),
         "cross_border": access.is_cross_border(actor, file.case),
         "transfers": list(selectors.case_transfers(actor, file.case)),
-        "may_propose_transfer": access.may_propose_transfer(actor, file.case),
+        "may_propose_transfer": file.may_propose_transfer,
         "now": timezone.now(),
     }
     return render(request, "referrals/case_detail.html", context)

@@ -23,7 +23,11 @@ from web.kit import page, paginate
 def home(request):
     actor = request.actor
     today = timezone.localdate()
-    context = {"actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=selectors.DUE_SOON_DAYS)}
+    context = {
+        "actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=selectors.DUE_SOON_DAYS),
+        "edits_partnership_settings": access.may_edit_partnership_settings(actor),
+        "sees_settings_history": access.may_see_partnership_settings_history(actor),
+    }
     shown_cases = []
     if actor.has_role(Role.PRACTITIONER):
         context["my_cases"] = paginate(request, selectors.my_cases(actor), param="mine")

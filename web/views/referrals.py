@@ -15,7 +15,8 @@ from django.urls import reverse
 
 from casework import selectors, services
 from lib.errors import DomainError
-from referrals.models import Concern, Consent, Gender, LawfulBasis, RiskLevel
+from partnerships import vocabulary
+from referrals.models import Consent, Gender, LawfulBasis, RiskLevel
 from safeguarding import access
 from web import forms
 from web.kit import page, posted
@@ -25,14 +26,18 @@ DRAFT = "referral_draft"
 # Question pages in order: url name, form, template, the draft keys it sets.
 STEPS = {
     "concerns": (forms.ConcernsForm, "referrals/referral_concerns.html", ("concerns", "concerns_other")),
+    "indicators": (forms.IndicatorsForm, "referrals/referral_indicators.html", ("indicators",)),
     "risk": (forms.RiskForm, "referrals/referral_risk.html", ("risk_level",)),
     "account": (forms.AccountForm, "referrals/referral_account.html", ("account",)),
     "consent": (forms.ConsentForm, "referrals/referral_consent.html", ("consent", "lawful_basis", "consent_reason")),
 }
-ORDER = ["person", "concerns", "risk", "account", "consent", "check"]
+ORDER = ["person", "concerns", "indicators", "risk", "account", "consent", "check"]
+# Questions that may be answered with nothing (the checklist of indicators).
+OPTIONAL = {"indicators"}
 # Where the check page sends someone to change an answer a service refused.
 FIELD_STEP = {
-    "concerns": "concerns", "concerns_other": "concerns", "risk_level": "risk", "account": "account",
+    "concerns": "concerns", "concerns_other": "concerns", "indicators": "indicators", "risk_level": "risk",
+    "account": "account",
     "consent": "consent", "lawful_basis": "consent", "consent_reason": "consent",
 }
 
@@ -133,6 +138,28 @@ def person_new(request):
     return render(request, "referrals/referral_person_new.html", {"form": form})
 
 
+def _form_kwargs(step: str, actor: access.Actor, draft: dict) -> dict:
+    """What a question page's form needs beyond the answers: the concerns
+    the partnership lets referrers choose, with their signs to look for;
+    for the checklist, those the referrer chose, with their indicators."""
+    if step == "concerns":
+        return {"concerns": vocabulary.choosable(actor.partnership_id)}
+    if step == "indicators":
+        chosen = draft.get("concerns") or []
+        return {"concerns": [c for c in vocabulary.choosable(actor.partnership_id) if c.code in chosen]}
+    return {}
+
+
+def _answered(draft: dict, step: str, actor: access.Actor) -> bool:
+    """Whether the draft holds an answer to the step's question. The
+    checklist is answered when seen (even with nothing ticked) or when none
+    of the chosen concerns has one."""
+    key = "person" if step == "person" else STEPS[step][2][0]
+    if step in OPTIONAL:
+        return key in draft or not any(c.live_indicators for c in _form_kwargs(step, actor, draft)["concerns"])
+    return bool(draft.get(key))
+
+
 def _question(step: str):
     form_class, template, keys = STEPS[step]
 
@@ -142,9 +169,18 @@ def _question(step: str):
         draft = _draft(request)
         if not draft.get("person"):
             return redirect("referral-person")
-        form = form_class(posted(request), initial={k: draft.get(k) for k in keys if k in draft})
+        form = form_class(posted(request), initial={k: draft.get(k) for k in keys if k in draft},
+                          **_form_kwargs(step, request.actor, draft))
+        if step == "indicators" and not form.fields["indicators"].choices:
+            # None of the chosen concerns has a checklist: nothing to ask.
+            _save(request, indicators=[])
+            return redirect(_next(request, step))
         if request.method == "POST" and form.is_valid():
-            _save(request, **{k: form.cleaned_data.get(k) or ("" if k != "concerns" else []) for k in keys})
+            if step == "concerns" and form.cleaned_data["concerns"] != draft.get("concerns"):
+                # Other concerns, other signs: the checklist is asked again.
+                draft.pop("indicators", None)
+            _save(request, **{k: form.cleaned_data.get(k) or ("" if k not in ("concerns", "indicators") else [])
+                              for k in keys})
             return redirect(_next(request, step))
         return render(request, template, {"form": form, "change": request.GET.get("change")})
 
@@ -153,15 +189,16 @@ def _question(step: str):
 
 
 concerns = _question("concerns")
+indicators = _question("indicators")
 risk = _question("risk")
 account = _question("account")
 consent = _question("consent")
 
 
-def _answers(draft: dict) -> dict:
-    labels = dict(Concern.choices)
+def _answers(draft: dict, actor: access.Actor) -> dict:
     return {
-        "concerns": [labels.get(c, c) for c in draft.get("concerns", [])],
+        "concerns": vocabulary.concern_names(actor.partnership_id, draft.get("concerns", [])),
+        "indicators": vocabulary.indicator_texts(int(i) for i in draft.get("indicators") or []),
         "risk": dict(RiskLevel.choices).get(draft.get("risk_level"), ""),
         "consent": dict(Consent.choices).get(draft.get("consent"), ""),
         "lawful_basis": dict(LawfulBasis.choices).get(draft.get("lawful_basis"), ""),
@@ -173,7 +210,7 @@ def check(request):
     actor = request.actor
     _require_referrer(actor)
     draft = _draft(request)
-    missing = next((s for s in ORDER[:-1] if not draft.get("person" if s == "person" else STEPS[s][2][0])), None)
+    missing = next((s for s in ORDER[:-1] if not _answered(draft, s, actor)), None)
     if missing:
         return redirect(f"referral-{missing}")
     errors = []
@@ -190,6 +227,7 @@ def check(request):
             referral = services.referral_submit(
                 actor=actor, young_person=young_person, person=new_person,
                 concerns=draft["concerns"], concerns_other=draft.get("concerns_other", ""),
+                indicators=draft.get("indicators") or [],
                 risk_level=draft["risk_level"], account=draft["account"], consent=draft["consent"],
                 lawful_basis=draft.get("lawful_basis", ""), consent_reason=draft.get("consent_reason", ""),
             )
@@ -201,7 +239,7 @@ def check(request):
             request.session.pop(DRAFT, None)
             return redirect("referral-submitted", referral.pk)
     return render(request, "referrals/referral_check.html",
-                  {"draft": draft, "answers": _answers(draft), "errors": errors})
+                  {"draft": draft, "answers": _answers(draft, actor), "errors": errors})
 
 
 @page
@@ -216,6 +254,7 @@ def detail(request, referral_id: int):
     return render(request, "referrals/referral_detail.html", {
         "referral": referral,
         "may_screen": access.may_screen(request.actor, referral),
-        "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
+        "concerns": vocabulary.concern_names(referral.partnership_id, referral.concerns),
+        "indicators": vocabulary.indicator_texts(referral.indicators),
         "transfer": selectors.referral_transfer(request.actor, referral),
     })

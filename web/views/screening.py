@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from agencies import selectors as agency_selectors
 from casework import enquiries, selectors, services
 from lib.errors import DomainError
-from referrals.models import Concern
+from partnerships import vocabulary
 from safeguarding import access
 from web import forms
 from web.kit import add_domain_error, page, paginate, posted
@@ -47,7 +47,9 @@ def screening(request, referral_id: int):
         "transfer": selectors.referral_transfer(actor, referral),
         "elsewhere": enquiries.records_elsewhere(actor, referral) if referral.is_open else [],
         "enquiries": list(selectors.referral_enquiries(actor, referral)),
-        "concerns": [dict(Concern.choices).get(c, c) for c in referral.concerns],
+        "concerns": vocabulary.concern_names(referral.partnership_id, referral.concerns),
+        # What the referrer ticked, to inform (never to set) the risk rating.
+        "indicators": vocabulary.indicator_texts(referral.indicators), "show_indicator_hint": True,
     })
 
 

@@ -42,6 +42,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import pghistory
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
@@ -55,6 +56,10 @@ from agencies import two_factor
 from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Partnership, Role
 from casework import services as casework
 from casework import transfers
+from casework.management.demo_vocabulary import DEMO_AGREEMENT_TEMPLATE, DEMO_VOCABULARY
+from partnerships import signs
+from partnerships.models import AgreementTemplate, Indicator, PartnershipRules
+from partnerships.models import Concern as VocabularyConcern
 from referrals import deadlines
 from referrals.models import (
     Case,
@@ -159,6 +164,7 @@ DEMO_SIGN_INS = [
     DemoSignIn("teacher", "parkside", Role.PRACTITIONER, "Designated safeguarding lead"),
     DemoSignIn("dpo", "hub", Role.DPO, "Partnership data-protection officer"),
     DemoSignIn("sysadmin", None, "superuser"),
+    DemoSignIn("partnershipadmin", "hub", Role.PARTNERSHIP_ADMIN, "Community safety partnership officer"),
 ]
 
 WARDS = {
@@ -853,6 +859,7 @@ class Command(BaseCommand):
             self.sharing_endings()
             self.neighbouring_borough()
             self.across_the_border()
+            self.local_rules()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.demo_authenticator_apps()
@@ -1003,6 +1010,7 @@ class Command(BaseCommand):
             ends_on=None,
         )
         borough.agreement.parties.set(borough.agencies.values())
+        self.vocabulary(borough)
 
         demo = {}
         for sign_in in spec.sign_ins:
@@ -1036,6 +1044,39 @@ class Command(BaseCommand):
         borough.contributor_prefer = {key: self.demo_users[name] for key, name in spec.contributor_prefer.items()}
         borough.manager_prefer = self.demo_users.get(spec.manager_prefer) if spec.manager_prefer else None
         borough.screener_prefer = self.demo_users.get(spec.screener_prefer) if spec.screener_prefer else None
+
+    def vocabulary(self, borough: Borough) -> None:
+        """The borough's concern vocabulary, written by its partnership
+        administrator where it has one: signs to look for, a source and
+        indicators for every standard concern, and a model agreement."""
+        partnership = borough.partnership
+        admin = self.demo_users.get("partnershipadmin") if borough.spec is RIVERSIDE else None
+        with pghistory.context(user=admin.pk if admin else None, agency=borough.agencies["hub"].name):
+            for code, (text, source_title, source_url, indicators) in DEMO_VOCABULARY.items():
+                assert not signs.problems(text), code
+                concern = VocabularyConcern.objects.get(partnership=partnership, code=code)
+                concern.signs, concern.source_title, concern.source_url = text, source_title, source_url
+                concern.save(update_fields=["signs", "source_title", "source_url"])
+                Indicator.objects.bulk_create(
+                    Indicator(concern=concern, text=indicator, position=n) for n, indicator in enumerate(indicators, 1)
+                )
+            title, body = DEMO_AGREEMENT_TEMPLATE
+            AgreementTemplate.objects.create(partnership=partnership, title=title, body=body)
+
+    def local_rules(self) -> None:
+        """Riverside's own time limits from now on (referrals already made
+        keep their deadlines): red referrals decided within 2 working hours,
+        amber within 8, green in the standard working day; red cases reviewed
+        every four weeks."""
+        admin = self.demo_users["partnershipadmin"]
+        with pghistory.context(user=admin.pk, agency=self.riverside.agencies["hub"].name):
+            PartnershipRules.objects.create(
+                partnership=self.riverside.partnership, effective_from=timezone.now(), created_by=admin,
+                decision_hours_red=2, decision_hours_amber=8, decision_hours_green=None,
+                review_days_red=28, review_days_amber=42, review_days_green=56,
+                alert_minutes_red=30, alert_minutes_amber=60, alert_minutes_green=0,
+                retention_age_years=25, reason="Tighter limits agreed at the partnership board",
+            )
 
     # -- helpers ------------------------------------------------------------
 
