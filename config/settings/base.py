@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "axes",
     "agencies",
     "referrals",
+    "contexts",
     "safeguarding",
     "casework",
     "reminders",
@@ -271,6 +272,11 @@ STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.exists()]
 GOVUK_FRONTEND_DIR = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 if GOVUK_FRONTEND_DIR.exists():
     STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIR))
+# Cytoscape.js (npm, pinned by package-lock.json) draws the network picture
+# of contexts and panels, served as /static/cytoscape/cytoscape.min.js.
+CYTOSCAPE_DIR = BASE_DIR / "node_modules" / "cytoscape" / "dist"
+if CYTOSCAPE_DIR.exists():
+    STATICFILES_DIRS.append(("cytoscape", CYTOSCAPE_DIR))
 WHITENOISE_ROOT = GOVUK_FRONTEND_DIR
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

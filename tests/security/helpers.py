@@ -8,6 +8,7 @@ from django.test import Client
 from django_otp.plugins.otp_static.models import StaticToken
 
 from agencies.models import ApiClient
+from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
 from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
@@ -22,6 +23,10 @@ TRACKED = {
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
     SubjectAccessRequest: ("completed_on",), StaticToken: ("token",),
+    cm.Context: ("updated_at",), cm.ContextLink: (), cm.PeerLink: (), cm.ContextIntervention: ("status",),
+    cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
+    cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
+    cm.Context.restricted_to.through: ("agency_id",),
 }
 
 

@@ -26,6 +26,7 @@ from django import forms as django_forms
 from rest_framework import serializers as drf
 
 from web import forms
+from contexts import models as cm
 from referrals import models as rm
 from api import serializers as s
 from web.forms import SubjectAccessRequestForm
@@ -52,6 +53,14 @@ WEB_FORMS = {
     "referral-concerns": forms.ConcernsForm, "referral-risk": forms.RiskForm, "referral-account": forms.AccountForm,
     "referral-consent": forms.ConsentForm, "api-clients": forms.ApiClientIssueForm,
     "subject-access-new": SubjectAccessRequestForm, "partnership-choose": forms.PartnershipChoiceForm,
+    "context-create": forms.ContextForm, "context-share": forms.ContextShareForm,
+    "case-context-link-add": forms.ContextLinkForm, "peer-link-add": forms.PeerLinkForm,
+    "context-intervention-add": forms.ContextInterventionForm,
+    "context-intervention-update": forms.ContextInterventionUpdateForm, "context-note-add": forms.ContextNoteForm,
+    "context-note-correct": forms.CorrectNoteForm, "panel-create": forms.PanelForm,
+    "panel-attendee-add": forms.PanelAttendeeForm, "panel-agenda-add": forms.PanelAgendaForm,
+    "panel-minute-add": forms.PanelMinuteForm, "panel-minute-correct": forms.PanelMinuteCorrectForm,
+    "panel-action-add": forms.PanelActionForm, "panel-action-update": forms.PanelActionUpdateForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -61,12 +70,17 @@ NO_FORM = {
     "api-client-revoke": "no input", "logout": "Django's", "password_reset": "Django's",
     "two-factor-recovery-codes-new": "no input: one button that issues new codes",
     "oauth2-token": "django-oauth-toolkit's", "oauth2-revoke-token": "django-oauth-toolkit's",
+    "panel-confidentiality": "one button: accept the statement in force",
+    "panel-hold": "one button (ConfirmForm has no field): the service checks the meeting time has come",
 }
 # Dates the services refuse in the future.
 NO_FUTURE = {
     ("referral-person", "date_of_birth"), ("referral-person-new", "date_of_birth"),
     ("intervention-add", "started_on"), ("intervention-update", "started_on"), ("intervention-update", "ended_on"),
     ("share-add", "expires_on"),  # at most 12 months ahead
+    ("case-context-link-add", "information_date"), ("peer-link-add", "information_date"),
+    ("context-intervention-add", "started_on"), ("context-intervention-update", "started_on"),
+    ("context-intervention-update", "ended_on"),
 }
 API_WRITES = {
     ("api-v1:referrals", "POST"): s.ReferralIn, ("api-v1:young-person-matches", "POST"): s.MatchIn,
@@ -189,7 +203,10 @@ def page_path(w, key: str) -> str:
 
 
 # Where a free-text field only counts with another answer.
-INJECTION_BASE = {"screening": {"decision": "signpost", "signposted_to": "Local youth club", "reason": "Needs it"}}
+INJECTION_BASE = {"screening": {"decision": "signpost", "signposted_to": "Local youth club", "reason": "Needs it"},
+                  # Conditions on sharing are kept only with handling code C.
+                  "case-context-link-add": {"handling_code": "C", "handling_conditions": "Panel only"},
+                  "peer-link-add": {"handling_code": "C", "handling_conditions": "Panel only"}}
 
 
 def post_form(w, key: str, changes: dict, subject: str | None = None, base: dict | None = None):
@@ -261,7 +278,9 @@ def test_choose_rejects_an_unknown_record(world):
     assert state() == before
 
 
-TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson]
+TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, cm.Context,
+               cm.ContextLink, cm.PeerLink, cm.ContextIntervention, cm.ContextNote, cm.Panel, cm.PanelAgendaItem,
+               cm.PanelAction, cm.PanelMinute]
 
 
 def stored_exactly(value: str) -> bool:
@@ -273,6 +292,8 @@ def stored_exactly(value: str) -> bool:
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
+            if f.get_internal_type() == "ArrayField" and model.objects.filter(**{f"{f.name}__contains": [value]}).exists():
+                return True
     return False
 
 
@@ -281,7 +302,9 @@ def rendered_pages(w, subject: str) -> str:
     from safeguarding.models import SubjectAccessRequest
 
     paths = ["/", f"/cases/{w.case.pk}/", f"/referrals/{w.open_referral.pk}/", f"/screening/{w.open_referral.pk}/",
-             "/agency/api-clients/", "/subject-access/",
+             "/agency/api-clients/", "/subject-access/", "/contexts/", f"/contexts/{w.place.pk}/", "/panels/",
+             f"/panels/{w.panel.pk}/", *(f"/contexts/{pk}/" for pk in cm.Context.objects.values_list("pk", flat=True)),
+             *(f"/panels/{pk}/" for pk in cm.Panel.objects.values_list("pk", flat=True)),
              *(f"/subject-access/{pk}/" for pk in SubjectAccessRequest.objects.values_list("pk", flat=True))]
     return "".join(client.get(p).content.decode() for p in paths)
 

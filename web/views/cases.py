@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agencies import selectors as agency_selectors
 from casework import selectors, services
+from contextwork import selectors as context_selectors
 from lib.errors import DomainError
 from referrals.models import NoteKind
 from safeguarding import access
@@ -59,6 +60,7 @@ def case_detail(request, case_id: int):
         "today": today,
         "due_soon": today + dt.timedelta(days=selectors.DUE_SOON_DAYS),
         "shares": list(audit.case_shares(actor, file.case)),
+        "links": context_selectors.case_links(actor, file.case),
         "now": timezone.now(),
     }
     return render(request, "referrals/case_detail.html", context)
