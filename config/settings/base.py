@@ -373,6 +373,8 @@ CELERY_BEAT_SCHEDULE = {
     "shares-expiring": {"task": "reminders.share_expiring_sweep", "schedule": _SWEEP},
     "shares-expired": {"task": "reminders.share_expiry_sweep", "schedule": _SWEEP},
     "notifications-unsent": {"task": "reminders.notifications_unsent_sweep", "schedule": _SWEEP},
+    "panel-actions": {"task": "reminders.panel_action_sweep", "schedule": _SWEEP},
+    "panel-carry-forward": {"task": "reminders.panel_carry_sweep", "schedule": _SWEEP},
     "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
     "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
 }
