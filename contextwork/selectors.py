@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 
 from agencies.models import Membership
 from contexts.models import (
@@ -57,7 +57,16 @@ def contexts(actor: access.Actor, *, kind: str | None = None, search: str = "") 
     if search.strip():
         term = search.strip()
         queryset = queryset.filter(Q(name__icontains=term) | Q(street_names__icontains=[term]) | Q(ward__icontains=term))
-    return queryset.annotate(linked=Count("links__case", distinct=True)).order_by("name", "pk")
+    # A count per row, read only for the rows of the page (PostgreSQL works
+    # out the select list after the sort and limit).
+    linked = ContextLink.objects.filter(context=OuterRef("pk")).order_by().values("case_id").distinct()
+    return queryset.annotate(linked=access.CountOf(linked)).order_by("name", "pk")
+
+
+def contexts_listed(actor: access.Actor) -> QuerySet[Context]:
+    """The contexts the actor may see, as the partner API pages them
+    (newest first, by its cursor)."""
+    return access.visible_contexts(actor).select_related("lead_agency", "recording_agency")
 
 
 @dataclass
@@ -189,14 +198,20 @@ def visible_case_by_reference(actor: access.Actor, reference: str) -> Case | Non
 def context_links_seen(actor: access.Actor, context: Context) -> QuerySet[ContextLink]:
     """The links of a context whose cases the actor may see (the API's
     list), with their case and recorder."""
-    return access.visible_context_links(actor, context).select_related("case", "case__young_person",
-                                                                       "recording_agency")
+    return access.visible_context_links(actor, context).select_related("context", "case", "recording_agency")
 
 
-def context_unseen_count(actor: access.Actor, context: Context) -> int:
-    """How many cases linked to the context the actor may not see."""
+def context_link_counts(actor: access.Actor, context: Context) -> tuple[int, int]:
+    """How many cases linked to the context the actor may see, and how many
+    they may not (the count is all they learn of those)."""
     linked = set(access.context_links(actor, context).values_list("case_id", flat=True))
-    return len(linked - access.visible_case_ids(actor, linked))
+    seen = access.visible_case_ids(actor, linked)
+    return len(seen), len(linked - seen)
+
+
+def case_context_links(actor: access.Actor, case: Case) -> QuerySet[ContextLink]:
+    """A case's links to contexts the actor may see (the API's list)."""
+    return access.case_links(actor, case)[0].select_related("context", "case", "recording_agency")
 
 
 @dataclass

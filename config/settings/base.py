@@ -395,6 +395,8 @@ OAUTH2_PROVIDER = {
         "referrals:write": "Make referrals",
         "cases:read": "Read cases the agency may see",
         "cases:write": "Add chronology entries and interventions to those cases",
+        "contexts:read": "Read places, groups and persons of concern, and links to visible cases",
+        "contexts:write": "Record contexts and link visible cases to them",
     },
     "SCOPES_BACKEND_CLASS": "agencies.oauth.ApiClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_SECONDS", default=900),
@@ -452,6 +454,10 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.ReferralStatus",
         "CaseStatusEnum": "referrals.models.CaseStatus",
         "InterventionStatusEnum": "referrals.models.InterventionStatus",
+        "ContextKindEnum": "contexts.models.ContextKind",
+        "SourceEvaluationEnum": "contexts.models.SourceEvaluation",
+        "IntelligenceAssessmentEnum": "contexts.models.IntelligenceAssessment",
+        "HandlingCodeEnum": "contexts.models.HandlingCode",
     },
 }
 

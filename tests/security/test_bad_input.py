@@ -86,11 +86,13 @@ API_WRITES = {
     ("api-v1:referrals", "POST"): s.ReferralIn, ("api-v1:young-person-matches", "POST"): s.MatchIn,
     ("api-v1:notes", "POST"): s.NoteIn, ("api-v1:note-correct", "POST"): s.NoteCorrectionIn,
     ("api-v1:interventions", "POST"): s.InterventionIn, ("api-v1:intervention", "PATCH"): s.InterventionChangeIn,
+    ("api-v1:contexts", "POST"): s.ContextIn, ("api-v1:case-context-links", "POST"): s.ContextLinkIn,
 }
 API_NO_FUTURE = {
     ("api-v1:referrals", "person.date_of_birth"), ("api-v1:referrals", "received_at"),
     ("api-v1:notes", "occurred_at"), ("api-v1:interventions", "started_on"), ("api-v1:interventions", "ended_on"),
     ("api-v1:intervention", "started_on"), ("api-v1:intervention", "ended_on"),
+    ("api-v1:case-context-links", "information_date"),
 }
 DATE_PARTS = {
     "impossible (30 February)": ("30", "2", "2026"), "invalid (31/31/2026)": ("31", "31", "2026"),

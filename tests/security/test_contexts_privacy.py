@@ -127,3 +127,30 @@ def test_papers_open_only_after_the_statement_and_every_opening_is_logged(world)
     assert openings.count() == 2
     shown = AccessEvent.objects.filter(occurred_at__gte=started, object_type="case", detail__via="panel_papers")
     assert all(world.case.pk in row.detail["ids"] for row in shown) and shown.count() == 2
+
+
+def _api(world, rel, path):
+    from tests.security.helpers import new_client
+
+    return new_client().get(path, HTTP_AUTHORIZATION=f"Bearer {world.tokens[rel]}")
+
+
+@pytest.mark.parametrize("rel", UNSEEN)
+def test_the_api_counts_an_unseen_case_and_lists_nothing_of_it(world, rel):
+    detail = _api(world, rel, f"/api/v1/contexts/{world.place.pk}/")
+    assert detail.status_code == 200
+    assert (detail.json()["linked_cases_visible"], detail.json()["linked_cases_not_visible"]) == (0, 1)
+    links = _api(world, rel, f"/api/v1/contexts/{world.place.pk}/links/")
+    assert links.status_code == 200 and links.json()["results"] == []
+    for response in (detail, links):
+        for secret in secrets_of(world):
+            assert secret not in response.content.decode()
+    assert _api(world, rel, f"/api/v1/contexts/{world.person_of_concern.pk}/").status_code == 404
+    listed = _api(world, rel, "/api/v1/contexts/?page_size=200").json()["results"]
+    assert world.person_of_concern.pk not in {row["id"] for row in listed}
+
+
+def test_the_api_shows_the_case_to_an_agency_that_may_see_it(world):
+    links = _api(world, "shared", f"/api/v1/contexts/{world.place.pk}/links/").json()["results"]
+    assert [row["case"]["reference"] for row in links] == [world.case.reference]
+    assert _api(world, "shared", f"/api/v1/contexts/{world.person_of_concern.pk}/").status_code == 200

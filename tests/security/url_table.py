@@ -520,6 +520,21 @@ API: dict[str, Endpoint] = {
         kwargs=lambda w: {"case_id": w.case.pk, "intervention_id": w.intervention.pk}, ok=CASE_CLIENTS,
     ),
     "api-v1:reviews": Endpoint({"GET": Call("cases:read")}, kwargs=lambda w: {"case_id": w.case.pk}, ok=CASE_CLIENTS),
+    # Contexts: every agency of the partnership sees the place; a link is
+    # made only to a case the client's agency may work on.
+    "api-v1:contexts": Endpoint({
+        "GET": Call("contexts:read"),
+        "POST": Call("contexts:write", 201, lambda w: {"kind": "place", "name": "API park", "known": "Reported",
+                                                       "risk_level": "amber"}),
+    }),
+    "api-v1:context": Endpoint({"GET": Call("contexts:read")}, kwargs=lambda w: {"context_id": w.place.pk}),
+    "api-v1:context-links": Endpoint({"GET": Call("contexts:read")}, kwargs=lambda w: {"context_id": w.place.pk}),
+    "api-v1:case-context-links": Endpoint(
+        {"GET": Call("contexts:read"), "POST": Call("contexts:write", 201, lambda w: {
+            "context": w.online.pk, "source": "Police report", "information_date": _today().isoformat(),
+            "source_evaluation": "2", "intelligence_assessment": "C"})},
+        kwargs=lambda w: {"case_id": w.case.pk}, ok=CASE_CLIENTS,
+    ),
     # Anything else under /api/v1/: a 404 problem, after authentication.
     "api-v1:not-found": Endpoint({"GET": Call(None), "POST": Call(None)}, ok=frozenset()),
 }
