@@ -10,11 +10,23 @@ to be one young person, and nothing of an unseen case joins two contexts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from django.urls import reverse
 
 ANONYMOUS_LABEL = "A young person not shared with your agency"
+
+
+@functools.cache
+def _href_pattern(name: str) -> str:
+    # Reversed once: a page with 500 young people would otherwise resolve
+    # the URL configuration 500 times.
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
+
+
+def href(name: str, pk: int) -> str:
+    return _href_pattern(name).format(int(pk))
 
 
 @dataclass
@@ -54,19 +66,22 @@ class Network:
         if key not in self.nodes:
             self.nodes[key] = Node(
                 key, "context", context.name, detail=context.get_kind_display(),
-                href=reverse("context-detail", args=[context.pk]), risk=context.risk_level, focus=focus,
+                href=href("context-detail", context.pk), risk=context.risk_level, focus=focus,
             )
         elif focus:
             self.nodes[key].focus = True
         return key
 
     def case(self, case, *, focus: bool = False) -> str:
+        """A case the viewer may see (a ``CaseRow``), named."""
         key = f"c{case.pk}"
         if key not in self.nodes:
             self.nodes[key] = Node(
-                key, "case", case.young_person.display_name, detail=f"Case {case.reference}",
-                href=reverse("case-detail", args=[case.pk]), risk=case.risk_level, focus=focus,
+                key, "case", case.display_name, detail=f"Case {case.reference}",
+                href=href("case-detail", case.pk), risk=case.risk_level, focus=focus,
             )
+        elif focus:
+            self.nodes[key].focus = True
         return key
 
     def anonymous(self) -> str:

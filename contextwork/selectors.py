@@ -28,9 +28,10 @@ from contexts.models import (
     PanelAttendee,
     PanelMinute,
     PeerLink,
+    PeerRelationship,
 )
 from contextwork.network import Network
-from referrals.models import Case, CaseNote
+from referrals.models import Case, CaseNote, RiskLevel, young_person_name
 from safeguarding import access
 
 
@@ -69,12 +70,64 @@ def contexts_listed(actor: access.Actor) -> QuerySet[Context]:
     return access.visible_contexts(actor).select_related("lead_agency", "recording_agency")
 
 
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as the context page, the papers and the network show it, read
+    as plain values (a page may hold hundreds)."""
+
+    pk: int
+    reference: str
+    risk_level: str
+    display_name: str
+    lead_agency_name: str
+
+    def get_risk_level_display(self) -> str:
+        return RiskLevel(self.risk_level).label
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A link as the context page shows it."""
+
+    pk: int
+    case_id: int
+    context_id: int
+    source: str
+    information_date: object
+    grading: str
+    handling_conditions: str
+    recording_agency_name: str
+
+
+_CASE_ROW = ("id", "reference", "risk_level", "young_person__given_name", "young_person__family_name",
+             "young_person__preferred_name", "young_person__anonymised_at", "lead_agency__name")
+_LINK_ROW = ("id", "case_id", "context_id", "source", "information_date", "source_evaluation",
+             "intelligence_assessment", "handling_code", "handling_conditions", "recording_agency__name")
+
+
+def case_rows(case_ids) -> dict[int, CaseRow]:
+    """The cases, by id, as rows: only ever for ids that came out of
+    ``access.visible_case_ids`` for the viewer."""
+    if not case_ids:
+        return {}
+    return {
+        pk: CaseRow(pk, ref, risk, young_person_name(given, family, preferred, anonymised), lead)
+        for pk, ref, risk, given, family, preferred, anonymised, lead
+        in Case.objects.filter(pk__in=list(case_ids)).values_list(*_CASE_ROW)
+    }
+
+
+def _link_rows(links) -> list[LinkRow]:
+    return [LinkRow(pk, case_id, context_id, source, day, f"{s} / {a} / {h}", conditions, agency)
+            for pk, case_id, context_id, source, day, s, a, h, conditions, agency in links.values_list(*_LINK_ROW)]
+
+
 @dataclass
 class LinkedCase:
     """A case linked to a context that the viewer may see, with its links."""
 
-    case: Case
-    links: list[ContextLink]
+    case: CaseRow
+    links: list[LinkRow]
 
 
 @dataclass
@@ -106,14 +159,11 @@ def context_page(actor: access.Actor, context_id) -> ContextPage:
     Who: anyone ``access.get_context`` lets see it; else ``NotVisible``. The
     read is logged (the context, and the cases shown)."""
     context = access.get_context(actor, context_id)
-    links = list(access.context_links(actor, context).select_related("recording_agency").order_by(
-        "-information_date", "-pk"))
+    links = _link_rows(access.context_links(actor, context).order_by("-information_date", "-pk"))
     by_case, seen = _split(actor, links)
-    cases = Case.objects.filter(pk__in=seen).select_related("young_person", "lead_agency").in_bulk()
-    linked = sorted(
-        (LinkedCase(cases[pk], by_case[pk]) for pk in seen),
-        key=lambda lc: (lc.case.young_person.family_name, lc.case.young_person.given_name, lc.case.pk),
-    )
+    cases = case_rows(seen)
+    linked = sorted((LinkedCase(cases[pk], by_case[pk]) for pk in seen),
+                    key=lambda lc: (lc.case.display_name, lc.case.pk))
     network = Network()
     network.context(context, focus=True)
     _around(actor, network, [context], by_case, seen, cases)
@@ -135,7 +185,7 @@ def _around(actor, network: Network, centre_contexts, by_case: dict, seen: set, 
     """Draw the centre contexts' linked cases (named if seen, else one
     anonymous node per link), and around each seen case its other contexts
     the actor may see and the young people it is linked to (anonymous if
-    unseen)."""
+    unseen). ``cases`` holds a ``CaseRow`` for every id in ``seen``."""
     centre = {c.pk: c for c in centre_contexts}
     for case_id, links in by_case.items():
         for link in links:
@@ -143,26 +193,24 @@ def _around(actor, network: Network, centre_contexts, by_case: dict, seen: set, 
             network.link(network.context(centre[link.context_id]), node, "linked")
     if not seen:
         return
+    # The seen cases' other links, to contexts the actor may see: both ends
+    # already passed the policy.
     others = (
         ContextLink.objects.filter(case_id__in=seen).exclude(context_id__in=centre)
-        .filter(context_id__in=access.visible_contexts(actor).values("pk")).select_related("context")
+        .filter(context_id__in=access.visible_contexts(actor).values("pk"))
+        .values_list("case_id", "context_id", "context__name", "context__kind", "context__risk_level")
     )
-    for link in others:
-        network.link(network.case(cases[link.case_id]), network.context(link.context), "linked")
-    peers = list(PeerLink.objects.filter(Q(case_a_id__in=seen) | Q(case_b_id__in=seen)))
-    other_ids = {p.case_b_id if p.case_a_id in seen else p.case_a_id for p in peers} - seen
+    for case_id, context_id, name, kind, risk in others:
+        network.link(network.case(cases[case_id]),
+                     network.context(Context(pk=context_id, name=name, kind=kind, risk_level=risk)), "linked")
+    peers = list(PeerLink.objects.filter(Q(case_a_id__in=seen) | Q(case_b_id__in=seen))
+                 .values_list("case_a_id", "case_b_id", "relationship"))
+    other_ids = {b if a in seen else a for a, b, _ in peers} - seen
     more_seen = access.visible_case_ids(actor, other_ids)
-    if more_seen:
-        cases.update(Case.objects.filter(pk__in=more_seen).select_related("young_person").in_bulk())
-    for peer in peers:
-        label = peer.get_relationship_display().lower()
-        ends = []
-        for case_id in (peer.case_a_id, peer.case_b_id):
-            if case_id in seen or case_id in more_seen:
-                ends.append(network.case(cases[case_id]))
-            else:
-                ends.append(network.anonymous())
-        network.link(ends[0], ends[1], label)
+    cases.update(case_rows(more_seen))
+    for a, b, relationship in peers:
+        ends = [network.case(cases[i]) if i in seen or i in more_seen else network.anonymous() for i in (a, b)]
+        network.link(ends[0], ends[1], PeerRelationship(relationship).label.lower())
     seen |= more_seen
 
 
@@ -412,15 +460,15 @@ def panel_network(actor: access.Actor, panel: Panel, *, agenda=None, seen=None) 
         agenda, seen = _agenda(actor, panel)
     network = Network()
     centre = [row.context for row in agenda if row.context is not None]
-    links = list(access.contexts_links(actor, centre))
+    links = _link_rows(access.contexts_links(actor, centre))
     by_case, seen_linked = _split(actor, links)
     all_seen = set(seen) | seen_linked
-    cases = Case.objects.filter(pk__in=all_seen).select_related("young_person").in_bulk()
+    cases = case_rows(all_seen)
     for context in centre:
         network.context(context, focus=True)
     for row in agenda:
         if row.case is not None:
-            network.case(row.case, focus=True)
+            network.case(cases[row.case.pk], focus=True)
     _around(actor, network, centre, by_case, all_seen, cases)
     per_context: dict[int, tuple[list, int]] = {}
     for context in centre:
