@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "contexts",
     "safeguarding",
     "casework",
+    "contextwork",
     "reminders",
     "api",
     "web",

@@ -357,3 +357,29 @@ def test_the_police_officer_works_in_both_partnerships_and_the_others_in_theirs(
     screener = access.actor_for_user(User.objects.get(username="wharfside-screener"), channel=Channel.COMMAND)
     assert access.visible_referrals(screener).filter(status="submitted").exists()
     assert set(access.visible_young_people(screener)) == set(YoungPerson.objects.filter(partnership=wharfside))
+
+
+def test_the_demo_has_contexts_with_a_pattern_and_a_past_and_a_coming_panel(demo):
+    from contexts.models import Context, ContextKind, ContextLink, Panel
+    from contextwork import selectors as context_selectors
+
+    User = get_user_model()
+    riverside = Partnership.objects.get(slug="riverside")
+    kinds = sorted(Context.objects.filter(partnership=riverside).values_list("kind", flat=True))
+    assert kinds == sorted([ContextKind.PLACE, ContextKind.PLACE, ContextKind.PEER_GROUP,
+                            ContextKind.PERSON_OF_CONCERN])
+    canal = Context.objects.get(name__startswith="Canal towpath")
+    group = Context.objects.get(kind=ContextKind.PEER_GROUP)
+    at_both = set(ContextLink.objects.filter(context=canal).values_list("case_id", flat=True)) & set(
+        ContextLink.objects.filter(context=group).values_list("case_id", flat=True))
+    assert len(at_both) >= 3  # the same young people at the canal and in the group
+    person = Context.objects.get(kind=ContextKind.PERSON_OF_CONCERN)
+    for username, sees in (("police", True), ("youthworker", True), ("screener", True), ("teacher", False)):
+        actor = access.actor_for_user(User.objects.get(username=username), channel=Channel.COMMAND)
+        assert access.visible_contexts(actor).filter(pk=person.pk).exists() == sees, username
+    teacher = access.actor_for_user(User.objects.get(username="teacher"), channel=Channel.COMMAND)
+    assert context_selectors.context_page(teacher, canal.pk).unseen > 0  # anonymous to the school
+    past, coming = Panel.objects.filter(partnership=riverside).order_by("meets_at")
+    assert past.held_at is not None and past.minutes.exists() and past.actions.count() == 3
+    assert coming.held_at is None and coming.meets_at > timezone.now()
+    assert coming.agenda.filter(carried_action__panel=past).count() == 1  # the overdue action, by itself

@@ -54,8 +54,6 @@ from agencies import services as agency_services
 from agencies import two_factor
 from agencies.models import Agency, AgencyKind, InformationSharingAgreement, Partnership, Role
 from casework import services as casework
-from contextwork import services as contextwork
-from contexts.models import Context, ContextKind, ContextLink, Panel, PanelAction, PanelAttendee
 from referrals import deadlines
 from referrals.models import (
     Case,
@@ -851,12 +849,12 @@ class Command(BaseCommand):
                     self.say(f"  {number}/{len(scenarios)} young people ({time.monotonic() - started:.1f}s)")
             self.sharing_endings()
             self.neighbouring_borough()
-            self.contexts_and_panels()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.demo_authenticator_apps()
         self.print_sign_ins()
         call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
+        call_command("seed_contexts_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 16
 
     def say(self, message: str) -> None:
         if self.verbosity >= 1:
@@ -1565,150 +1563,6 @@ class Command(BaseCommand):
         received = self.now - dt.timedelta(hours=self.rng.randint(2, 20))
         referral, _, _ = self.submit(person, None, received, referrer_key="police", referrer=officer)
         return referral
-
-    # -- contexts and panels (issue 16) ---------------------------------------
-
-    def contexts_and_panels(self) -> None:
-        """In Riverside: two places, one peer group and a person of concern,
-        with links that show a pattern (the same young people at the canal,
-        in the group and around the person of concern, some of them led by
-        agencies the teacher's school is not part of, so the teacher sees
-        them as anonymous), interventions aimed at the places, a panel held
-        three weeks ago (minutes, decisions in the cases' chronologies, an
-        action done, one overdue and one due soon) and a coming panel that
-        has taken up the overdue action by itself.
-
-        Written last, with a random stream of its own, so the boroughs draw
-        what they drew before."""
-        self.borough = self.riverside
-        self.rng = random.Random(SEED + 200)
-        agencies = self.riverside.agencies
-        demo = self.demo_users
-        youth, police, hub = (self.actor(demo[name]) for name in ("youthworker", "police", "screener"))
-        manager = self.actor(demo["manager"])
-        cases = list(Case.objects.filter(partnership=self.riverside.partnership, status="open")
-                     .select_related("lead_agency", "key_worker").order_by("pk"))
-        youth_cases = [c for c in cases if c.lead_agency_id == agencies["youth"].pk][:6]
-        other_cases = [c for c in cases if c.lead_agency_id in (agencies["yjs"].pk, agencies["csc"].pk)][:4]
-
-        def at_place(**extra):
-            return {"risk_level": RiskLevel.RED, **extra}
-
-        canal = contextwork.context_record(
-            actor=youth, kind=ContextKind.PLACE, name="Canal towpath by Lock 4",
-            known="Young people gather under the bridge after school; older males on bikes come and go. Two "
-                  "reports of knives being passed on here this term.",
-            ward="Millpond Quay", latitude="51.49412", longitude="-0.05310", **at_place())
-        estate = contextwork.context_record(
-            actor=youth, kind=ContextKind.PLACE, name="Eastfield estate, block C stairwells",
-            known="Used to store drugs and weapons; younger children seen keeping watch.", ward="Peckford",
-            latitude="51.47105", longitude="-0.06921", risk_level=RiskLevel.AMBER)
-        group = contextwork.context_record(
-            actor=police, kind=ContextKind.PEER_GROUP, name="The Lock Boys",
-            known="A group of 16 to 19 year olds linked to a county line running to the coast; recruits younger "
-                  "pupils through social media.", street_names=["Sosa", "Lil T", "Ghost"],
-            risk_level=RiskLevel.RED, lead_agency=agencies["police"])
-        person = contextwork.context_record(
-            actor=police, kind=ContextKind.PERSON_OF_CONCERN, name="Adult male known as 'Uncle'",
-            known="Believed to be in his thirties; gives lifts, phones and money to young people in the group.",
-            risk_level=RiskLevel.RED, lead_agency=agencies["police"],
-            restricted_to=[agencies["hub"], agencies["youth"]])
-
-        sources = ["Detached youth worker's observation", "Police intelligence report", "School incident log",
-                   "Information from a parent", "Stop and search record"]
-
-        def link(context, case, recorder=None):
-            worker = recorder or case.key_worker or self.borough.people(
-                next(k for k, a in agencies.items() if a.pk == case.lead_agency_id), Role.PRACTITIONER)[0]
-            contextwork.context_link_record(
-                actor=self.actor(worker), context=context, case=case, source=self.rng.choice(sources),
-                information_date=self.today - dt.timedelta(days=self.rng.randint(3, 60)),
-                source_evaluation=self.rng.choice("122"), intelligence_assessment=self.rng.choice("ABBC"),
-            )
-
-        pattern = youth_cases + other_cases
-        for case in pattern[:7]:
-            link(canal, case)
-        for case in pattern[2:9]:
-            link(group, case)
-        for case in pattern[6:10]:
-            link(estate, case)
-        for case in pattern[3:6]:
-            link(person, case)
-        for first, second, relationship in ((pattern[0], pattern[1], "associate"),
-                                            (pattern[2], pattern[7], "associate")):
-            worker = first.key_worker or self.borough.people("youth", Role.PRACTITIONER)[0]
-            if second.lead_agency_id == first.lead_agency_id:
-                contextwork.peer_link_record(
-                    actor=self.actor(worker), case=first, other_case=second, relationship=relationship,
-                    source="Youth worker's observation", information_date=self.today - dt.timedelta(days=10),
-                    source_evaluation="2", intelligence_assessment="B")
-        contextwork.context_intervention_record(
-            actor=youth, context=canal, kind="detached_youth_work", owner_agency=agencies["youth"],
-            owner=demo["youthworker"], status="active", started_on=self.today - dt.timedelta(days=20),
-            description="Detached youth work on Tuesday and Friday evenings along the towpath.")
-        contextwork.context_intervention_record(
-            actor=police, context=canal, kind="patrols", owner_agency=agencies["police"],
-            description="Extra patrols at school closing time for six weeks.", status="planned")
-        contextwork.context_intervention_record(
-            actor=youth, context=estate, kind="lighting", owner_agency=agencies["hub"],
-            description="Ask the housing provider to light the stairwells and fit a door entry system.")
-        contextwork.context_note_add(actor=police, context=group, kind="information",
-                                     occurred_at=self.now - dt.timedelta(days=12),
-                                     text="Group seen recruiting at the chicken shop on the high street.")
-        contextwork.context_note_add(actor=youth, context=canal, kind="contact",
-                                     occurred_at=self.now - dt.timedelta(days=5),
-                                     text="Spoke to six young people under the bridge; two new faces from Year 8.")
-
-        # A panel three weeks ago: arranged, then moved back (a service
-        # never arranges one in the past).
-        past = contextwork.panel_convene(actor=manager, title="Riverside MACE panel",
-                                         meets_at=self.now + dt.timedelta(days=1), location="Riverside Town Hall")
-        for name, key in (("police", "police"), ("teacher", "parkside"), ("youthworker", "youth"),
-                          ("screener", "hub")):
-            contextwork.panel_attendee_add(actor=manager, panel=past, user=demo[name], agency=agencies[key])
-        items = [contextwork.panel_agenda_add(actor=manager, panel=past, context=group, reason="New recruits"),
-                 contextwork.panel_agenda_add(actor=manager, panel=past, context=canal)]
-        case_items = [contextwork.panel_agenda_add(actor=manager, panel=past, case=c, reason="Linked to the group")
-                      for c in youth_cases[:2]]
-        for name in ("manager", "police", "youthworker"):
-            contextwork.panel_confidentiality_accept(actor=self.actor(demo[name]), panel=past)
-        contextwork.panel_minute_add(actor=manager, panel=past, kind="attendance",
-                                     text="Present: youth service, police, Parkside School, the hub.")
-        contextwork.panel_minute_add(actor=manager, panel=past, kind="discussion", item=items[0].pk,
-                                     text="The group is recruiting Year 8 and 9 pupils; agencies to share what "
-                                          "they see at the canal.")
-        for item in case_items:
-            contextwork.panel_minute_add(actor=manager, panel=past, kind="decision", item=item.pk,
-                                         text="Refer to the exploitation strategy meeting; keep the safety plan.")
-        actions = [
-            ("Share the school's attendance data for the young people linked to the group.", "teacher", "parkside",
-             14),
-            ("Map where the group meets and share it with the patrol team.", "police", "police", 14),
-            ("Offer each young person linked to the canal a mentor.", "youthworker", "youth", 14),
-        ]
-        made = [contextwork.panel_action_record(actor=manager, panel=past, description=text, owner=demo[name],
-                                                owner_agency=agencies[key], due_on=self.today + dt.timedelta(days=d))
-                for text, name, key, d in actions]
-        contextwork.panel_action_update(actor=self.actor(demo["police"]), action=made[1], status="done",
-                                        update="Shared on the patrol briefing.")
-        held_at = self.now - dt.timedelta(days=21)
-        Panel.objects.filter(pk=past.pk).update(meets_at=held_at - dt.timedelta(hours=2), held_at=held_at,
-                                                created_at=held_at - dt.timedelta(days=10))
-        # One action went past its due date; one falls due within days.
-        PanelAction.objects.filter(pk=made[0].pk).update(due_on=self.today - dt.timedelta(days=7))
-        PanelAction.objects.filter(pk=made[2].pk).update(due_on=self.working_days_ahead(2))
-
-        # The coming panel: the overdue action is on its agenda by itself.
-        coming = contextwork.panel_convene(actor=manager, title="Riverside MACE panel",
-                                           meets_at=self.at(self.today, 14, 0) + dt.timedelta(days=11),
-                                           location="Riverside Town Hall")
-        for name, key in (("police", "police"), ("teacher", "parkside"), ("youthworker", "youth")):
-            contextwork.panel_attendee_add(actor=manager, panel=coming, user=demo[name], agency=agencies[key])
-        contextwork.panel_agenda_add(actor=manager, panel=coming, context=person, reason="Intelligence update")
-        contextwork.panel_agenda_add(actor=manager, panel=coming, context=estate)
-        self.say(f"Contexts: {Context.objects.count()} with {ContextLink.objects.count()} links; panels: "
-                 f"{Panel.objects.count()} ({PanelAttendee.objects.count()} invitations)")
 
     # -- share endings: one expired, some revoked ---------------------------
 
