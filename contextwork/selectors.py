@@ -30,7 +30,7 @@ from contexts.models import (
     PeerLink,
     PeerRelationship,
 )
-from contextwork.network import Network
+from contextwork.network import Network, href
 from referrals.models import Case, CaseNote, RiskLevel, young_person_name
 from safeguarding import access
 
@@ -83,6 +83,10 @@ class CaseRow:
 
     def get_risk_level_display(self) -> str:
         return RiskLevel(self.risk_level).label
+
+    @property
+    def href(self) -> str:
+        return href("case-detail", self.pk)
 
 
 @dataclass(frozen=True)

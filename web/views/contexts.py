@@ -21,6 +21,7 @@ from safeguarding import access
 from web import forms
 from web.kit import add_domain_error, page, paginate, posted
 
+LINKED_PER_PAGE = 50
 GRADING_FIELDS = ("source", "information_date", "source_evaluation", "intelligence_assessment", "handling_code",
                   "handling_conditions")
 
@@ -87,14 +88,20 @@ def context_create(request):
                      back=reverse("context-list"))
 
 
+def detail_context(request, view) -> dict:
+    """What the context page's template is given (the benchmark renders the
+    page with the same)."""
+    return {
+        "page": view, "context": view.context, "notes": paginate(request, view.notes, per_page=20),
+        "linked": paginate(request, view.linked, per_page=LINKED_PER_PAGE, param="linked"),
+        "graph": view.network.as_dict(), "rows": view.network.rows(), "actor_agency_id": request.actor.agency.pk,
+    }
+
+
 @page
 def context_detail(request, context_id: int):
-    actor = request.actor
-    view = selectors.context_page(actor, context_id)
-    return render(request, "contexts/detail.html", {
-        "page": view, "context": view.context, "notes": paginate(request, view.notes, per_page=20),
-        "graph": view.network.as_dict(), "rows": view.network.rows(), "actor_agency_id": actor.agency.pk,
-    })
+    view = selectors.context_page(request.actor, context_id)
+    return render(request, "contexts/detail.html", detail_context(request, view))
 
 
 @page
