@@ -150,6 +150,8 @@ class ApiScope(models.TextChoices):
     REFERRALS_WRITE = "referrals:write", "Make referrals"
     CASES_READ = "cases:read", "Read cases the agency may see"
     CASES_WRITE = "cases:write", "Add chronology entries and interventions to those cases"
+    CONTEXTS_READ = "contexts:read", "Read places, groups and persons of concern, and links to visible cases"
+    CONTEXTS_WRITE = "contexts:write", "Record contexts and link visible cases to them"
 
 
 class ApiClient(models.Model):

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from agencies.models import AgencyKind
 from partnerships import vocabulary
+from contexts.models import ContextKind, HandlingCode, IntelligenceAssessment, SourceEvaluation
 from referrals.models import (
     CaseStatus,
     Consent,
@@ -437,3 +438,85 @@ class MatchOut(serializers.Serializer):
     )
     message = serializers.CharField(help_text="What to tell the referrer, or empty")
     candidates = MatchCandidateOut(many=True, help_text="Likely records your agency may already see, best first")
+
+
+# -- contexts (places, peer groups, online spaces, persons of concern) --------
+
+
+class ContextIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ContextKind.choices)
+    name = serializers.CharField(max_length=200)
+    known = serializers.CharField(max_length=20_000, help_text="What is known")
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    lead_agency = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
+                                           help_text="The lead agency's id; your agency by default")
+    ward = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False, allow_null=True,
+                                        help_text="A place's map point (WGS84), with `longitude`")
+    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False, allow_null=True)
+    street_names = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
+                                         max_length=30, help_text="A peer group's members' street names")
+    restricted_to = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=50,
+        help_text="A person of concern only: the other agencies (ids) that may see it; yours always can",
+    )
+
+
+class ContextOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ContextKind.choices)
+    name = serializers.CharField()
+    known = serializers.CharField()
+    risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
+    ward = serializers.CharField()
+    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True)
+    street_names = serializers.ListField(child=serializers.CharField())
+    lead_agency = AgencyRef()
+    recording_agency = AgencyRef()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ContextDetailOut(ContextOut):
+    linked_cases_visible = serializers.IntegerField(help_text="Linked cases your agency may see (see `links/`)")
+    linked_cases_not_visible = serializers.IntegerField(
+        help_text="Linked cases your agency may not see: counted, never named")
+
+
+class _Grading(serializers.Serializer):
+    source = serializers.CharField(max_length=300, help_text="Where the information came from")
+    information_date = serializers.DateField()
+    source_evaluation = serializers.ChoiceField(choices=SourceEvaluation.choices, help_text="3x5x2: 1, 2 or 3")
+    intelligence_assessment = serializers.ChoiceField(choices=IntelligenceAssessment.choices,
+                                                      help_text="3x5x2: A to E")
+    handling_code = serializers.ChoiceField(choices=HandlingCode.choices, required=False, help_text="3x5x2: P or C")
+    handling_conditions = serializers.CharField(max_length=300, required=False, allow_blank=True,
+                                                help_text="Conditions on sharing (handling code C)")
+
+
+class ContextLinkIn(_Grading):
+    context = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The context's id")
+
+
+class ContextLinkOut(serializers.Serializer):
+    class CaseRef(serializers.Serializer):
+        id = serializers.IntegerField()
+        reference = serializers.CharField()
+
+    class ContextRef(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        kind = serializers.ChoiceField(choices=ContextKind.choices)
+
+    id = serializers.IntegerField()
+    context = ContextRef()
+    case = CaseRef()
+    source = serializers.CharField()
+    information_date = serializers.DateField()
+    source_evaluation = serializers.CharField()
+    intelligence_assessment = serializers.CharField()
+    handling_code = serializers.CharField()
+    handling_conditions = serializers.CharField()
+    recording_agency = AgencyRef()
+    recorded_at = serializers.DateTimeField()

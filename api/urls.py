@@ -39,5 +39,9 @@ urlpatterns = [
         name="intervention",
     ),
     path("cases/<id:case_id>/reviews/", views.ReviewList.as_view(), name="reviews"),
+    path("cases/<id:case_id>/context-links/", views.CaseContextLinks.as_view(), name="case-context-links"),
+    path("contexts/", views.ContextListCreate.as_view(), name="contexts"),
+    path("contexts/<id:context_id>/", views.ContextDetail.as_view(), name="context"),
+    path("contexts/<id:context_id>/links/", views.ContextLinkList.as_view(), name="context-links"),
     re_path(r"^.*$", views.NotFound.as_view(), name="not-found"),
 ]

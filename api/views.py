@@ -21,6 +21,8 @@ from agencies.models import Agency
 from api import serializers as s
 from api.base import ApiView, idempotent
 from casework import matching, selectors, services
+from contextwork import selectors as context_selectors
+from contextwork import services as context_services
 from lib.errors import DomainError
 from referrals.models import YoungPerson
 from safeguarding import access
@@ -415,6 +417,134 @@ class YoungPersonMatches(ApiView):
             "candidates": result.candidates,
         }).data)
 
+
+
+# ---------------------------------------------------------------------------
+# Contexts
+# ---------------------------------------------------------------------------
+
+CONTEXT_ID = OpenApiParameter("context_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The context's id")
+CONTEXT_EXAMPLE = {
+    "kind": "peer_group", "name": "Canal Street group", "risk_level": "red",
+    "known": "A group of older males seen with younger children near the canal; linked to a county line.",
+    "street_names": ["Blade", "K-Dog"],
+}
+LINK_EXAMPLE = {
+    "context": 12, "source": "Police intelligence report 4471", "information_date": "2026-11-20",
+    "source_evaluation": "2", "intelligence_assessment": "B", "handling_code": "P",
+}
+
+
+def _context_row(context) -> dict:
+    return s.ContextOut(context).data
+
+
+class ContextListCreate(ApiView):
+    required_scope = {"GET": "contexts:read", "POST": "contexts:write"}
+
+    @extend_schema(
+        operation_id="contexts_list", tags=["contexts"], summary="List the contexts your agency may see",
+        description="Places, peer groups, online spaces and persons of concern of your partnership, newest "
+                    "first. A person of concern is listed only for the agencies its recorder chose. "
+                    "Needs `contexts:read`.",
+        parameters=PAGE,
+        responses={200: s.page_of(s.ContextOut), **_problems(404)},
+    )
+    def get(self, request):
+        contexts = context_selectors.contexts_listed(self.actor)
+        return self.paginate(contexts, s.ContextOut, object_type=None)
+
+    @extend_schema(
+        operation_id="contexts_create", tags=["contexts"], summary="Record a context",
+        description="A place (optionally with a map point and ward), a peer group (with its members' street "
+                    "names), an online space or, for the police and the hub only, a person of concern, kept to "
+                    "your agency and the agencies in `restricted_to`. Needs `contexts:write`.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=s.ContextIn,
+        examples=[OpenApiExample("A peer group", value=CONTEXT_EXAMPLE, request_only=True)],
+        responses={201: s.ContextOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request):
+        data = dict(self.parse(s.ContextIn, request.data))
+        data["lead_agency"] = _agency_stub(data.get("lead_agency"))
+        data["restricted_to"] = [_agency_stub(pk) for pk in data.get("restricted_to", [])]
+        context = context_services.context_record(actor=self.actor, **data)
+        context = access.get_context(self.actor, context.pk, log=False)
+        return Response(_context_row(context), status=status.HTTP_201_CREATED)
+
+
+class ContextDetail(ApiView):
+    required_scope = "contexts:read"
+
+    @extend_schema(
+        operation_id="contexts_read", tags=["contexts"], summary="Read a context",
+        description="One context your agency may see, with how many linked cases your agency may see and how "
+                    "many it may not (counted, never named). Needs `contexts:read`.",
+        parameters=[CONTEXT_ID],
+        responses={200: s.ContextDetailOut, **_problems(404)},
+    )
+    def get(self, request, context_id):
+        context = access.get_context(self.actor, context_id)
+        data = dict(_context_row(context))
+        counts = context_selectors.context_link_counts(self.actor, context)
+        data.update(linked_cases_visible=counts[0], linked_cases_not_visible=counts[1])
+        return Response(data)
+
+
+class ContextLinkList(ApiView):
+    required_scope = "contexts:read"
+
+    @extend_schema(
+        operation_id="context_links_list", tags=["contexts"], summary="List a context's links to cases",
+        description="The links of the context to cases your agency may see (with `cases:read`), newest first, "
+                    "each with its source, date, 3x5x2 grade and recording agency. Links to cases your agency "
+                    "may not see are left out: the context's `linked_cases_not_visible` counts them. "
+                    "Needs `contexts:read`.",
+        parameters=[CONTEXT_ID, *PAGE],
+        responses={200: s.page_of(s.ContextLinkOut), **_problems(404)},
+    )
+    def get(self, request, context_id):
+        context = access.get_context(self.actor, context_id, log=False)
+        response = self.paginate(context_selectors.context_links_seen(self.actor, context), s.ContextLinkOut,
+                                 object_type=None)
+        context_selectors.log_cases_shown(self.actor, [row["case"]["id"] for row in response.data["results"]],
+                                          via="api", detail={"context": context.pk})
+        return response
+
+
+class CaseContextLinks(ApiView):
+    required_scope = {"GET": "contexts:read", "POST": "contexts:write"}
+
+    @extend_schema(
+        operation_id="case_context_links_list", tags=["contexts"], summary="List a case's links to contexts",
+        description="The contexts a case your agency may see is linked to (those your agency may see), with "
+                    "source, date and grade. Needs `contexts:read` (and `cases:read` for the case).",
+        parameters=[CASE_ID, *PAGE],
+        responses={200: s.page_of(s.ContextLinkOut), **_problems(404)},
+    )
+    def get(self, request, case_id):
+        case = self.get_case()
+        links = context_selectors.case_context_links(self.actor, case)
+        return self.paginate(links, s.ContextLinkOut, object_type="context_link", case=case)
+
+    @extend_schema(
+        operation_id="case_context_links_create", tags=["contexts"], summary="Link a case to a context",
+        description="Record that a case your agency may work on is linked to a context your agency may see, "
+                    "with the source of the information, its date and its 3x5x2 grade. Needs `contexts:write` "
+                    "(and `cases:write` for the case).",
+        parameters=[CASE_ID, IDEMPOTENCY_KEY],
+        request=s.ContextLinkIn,
+        examples=[OpenApiExample("Police intelligence", value=LINK_EXAMPLE, request_only=True)],
+        responses={201: s.ContextLinkOut, **_problems(400, 404, 409)},
+    )
+    @idempotent
+    def post(self, request, case_id):
+        data = dict(self.parse(s.ContextLinkIn, request.data))
+        case = self.get_case()
+        link = context_services.context_link_record(actor=self.actor, case=case, **data)
+        link = context_selectors.case_context_links(self.actor, case).get(pk=link.pk)
+        return Response(s.ContextLinkOut(link).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(exclude=True)

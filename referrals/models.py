@@ -169,10 +169,16 @@ class YoungPerson(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.anonymised_at:
-            return "Anonymised record"
-        preferred = f" ({self.preferred_name})" if self.preferred_name else ""
-        return f"{self.given_name} {self.family_name}{preferred}"
+        return young_person_name(self.given_name, self.family_name, self.preferred_name, self.anonymised_at)
+
+
+def young_person_name(given_name: str, family_name: str, preferred_name: str, anonymised_at) -> str:
+    """How a young person is named on every page (``YoungPerson.display_name``;
+    also for lists read as plain values)."""
+    if anonymised_at:
+        return "Anonymised record"
+    preferred = f" ({preferred_name})" if preferred_name else ""
+    return f"{given_name} {family_name}{preferred}"
 
 
 @pghistory.track()

@@ -20,6 +20,7 @@ class NotificationKind(models.TextChoices):
     SCREENING_OVERDUE = "screening_overdue", "Screening decision late"
     SHARE_EXPIRING = "share_expiring", "Share about to expire"
     DIGEST = "digest", "Daily digest"
+    PANEL_ACTION_DUE = "panel_action_due", "Panel action due"
 
 
 class Notification(models.Model):

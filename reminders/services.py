@@ -82,6 +82,8 @@ from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Membership, Role
 from casework import selectors
+from contextwork import selectors as context_selectors
+from contextwork import services as context_services
 from referrals import deadlines
 from reminders.models import Notification, NotificationKind
 from safeguarding import access
@@ -429,6 +431,85 @@ def transfer_joint_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, ac
     (the partial index on (sending partnership, joint_until)). Who: the sweep
     task, as the system actor (``access.task_transfers_joint_ended``)."""
     return _hand_on(access.task_transfers_joint_ended(_reader(actor), timezone.localdate(_now(now))), enqueue)
+
+
+# ---------------------------------------------------------------------------
+# Panel actions: reminded once per due date; overdue ones carried forward
+# ---------------------------------------------------------------------------
+
+_PANEL_ACTION_KEY_SQL = """'panel_action_due:action:' || "contexts_panelaction"."id" || ':due:'
+                           || to_char("contexts_panelaction"."due_on", 'YYYY-MM-DD')"""
+
+
+def panel_action_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None,
+                       actor: access.Actor | None = None) -> int:
+    """Hand every outstanding panel action due within three working days,
+    or overdue, whose reminder for its due date is not yet recorded, to
+    ``enqueue`` (the partial index of outstanding actions). Who: the sweep
+    task, as the system actor (``access.task_panel_actions``)."""
+    horizon = _due_soon_horizon(timezone.localdate(_now(now)))
+    due = context_selectors.outstanding_actions_due(_reader(actor), horizon=horizon)
+    return _enqueue_unrecorded(due, _PANEL_ACTION_KEY_SQL, [], enqueue)
+
+
+@transaction.atomic
+def panel_action_reminders_record(
+    *, action_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
+    """Remind an action's owner that it is due (or overdue): exactly once
+    per action and due date (a due date moved is reminded again). Nothing
+    for an action done or cancelled, or not yet within three working days.
+    The text names the panel and the date, never the action's words (they
+    may name a young person, and e-mail leaves the partnership's systems).
+    Who: the per-action task, as the system actor."""
+    today = timezone.localdate(_now(now))
+    action = (
+        context_selectors.outstanding_actions_due(_reader(actor), horizon=_due_soon_horizon(today))
+        .select_related("panel", "owner", "owner_agency").filter(pk=action_id).first()
+    )
+    if action is None:
+        return []
+    due = action.due_on
+    state = "is overdue" if due < today else ("is due today" if due == today else f"is due on {due:%A %-d %B %Y}")
+    return _record(
+        [action.owner],
+        kind=NotificationKind.PANEL_ACTION_DUE,
+        dedup_key=f"panel_action_due:action:{action.pk}:due:{due.isoformat()}",
+        subject=f"Your action from the panel of {timezone.localtime(action.panel.meets_at):%-d %B %Y} {state}",
+        body=(
+            f"An action the panel of {timezone.localtime(action.panel.meets_at):%-d %B %Y} gave "
+            f"{action.owner_agency.name} {state} (due {due:%-d %B %Y}).\n"
+            "Open it in Crossroads to say how it stands. Overdue actions go onto the next panel's agenda."
+        ),
+        link=reverse("panel-action-update", kwargs={"panel_id": action.panel_id, "action_id": action.pk}),
+    )
+
+
+def panel_carry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None,
+                      actor: access.Actor | None = None) -> int:
+    """Hand the partnership's next panel (the earliest not yet held, still
+    to meet) to ``enqueue`` when some outstanding action of an earlier panel
+    is past its due date and not yet on that panel's agenda. Who: the sweep
+    task, as the system actor (``access.task_upcoming_panels``)."""
+    now = _now(now)
+    reader = _reader(actor)
+    overdue = access.task_panel_actions(reader).filter(due_on__lt=timezone.localdate(now))
+    count = 0
+    for panel in access.task_upcoming_panels(reader).filter(meets_at__gte=now).order_by(
+            "partnership_id", "meets_at", "pk").distinct("partnership_id"):
+        pending = overdue.filter(panel__partnership_id=panel.partnership_id, panel__meets_at__lt=panel.meets_at)
+        pending = pending.exclude(carried_to__panel=panel)
+        if pending.exists():
+            enqueue(panel.pk)
+            count += 1
+    return count
+
+
+def panel_carry(*, panel_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None) -> int:
+    """Carry the overdue actions onto the panel's agenda (idempotent: each
+    action once per panel). Who: the per-panel task, as the system actor."""
+    return context_services.overdue_actions_carry(panel_id=panel_id, actor=_reader(actor),
+                                                  today=timezone.localdate(_now(now)))
 
 
 # ---------------------------------------------------------------------------

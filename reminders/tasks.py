@@ -119,6 +119,16 @@ def notifications_unsent_sweep() -> int:
         )
 
 
+@shared_task(name="reminders.panel_action_sweep", **RELIABLE)
+def panel_action_sweep() -> int:
+    return _each_partnership(reminders.panel_action_sweep, panel_action_remind)
+
+
+@shared_task(name="reminders.panel_carry_sweep", **RELIABLE)
+def panel_carry_sweep() -> int:
+    return _each_partnership(reminders.panel_carry_sweep, panel_carry)
+
+
 @shared_task(name="reminders.reminders_sweep", **RELIABLE)
 def reminders_sweep() -> dict[str, int]:
     """Every frequent sweep at once: what a worker fires when it starts, and
@@ -129,6 +139,8 @@ def reminders_sweep() -> dict[str, int]:
         "shares_expiring": share_expiring_sweep(),
         "shares_expired": share_expiry_sweep(),
         "transfers_joint_ended": transfer_joint_sweep(),
+        "panel_actions": panel_action_sweep(),
+        "panel_carry": panel_carry_sweep(),
         "unsent": notifications_unsent_sweep(),
     }
 
@@ -158,6 +170,20 @@ def digest_send(user_id: int, agency_id: int, partnership_id: int | None = None)
         return email_all(
             reminders.manager_digest_record(user_id=user_id, agency_id=agency_id, partnership_id=partnership_id)
         )
+
+
+@shared_task(name="reminders.panel_action_remind", **RELIABLE)
+def panel_action_remind(action_id: int, partnership_id: int | None = None) -> int:
+    with access.within_partnership(_system(partnership_id)) as actor:
+        return email_all(reminders.panel_action_reminders_record(action_id=action_id, actor=actor))
+
+
+@shared_task(name="reminders.panel_carry", **RELIABLE)
+def panel_carry(panel_id: int, partnership_id: int | None = None) -> int:
+    """Carry overdue actions onto the next panel's agenda (a panel of
+    another partnership than the one given is not found: nothing done)."""
+    with access.within_partnership(_system(partnership_id)) as actor:
+        return reminders.panel_carry(panel_id=panel_id, actor=actor)
 
 
 @shared_task(name="reminders.notification_email", **RELIABLE)

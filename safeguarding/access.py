@@ -56,6 +56,18 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from agencies.models import Agency, AgencyKind, Membership, Partnership, Role
 from lib import request_ids
+from contexts.models import (
+    CONFIDENTIALITY_VERSION,
+    OUTSTANDING_ACTION_STATUSES,
+    Context,
+    ContextKind,
+    ContextLink,
+    Panel,
+    PanelAction,
+    PanelAttendee,
+    PanelMinute,
+    PeerLink,
+)
 from referrals.models import (
     OPEN_REFERRAL_STATUSES,
     Case,
@@ -249,7 +261,9 @@ def actor_for_user(
 # ---------------------------------------------------------------------------
 
 # The fixed vocabulary of scopes an API client may hold (agencies.ApiScope).
-API_SCOPES = frozenset({"referrals:read", "referrals:write", "cases:read", "cases:write"})
+API_SCOPES = frozenset({
+    "referrals:read", "referrals:write", "cases:read", "cases:write", "contexts:read", "contexts:write",
+})
 # Scopes that a case action needs, for a machine client; people are not scoped.
 _ACTION_SCOPE = {
     Action.VIEW: "cases:read",
@@ -1188,3 +1202,262 @@ def may_read_vocabulary(actor: Actor) -> bool:
     guidance, not case content; someone working in no partnership reads
     none."""
     return actor.agency is not None and actor.partnership is not None
+
+
+# ---------------------------------------------------------------------------
+# Contexts: places, peer groups, online spaces, persons of concern
+# ---------------------------------------------------------------------------
+# A context is seen by every case-working agency of its partnership (a
+# partner system: with ``contexts:read``), except a person of concern, seen
+# only by the agencies its recorder chose. A link joins a context (or a
+# case) to a case: it follows that case's access exactly (``visible_cases``),
+# so whoever may not see the case learns only that a link exists (a count),
+# never whose case it is, on every channel.
+
+# Who may record a person of concern (an adult suspected of exploiting
+# children): the police and the partnership's hub.
+PERSON_OF_CONCERN_RECORDERS = frozenset({AgencyKind.POLICE, AgencyKind.HUB})
+
+
+def _reads_contexts(actor: Actor) -> bool:
+    return actor.works_cases and has_scope(actor, "contexts:read")
+
+
+def visible_contexts(actor: Actor) -> QuerySet[Context]:
+    """The contexts the actor may see: their partnership's, for a
+    case-working role, persons of concern only where their agency was chosen.
+    Everyone else: none."""
+    if not _reads_contexts(actor):
+        return Context.objects.none()
+    chosen = Context.restricted_to.through.objects.filter(context_id=OuterRef("pk"), agency_id=actor.agency.pk)
+    return Context.objects.filter(
+        Q(kind__in=[k for k in ContextKind.values if k != ContextKind.PERSON_OF_CONCERN]) | Q(Exists(chosen)),
+        partnership_id=actor.partnership_id,
+    )
+
+
+def get_context(actor: Actor, context_id, *, log: bool = True, for_update: bool = False) -> Context:
+    """The context, if the actor may see it; else ``NotVisible``. A read is
+    written to the access log."""
+    try:
+        queryset = visible_contexts(actor).select_related("lead_agency", "recording_agency")
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        context = queryset.get(pk=context_id)
+    except (Context.DoesNotExist, ValueError, TypeError):
+        raise NotVisible("No such context") from None
+    if log:
+        log_access(actor, "view", context, basis=context_basis(actor, context))
+    return context
+
+
+def context_basis(actor: Actor, context: Context) -> str:
+    """Why the actor could see a context, for the access log."""
+    if actor.agency is None:
+        return ""
+    if context.is_person_of_concern:
+        return f"Person of concern shared with {actor.agency.name} by its recorder"
+    return f"Context of the partnership ({actor.agency.name})"
+
+
+def may_record_context(actor: Actor, kind: str | None = None) -> bool:
+    """Anyone working cases in a partnership records places, groups and
+    online spaces (a partner system: with ``contexts:write``); a person of
+    concern only the police and the hub."""
+    if not actor.works_cases or not has_scope(actor, "contexts:write"):
+        return False
+    if kind == ContextKind.PERSON_OF_CONCERN:
+        return actor.agency.kind in PERSON_OF_CONCERN_RECORDERS
+    return True
+
+
+def may_work_on_context(actor: Actor, context: Context) -> bool:
+    """Add to a context the actor can see: chronology entries, interventions,
+    links from cases they can see (a partner system: ``contexts:write``)."""
+    return (
+        actor.works_cases and has_scope(actor, "contexts:write") and actor.in_partnership(context)
+        and visible_contexts(actor).filter(pk=context.pk).exists()
+    )
+
+
+def may_share_context(actor: Actor, context: Context) -> bool:
+    """Who chooses which agencies see a person of concern: the agency that
+    recorded it."""
+    return may_work_on_context(actor, context) and context.recording_agency_id == actor.agency.pk
+
+
+def may_change_context_intervention(actor: Actor, intervention) -> bool:
+    """The intervention's owning agency, or the context's lead agency."""
+    context = intervention.context
+    return may_work_on_context(actor, context) and actor.agency.pk in (
+        intervention.owner_agency_id, context.lead_agency_id,
+    )
+
+
+def may_correct_context_note(actor: Actor, note) -> bool:
+    """Only the author's agency corrects a context's chronology entry."""
+    return note.agency_id == (actor.agency.pk if actor.agency else None) and may_work_on_context(actor, note.context)
+
+
+def visible_case_ids(actor: Actor, case_ids: Iterable[int]) -> set[int]:
+    """Of these cases, the ones the actor may see (``visible_cases``): the
+    one test every channel applies to each end of a link."""
+    ids = [pk for pk in set(case_ids) if pk is not None]
+    if not ids:
+        return set()
+    return set(visible_cases(actor).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def context_links(actor: Actor, context: Context) -> QuerySet[ContextLink]:
+    """Every link of a context the actor may see, whoever's case: to be
+    split by ``visible_case_ids`` before anything of a case is shown. Links
+    of a context out of sight: none."""
+    if not _reads_contexts(actor) or not actor.in_partnership(context):
+        return ContextLink.objects.none()
+    return ContextLink.objects.filter(context=context)
+
+
+def contexts_links(actor: Actor, contexts) -> QuerySet[ContextLink]:
+    """Every link of several contexts (each one the actor may see), whoever's
+    case: split by ``visible_case_ids`` before showing anything of a case."""
+    ids = [c.pk for c in contexts if _reads_contexts(actor) and actor.in_partnership(c)]
+    return ContextLink.objects.filter(context_id__in=ids) if ids else ContextLink.objects.none()
+
+
+def visible_context_links(actor: Actor, context: Context) -> QuerySet[ContextLink]:
+    """The links of a context whose cases the actor may see."""
+    return context_links(actor, context).filter(Exists(visible_cases(actor).filter(pk=OuterRef("case_id"))))
+
+
+def case_links(actor: Actor, case: Case) -> tuple[QuerySet[ContextLink], QuerySet[PeerLink]]:
+    """For someone who may see the case: its links to contexts the actor
+    may see, and its links to other young people (split the other end by
+    ``visible_case_ids``). Anyone else: none of either."""
+    if not may(actor, Action.VIEW, case):
+        return ContextLink.objects.none(), PeerLink.objects.none()
+    contexts = ContextLink.objects.filter(case=case).filter(
+        Exists(visible_contexts(actor).filter(pk=OuterRef("context_id")))
+    )
+    return contexts, PeerLink.objects.filter(Q(case_a=case) | Q(case_b=case))
+
+
+# ---------------------------------------------------------------------------
+# Panels
+# ---------------------------------------------------------------------------
+# A panel is people's business: partner systems reach none. Its organisers
+# are its chair and the managers of its convening agency; its attendees are
+# the people invited for their agencies. Each attendee's papers hold what
+# their own agency may see (``visible_cases``, ``visible_contexts``), and open
+# only once they have accepted the confidentiality statement.
+
+
+def _person_at_work(actor: Actor) -> bool:
+    return actor.works_cases and actor.user is not None and not is_machine_client(actor)
+
+
+def may_convene_panel(actor: Actor) -> bool:
+    """Any agency's managers, and the hub's screeners, convene panels."""
+    return _person_at_work(actor) and (actor.has_role(Role.MANAGER) or actor.screens_referrals)
+
+
+def visible_panels(actor: Actor) -> QuerySet[Panel]:
+    """Panels of the actor's partnership that they chair, organise (a
+    manager of the convening agency), attend, or owe an action to."""
+    if not _person_at_work(actor):
+        return Panel.objects.none()
+    user_id = actor.user.pk
+    condition = (
+        Q(chair_id=user_id)
+        | Q(Exists(PanelAttendee.objects.filter(panel=OuterRef("pk"), user_id=user_id)))
+        | Q(Exists(PanelAction.objects.filter(panel=OuterRef("pk"), owner_id=user_id)))
+    )
+    if actor.has_role(Role.MANAGER):
+        condition |= Q(convening_agency_id=actor.agency.pk)
+    return Panel.objects.filter(condition, partnership_id=actor.partnership_id)
+
+
+def get_panel(actor: Actor, panel_id, *, for_update: bool = False) -> Panel:
+    try:
+        queryset = visible_panels(actor).select_related("convening_agency", "chair")
+        if for_update:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.get(pk=panel_id)
+    except (Panel.DoesNotExist, ValueError, TypeError):
+        raise NotVisible("No such panel") from None
+
+
+def may_organise_panel(actor: Actor, panel: Panel) -> bool:
+    """The chair, and the convening agency's managers."""
+    if not _person_at_work(actor) or not actor.in_partnership(panel):
+        return False
+    return panel.chair_id == actor.user.pk or (
+        actor.has_role(Role.MANAGER) and panel.convening_agency_id == actor.agency.pk
+    )
+
+
+def panel_attendance(actor: Actor, panel: Panel) -> PanelAttendee | None:
+    """The actor's own invitation to a panel, for their agency, if any."""
+    if not _person_at_work(actor) or not actor.in_partnership(panel):
+        return None
+    return PanelAttendee.objects.filter(panel=panel, user_id=actor.user.pk, agency_id=actor.agency.pk).first()
+
+
+def may_open_papers(actor: Actor, panel: Panel) -> bool:
+    """An attendee, for the agency they were invited for, who has accepted
+    the confidentiality statement in force."""
+    attendance = panel_attendance(actor, panel)
+    return attendance is not None and attendance.confidentiality_version == CONFIDENTIALITY_VERSION
+
+
+def may_update_action(actor: Actor, action: PanelAction) -> bool:
+    """The action's owner, a manager of the owning agency, or the panel's
+    organisers."""
+    if not _person_at_work(actor) or not actor.in_partnership(action.panel):
+        return False
+    if action.owner_id == actor.user.pk:
+        return True
+    if actor.has_role(Role.MANAGER) and action.owner_agency_id == actor.agency.pk:
+        return True
+    return may_organise_panel(actor, action.panel)
+
+
+def my_panel_actions(actor: Actor) -> QuerySet[PanelAction]:
+    """The outstanding actions a person owns, in the partnership they are
+    working in (their home page)."""
+    if not _person_at_work(actor):
+        return PanelAction.objects.none()
+    return PanelAction.objects.filter(
+        owner_id=actor.user.pk, status__in=OUTSTANDING_ACTION_STATUSES, panel__partnership_id=actor.partnership_id,
+    )
+
+
+def minute_readable(actor: Actor, minute: PanelMinute, visible_ids: set[int]) -> bool:
+    """A minute on a case's agenda item reads only for those who may see
+    the case (``visible_ids``: ``visible_case_ids`` of the panel's cases)."""
+    case_id = minute.item.case_id if minute.item_id is not None else None
+    return case_id is None or case_id in visible_ids
+
+
+def action_readable(action: PanelAction, visible_ids: set[int]) -> bool:
+    """An action about a case's agenda item reads (its text) only for those
+    who may see the case; the rest see its owner, due date and status."""
+    case_id = action.item.case_id if action.item_id is not None else None
+    return case_id is None or case_id in visible_ids
+
+
+def task_panel_actions(actor: Actor) -> QuerySet[PanelAction]:
+    """The outstanding actions scheduled work may read (to remind their
+    owners and carry overdue ones to the next panel). System actor only."""
+    if not is_system_actor(actor):
+        return PanelAction.objects.none()
+    actions = PanelAction.objects.filter(status__in=OUTSTANDING_ACTION_STATUSES)
+    return actions.filter(panel__partnership_id=actor.partnership_id) if actor.partnership is not None else actions
+
+
+def task_upcoming_panels(actor: Actor) -> QuerySet[Panel]:
+    """Panels not yet held, for scheduled work (the next panel an overdue
+    action is carried to). System actor only."""
+    if not is_system_actor(actor):
+        return Panel.objects.none()
+    panels = Panel.objects.filter(held_at__isnull=True)
+    return panels.filter(partnership_id=actor.partnership_id) if actor.partnership is not None else panels

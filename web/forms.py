@@ -13,6 +13,17 @@ from django.utils import timezone
 from agencies import selectors as agency_selectors
 from agencies.models import ApiScope
 from partnerships.models import OTHER_CONCERN
+from contexts.models import (
+    ActionStatus,
+    ContextInterventionKind,
+    ContextInterventionStatus,
+    ContextKind,
+    HandlingCode,
+    IntelligenceAssessment,
+    MinuteKind,
+    PeerRelationship,
+    SourceEvaluation,
+)
 from referrals.models import (
     ClosureReason,
     Consent,
@@ -553,3 +564,149 @@ class IndicatorsForm(forms.Form):
     def checked(self) -> set[str]:
         value = self["indicators"].value() or []
         return {str(v) for v in value}
+
+
+# ---------------------------------------------------------------------------
+# Contexts and panels
+# ---------------------------------------------------------------------------
+
+
+class ContextForm(forms.Form):
+    kind = _radios(ContextKind.choices, "What kind of context is it?")
+    name = forms.CharField(label="Name", max_length=200, help_text="A place's name, a group's name, a platform "
+                           "and group name, or a person's name", error_messages={"required": "Enter the name"})
+    known = forms.CharField(label="What is known", widget=forms.Textarea, max_length=20_000,
+                            error_messages={"required": "Enter what is known"})
+    risk_level = _radios(RiskLevel.choices, "Risk")
+    lead_agency = forms.ChoiceField(label="Lead agency (yours unless you choose another)", required=False)
+    ward = forms.CharField(label="Ward (optional)", max_length=100, required=False)
+    latitude = forms.DecimalField(label="Latitude (optional, places only)", required=False, max_digits=8,
+                                  decimal_places=5, min_value=-90, max_value=90, help_text="For example, 51.47312")
+    longitude = forms.DecimalField(label="Longitude (optional, places only)", required=False, max_digits=8,
+                                   decimal_places=5, min_value=-180, max_value=180, help_text="For example, -0.06921")
+    street_names = forms.CharField(label="Street names its members use (optional, peer groups)", required=False,
+                                   widget=forms.Textarea, max_length=3_000, help_text="Separate them with commas")
+    restricted_to = forms.MultipleChoiceField(
+        label="Which other agencies may see this person of concern? (persons of concern only)", required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="Your own agency always can. No other agency sees it.",
+    )
+
+
+class ContextShareForm(forms.Form):
+    agencies = forms.MultipleChoiceField(label="Which other agencies may see this person of concern?",
+                                         required=False, widget=forms.CheckboxSelectMultiple,
+                                         help_text="Your own agency always can.")
+
+
+class GradingForm(forms.Form):
+    """Where the information came from, when, and its 3x5x2 grade."""
+
+    source = forms.CharField(label="Source of the information", max_length=300,
+                             help_text="For example, a school incident log, a police intelligence report, a "
+                                       "detached youth worker's observation",
+                             error_messages={"required": "Enter the source of the information"})
+    information_date = GovDateField(label="Date of the information")
+    source_evaluation = _radios(SourceEvaluation.choices, "Source evaluation")
+    intelligence_assessment = _radios(IntelligenceAssessment.choices, "Intelligence assessment")
+    handling_code = _radios(HandlingCode.choices, "Handling code", initial=HandlingCode.PERMITTED)
+    handling_conditions = forms.CharField(label="Conditions on sharing (handling code C only)", max_length=300,
+                                          required=False)
+
+
+class ContextLinkForm(GradingForm):
+    context = forms.ChoiceField(label="Place, group or person", error_messages={"required": "Select one"})
+    field_order = ["context", *GradingForm.base_fields]
+
+
+class PeerLinkForm(GradingForm):
+    other_case = forms.CharField(label="The other young person's case reference", max_length=20,
+                                 error_messages={"required": "Enter the case reference"})
+    relationship = _radios(PeerRelationship.choices, "How are they linked?")
+    field_order = ["other_case", "relationship", *GradingForm.base_fields]
+
+
+class ContextInterventionForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind of work", choices=[("", "Choose"), *ContextInterventionKind.choices],
+                             error_messages={"required": "Select the kind of work"})
+    description = forms.CharField(label="What will be done", widget=forms.Textarea, max_length=20_000,
+                                  error_messages={"required": "Enter what will be done"})
+    owner_agency = forms.ChoiceField(label="Owner agency", error_messages={"required": "Select the owner agency"})
+    status = _radios(ContextInterventionStatus.choices[:2], "Status", initial=ContextInterventionStatus.PLANNED)
+    started_on = GovDateField(label="Start date", required=False, help_text="Needed if it is active")
+
+
+class ContextInterventionUpdateForm(forms.Form):
+    status = _radios(ContextInterventionStatus.choices, "Status")
+    started_on = GovDateField(label="Start date", required=False)
+    ended_on = GovDateField(label="End date", required=False, help_text="Needed once it has finished")
+
+
+class ContextNoteForm(forms.Form):
+    kind = _radios(NoteKind.choices, "Kind of entry")
+    text = forms.CharField(label="Entry", widget=forms.Textarea, max_length=20_000,
+                           error_messages={"required": "Enter the entry"})
+
+
+class TimeField(forms.CharField):
+    """A time of day typed as HH:MM (24-hour)."""
+
+    def clean(self, value):
+        value = super().clean(value).strip()
+        if not value:
+            return None
+        try:
+            hour, minute = (int(part) for part in value.replace(".", ":").split(":"))
+            return dt.time(hour, minute)
+        except (ValueError, TypeError):
+            raise ValidationError(f"{self.label} must be a time like 14:30", code="invalid") from None
+
+
+class PanelForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200, initial="MACE panel",
+                            error_messages={"required": "Enter the title"})
+    meets_on = GovDateField(label="Date of the meeting")
+    meets_time = TimeField(label="Time", max_length=5, help_text="For example, 14:30",
+                           error_messages={"required": "Enter the time"})
+    location = forms.CharField(label="Where (optional)", max_length=200, required=False)
+    chair = forms.ChoiceField(label="Chair (you, unless you choose someone else)", required=False)
+
+
+class ConfirmForm(forms.Form):
+    """A button and nothing else: the service checks what it must."""
+
+
+class PanelAttendeeForm(forms.Form):
+    user = forms.ChoiceField(label="Person (and the agency they attend for)",
+                             error_messages={"required": "Select the person"})
+
+
+class PanelAgendaForm(forms.Form):
+    case = forms.CharField(label="Case reference (or choose a context)", max_length=20, required=False)
+    context = forms.ChoiceField(label="Context", required=False)
+    reason = forms.CharField(label="Why it is on the agenda (optional)", max_length=500, required=False)
+
+
+class PanelMinuteForm(forms.Form):
+    item = forms.ChoiceField(label="About", required=False)
+    kind = _radios(MinuteKind.choices, "Kind of minute")
+    text = forms.CharField(label="Minute", widget=forms.Textarea, max_length=20_000,
+                           error_messages={"required": "Enter the minute"},
+                           help_text="A decision about a case is written into that case's chronology too.")
+
+
+class PanelMinuteCorrectForm(forms.Form):
+    text = forms.CharField(label="Corrected minute", widget=forms.Textarea, max_length=20_000,
+                           error_messages={"required": "Enter the corrected minute"})
+
+
+class PanelActionForm(forms.Form):
+    item = forms.ChoiceField(label="About (optional)", required=False)
+    description = forms.CharField(label="Action", widget=forms.Textarea, max_length=20_000,
+                                  error_messages={"required": "Enter the action"})
+    owner = forms.ChoiceField(label="Owner (and their agency)", error_messages={"required": "Select the owner"})
+    due_on = GovDateField(label="Due date")
+
+
+class PanelActionUpdateForm(forms.Form):
+    status = _radios(ActionStatus.choices, "Status")
+    update = forms.CharField(label="Update (optional)", widget=forms.Textarea, max_length=20_000, required=False)

@@ -93,8 +93,10 @@ INSTALLED_APPS = [
     "agencies",
     "partnerships",
     "referrals",
+    "contexts",
     "safeguarding",
     "casework",
+    "contextwork",
     "reminders",
     "api",
     "web",
@@ -272,6 +274,11 @@ STATICFILES_DIRS = [d for d in [BASE_DIR / "static"] if d.exists()]
 GOVUK_FRONTEND_DIR = BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 if GOVUK_FRONTEND_DIR.exists():
     STATICFILES_DIRS.append(("govuk", GOVUK_FRONTEND_DIR))
+# Cytoscape.js (npm, pinned by package-lock.json) draws the network picture
+# of contexts and panels, served as /static/cytoscape/cytoscape.min.js.
+CYTOSCAPE_DIR = BASE_DIR / "node_modules" / "cytoscape" / "dist"
+if CYTOSCAPE_DIR.exists():
+    STATICFILES_DIRS.append(("cytoscape", CYTOSCAPE_DIR))
 WHITENOISE_ROOT = GOVUK_FRONTEND_DIR
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -369,6 +376,8 @@ CELERY_BEAT_SCHEDULE = {
     "shares-expired": {"task": "reminders.share_expiry_sweep", "schedule": _SWEEP},
     "transfers-joint-ended": {"task": "reminders.transfer_joint_sweep", "schedule": _SWEEP},
     "notifications-unsent": {"task": "reminders.notifications_unsent_sweep", "schedule": _SWEEP},
+    "panel-actions": {"task": "reminders.panel_action_sweep", "schedule": _SWEEP},
+    "panel-carry-forward": {"task": "reminders.panel_carry_sweep", "schedule": _SWEEP},
     "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
     "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
 }
@@ -389,6 +398,8 @@ OAUTH2_PROVIDER = {
         "referrals:write": "Make referrals",
         "cases:read": "Read cases the agency may see",
         "cases:write": "Add chronology entries and interventions to those cases",
+        "contexts:read": "Read places, groups and persons of concern, and links to visible cases",
+        "contexts:write": "Record contexts and link visible cases to them",
     },
     "SCOPES_BACKEND_CLASS": "agencies.oauth.ApiClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_SECONDS", default=900),
@@ -446,6 +457,10 @@ SPECTACULAR_SETTINGS = {
         "ReferralStatusEnum": "referrals.models.ReferralStatus",
         "CaseStatusEnum": "referrals.models.CaseStatus",
         "InterventionStatusEnum": "referrals.models.InterventionStatus",
+        "ContextKindEnum": "contexts.models.ContextKind",
+        "SourceEvaluationEnum": "contexts.models.SourceEvaluation",
+        "IntelligenceAssessmentEnum": "contexts.models.IntelligenceAssessment",
+        "HandlingCodeEnum": "contexts.models.HandlingCode",
     },
 }
 

@@ -61,4 +61,20 @@ OPERATIONS = [
         {"sessions_offered": 8}, case_scoped=True,
     ),
     Operation("case_reviews_list", "get", "/api/v1/cases/{case}/reviews/", "cases:read", case_scoped=True),
+    # Contexts (issue 16): {context} is a place in the case's partnership.
+    Operation("contexts_list", "get", "/api/v1/contexts/", "contexts:read"),
+    Operation(
+        "contexts_create", "post", "/api/v1/contexts/", "contexts:write",
+        {"kind": "peer_group", "name": "Canal Street group", "known": "Older males recruiting", "risk_level": "red",
+         "street_names": ["Blade"]},
+    ),
+    Operation("contexts_read", "get", "/api/v1/contexts/{context}/", "contexts:read"),
+    Operation("context_links_list", "get", "/api/v1/contexts/{context}/links/", "contexts:read"),
+    Operation("case_context_links_list", "get", "/api/v1/cases/{case}/context-links/", "contexts:read",
+              case_scoped=True),
+    Operation(
+        "case_context_links_create", "post", "/api/v1/cases/{case}/context-links/", "contexts:write",
+        {"context": None, "source": "Police intelligence report", "information_date": "2026-01-05",
+         "source_evaluation": "2", "intelligence_assessment": "B"}, case_scoped=True,
+    ),
 ]

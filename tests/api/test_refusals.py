@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agencies.models import ApiScope
+from contexts.models import Context
 from referrals import models as rm
 from tests import factories as f
 from tests.api.conftest import ALL_SCOPES, REFUSED, assert_problem, http, set_relation
@@ -18,18 +19,26 @@ def _ids(cast, case):
     note = rm.CaseNote.objects.filter(case=case, agency=cast.owner, visibility="case").first()
     intervention = rm.Intervention.objects.filter(case=case).first()
     referral = f.ReferralFactory(referring_agency=cast.owner, young_person=case.young_person)
-    return {"case": case.pk, "note": note.pk, "intervention": intervention.pk, "referral": referral.pk}
+    context = Context.objects.create(
+        partnership=case.partnership, kind="place", name="Canal towpath", known="Young people gather here",
+        lead_agency=cast.owner, risk_level="amber", recorded_by=cast.user("owner", "practitioner"),
+        recording_agency=cast.owner,
+    )
+    return {"case": case.pk, "note": note.pk, "intervention": intervention.pk, "referral": referral.pk,
+            "context": context.pk}
 
 
-def _body(op, cast):
+def _body(op, cast, ids):
     body = dict(op.body)
     if "provider_agency" in body:
         body["provider_agency"] = cast.owner.pk
+    if "context" in body:
+        body["context"] = ids["context"]
     return body
 
 
 def _call(client, op, ids, cast, **extra):
-    return getattr(client, op.method)(op.url(**ids), _body(op, cast), format="json", **extra)
+    return getattr(client, op.method)(op.url(**ids), _body(op, cast, ids), format="json", **extra)
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)

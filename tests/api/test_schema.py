@@ -51,7 +51,8 @@ def test_the_security_scheme_is_client_credentials(schema):
     scheme = schema["components"]["securitySchemes"]["oauth2ClientCredentials"]
     flow = scheme["flows"]["clientCredentials"]
     assert scheme["type"] == "oauth2" and flow["tokenUrl"] == "/o/token/"
-    assert set(flow["scopes"]) == {"referrals:read", "referrals:write", "cases:read", "cases:write"}
+    assert set(flow["scopes"]) == {"referrals:read", "referrals:write", "cases:read", "cases:write",
+                                   "contexts:read", "contexts:write"}
 
 
 def test_the_docs_are_served_from_our_own_static_files(client):

@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from contexts.models import Context, ContextLink
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import AccessEvent, CaseGroupObjectPermission, ShareGrant, SharingDecision
@@ -17,7 +18,7 @@ from tests import factories as f
 
 COUNTED = [
     rm.YoungPerson, rm.Referral, rm.Case, rm.Review, rm.CaseNote, rm.Intervention,
-    AccessEvent, ShareGrant, SharingDecision, CaseGroupObjectPermission,
+    AccessEvent, ShareGrant, SharingDecision, CaseGroupObjectPermission, Context, ContextLink,
 ]
 
 

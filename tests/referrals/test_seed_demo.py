@@ -412,3 +412,29 @@ def test_both_boroughs_ship_a_full_vocabulary_with_signs_and_indicators(demo):
     admin = access.actor_for_user(get_user_model().objects.get(username="partnershipadmin"), channel=Channel.COMMAND)
     assert access.may_edit_partnership_settings(admin)
     assert PartnershipRules.objects.filter(partnership__slug="riverside", created_by=admin.user).exists()
+
+
+def test_the_demo_has_contexts_with_a_pattern_and_a_past_and_a_coming_panel(demo):
+    from contexts.models import Context, ContextKind, ContextLink, Panel
+    from contextwork import selectors as context_selectors
+
+    User = get_user_model()
+    riverside = Partnership.objects.get(slug="riverside")
+    kinds = sorted(Context.objects.filter(partnership=riverside).values_list("kind", flat=True))
+    assert kinds == sorted([ContextKind.PLACE, ContextKind.PLACE, ContextKind.PEER_GROUP,
+                            ContextKind.PERSON_OF_CONCERN])
+    canal = Context.objects.get(name__startswith="Canal towpath")
+    group = Context.objects.get(kind=ContextKind.PEER_GROUP)
+    at_both = set(ContextLink.objects.filter(context=canal).values_list("case_id", flat=True)) & set(
+        ContextLink.objects.filter(context=group).values_list("case_id", flat=True))
+    assert len(at_both) >= 3  # the same young people at the canal and in the group
+    person = Context.objects.get(kind=ContextKind.PERSON_OF_CONCERN)
+    for username, sees in (("police", True), ("youthworker", True), ("screener", True), ("teacher", False)):
+        actor = access.actor_for_user(User.objects.get(username=username), channel=Channel.COMMAND)
+        assert access.visible_contexts(actor).filter(pk=person.pk).exists() == sees, username
+    teacher = access.actor_for_user(User.objects.get(username="teacher"), channel=Channel.COMMAND)
+    assert context_selectors.context_page(teacher, canal.pk).unseen > 0  # anonymous to the school
+    past, coming = Panel.objects.filter(partnership=riverside).order_by("meets_at")
+    assert past.held_at is not None and past.minutes.exists() and past.actions.count() == 3
+    assert coming.held_at is None and coming.meets_at > timezone.now()
+    assert coming.agenda.filter(carried_action__panel=past).count() == 1  # the overdue action, by itself

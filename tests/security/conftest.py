@@ -158,6 +158,7 @@ def build_world() -> SimpleNamespace:
     agreement_template = AgreementTemplate.objects.create(
         partnership=case.partnership, title="Model agreement", body="The parties agree to share what is needed.",
     )
+    contexts = build_contexts(agencies, users, case, young_person, agreement, now)
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -173,7 +174,76 @@ def build_world() -> SimpleNamespace:
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
         subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
         enquiry=enquiry, concern=concern, indicator=indicator, agreement_template=agreement_template,
+        **contexts,
     )
+
+
+def build_contexts(agencies, users, case, young_person, agreement, now) -> dict:
+    """Around the world's case: a place led by the owner agency, linked to
+    the case and carrying an intervention and a chronology entry of the
+    owner's; an online space; a person of concern recorded by the sharing
+    (police) agency and kept to it and the owner; a second young person's
+    case, led by the owner and shared with the sharing agency; and a panel
+    convened by the owner agency, chaired by its manager, which met half an
+    hour ago and is not yet recorded as held: attendees the owner's manager
+    and the sharing agency's practitioner (neither has accepted the
+    confidentiality statement yet), the case and the place on its agenda,
+    an action owed by the owner's practitioner and a minute."""
+    from contexts import models as cm
+
+    def context(kind, name, recorder, restricted=()):
+        made = cm.Context.objects.create(
+            partnership=case.partnership, kind=kind, name=name, known=f"What is known about {name}",
+            lead_agency=agencies[recorder], risk_level="amber", recorded_by=users[(recorder, "practitioner")],
+            recording_agency=agencies[recorder],
+        )
+        if restricted:
+            made.restricted_to.set([agencies[r] for r in restricted])
+        return made
+
+    place = context(cm.ContextKind.PLACE, "Canal towpath", "own")
+    online = context(cm.ContextKind.ONLINE_SPACE, "A group chat", "own")
+    person = context(cm.ContextKind.PERSON_OF_CONCERN, "Adult of concern", "shared", restricted=("shared", "own"))
+    grade = {"source": "Youth worker's observation", "information_date": timezone.localdate() - dt.timedelta(days=3),
+             "source_evaluation": "2", "intelligence_assessment": "B", "recorded_by": users[("own", "practitioner")],
+             "recording_agency": agencies["own"]}
+    context_link = cm.ContextLink.objects.create(context=place, case=case, **grade)
+    other_case = f.CaseFactory(
+        young_person=f.YoungPersonFactory(given_name="Jaden", family_name="Okafor", recorded_by=agencies["own"]),
+        lead_agency=agencies["own"],
+    )
+    share(other_case, agencies["shared"], agreement=agreement, emergency_basis="")
+    context_intervention = cm.ContextIntervention.objects.create(
+        context=place, kind=cm.ContextInterventionKind.DETACHED_YOUTH_WORK, description="Friday evening outreach",
+        owner_agency=agencies["own"], recorded_by=users[("own", "practitioner")],
+    )
+    context_note = cm.ContextNote.objects.create(
+        context=place, occurred_at=now - dt.timedelta(days=1), kind="information", text="Groups gather at dusk",
+        author=users[("own", "practitioner")], agency=agencies["own"],
+    )
+    panel = cm.Panel.objects.create(
+        partnership=case.partnership, title="MACE panel", meets_at=now - dt.timedelta(minutes=30),
+        convening_agency=agencies["own"], chair=users[("own", "manager")], created_by=users[("own", "manager")],
+    )
+    for rel, role in (("own", "manager"), ("shared", "practitioner")):
+        cm.PanelAttendee.objects.create(panel=panel, user=users[(rel, role)], agency=agencies[rel],
+                                        added_by=users[("own", "manager")])
+    case_item = cm.PanelAgendaItem.objects.create(panel=panel, case=case, added_by=users[("own", "manager")])
+    cm.PanelAgendaItem.objects.create(panel=panel, context=place, added_by=users[("own", "manager")])
+    panel_action = cm.PanelAction.objects.create(
+        panel=panel, item=case_item, description="Arrange a joint visit", owner_agency=agencies["own"],
+        owner=users[("own", "practitioner")], due_on=timezone.localdate() + dt.timedelta(days=7),
+        created_by=users[("own", "manager")],
+    )
+    minute = cm.PanelMinute.objects.create(
+        panel=panel, item=case_item, kind=cm.MinuteKind.DISCUSSION, text="Discussed the towpath",
+        author=users[("own", "manager")], agency=agencies["own"],
+    )
+    return {
+        "place": place, "online": online, "person_of_concern": person, "context_link": context_link,
+        "other_case": other_case, "context_intervention": context_intervention, "context_note": context_note,
+        "panel": panel, "panel_action": panel_action, "minute": minute,
+    }
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 
 from agencies.models import ApiClient
 from partnerships.models import AgreementTemplate, Concern, Indicator, PartnershipRules
+from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
 from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
@@ -26,6 +27,10 @@ TRACKED = {
     rm.PartnershipEnquiry: ("status",),
     PartnershipRules: ("effective_until",), Concern: ("label", "position", "retired_at", "signs"),
     Indicator: ("text", "retired_at"), AgreementTemplate: ("title", "body", "retired_at"),
+    cm.Context: ("updated_at",), cm.ContextLink: (), cm.PeerLink: (), cm.ContextIntervention: ("status",),
+    cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
+    cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
+    cm.Context.restricted_to.through: ("agency_id",),
 }
 
 

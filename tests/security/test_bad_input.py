@@ -27,6 +27,7 @@ from rest_framework import serializers as drf
 
 from partnerships.models import AgreementTemplate, Concern, Indicator, PartnershipRules
 from web import forms
+from contexts import models as cm
 from referrals import models as rm
 from api import serializers as s
 from web.forms import SubjectAccessRequestForm
@@ -60,6 +61,14 @@ WEB_FORMS = {
     "partnership-concern-move": forms.MoveForm, "partnership-indicator-new": forms.IndicatorForm,
     "partnership-indicator-edit": forms.IndicatorEditForm, "partnership-template-new": forms.AgreementTemplateForm,
     "partnership-template-edit": forms.AgreementTemplateForm,
+    "context-create": forms.ContextForm, "context-share": forms.ContextShareForm,
+    "case-context-link-add": forms.ContextLinkForm, "peer-link-add": forms.PeerLinkForm,
+    "context-intervention-add": forms.ContextInterventionForm,
+    "context-intervention-update": forms.ContextInterventionUpdateForm, "context-note-add": forms.ContextNoteForm,
+    "context-note-correct": forms.CorrectNoteForm, "panel-create": forms.PanelForm,
+    "panel-attendee-add": forms.PanelAttendeeForm, "panel-agenda-add": forms.PanelAgendaForm,
+    "panel-minute-add": forms.PanelMinuteForm, "panel-minute-correct": forms.PanelMinuteCorrectForm,
+    "panel-action-add": forms.PanelActionForm, "panel-action-update": forms.PanelActionUpdateForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -69,6 +78,8 @@ NO_FORM = {
     "api-client-revoke": "no input", "logout": "Django's", "password_reset": "Django's",
     "two-factor-recovery-codes-new": "no input: one button that issues new codes",
     "oauth2-token": "django-oauth-toolkit's", "oauth2-revoke-token": "django-oauth-toolkit's",
+    "panel-confidentiality": "one button: accept the statement in force",
+    "panel-hold": "one button (ConfirmForm has no field): the service checks the meeting time has come",
 }
 # Dates the services refuse in the future.
 NO_FUTURE = {
@@ -76,16 +87,21 @@ NO_FUTURE = {
     ("intervention-add", "started_on"), ("intervention-update", "started_on"), ("intervention-update", "ended_on"),
     ("share-add", "expires_on"),  # at most 12 months ahead
     ("partnership-rules-new", "effective_from"),  # at most a year ahead
+    ("case-context-link-add", "information_date"), ("peer-link-add", "information_date"),
+    ("context-intervention-add", "started_on"), ("context-intervention-update", "started_on"),
+    ("context-intervention-update", "ended_on"),
 }
 API_WRITES = {
     ("api-v1:referrals", "POST"): s.ReferralIn, ("api-v1:young-person-matches", "POST"): s.MatchIn,
     ("api-v1:notes", "POST"): s.NoteIn, ("api-v1:note-correct", "POST"): s.NoteCorrectionIn,
     ("api-v1:interventions", "POST"): s.InterventionIn, ("api-v1:intervention", "PATCH"): s.InterventionChangeIn,
+    ("api-v1:contexts", "POST"): s.ContextIn, ("api-v1:case-context-links", "POST"): s.ContextLinkIn,
 }
 API_NO_FUTURE = {
     ("api-v1:referrals", "person.date_of_birth"), ("api-v1:referrals", "received_at"),
     ("api-v1:notes", "occurred_at"), ("api-v1:interventions", "started_on"), ("api-v1:interventions", "ended_on"),
     ("api-v1:intervention", "started_on"), ("api-v1:intervention", "ended_on"),
+    ("api-v1:case-context-links", "information_date"),
 }
 DATE_PARTS = {
     "impossible (30 February)": ("30", "2", "2026"), "invalid (31/31/2026)": ("31", "31", "2026"),
@@ -202,7 +218,10 @@ def page_path(w, key: str) -> str:
 
 
 # Where a free-text field only counts with another answer.
-INJECTION_BASE = {"screening": {"decision": "signpost", "signposted_to": "Local youth club", "reason": "Needs it"}}
+INJECTION_BASE = {"screening": {"decision": "signpost", "signposted_to": "Local youth club", "reason": "Needs it"},
+                  # Conditions on sharing are kept only with handling code C.
+                  "case-context-link-add": {"handling_code": "C", "handling_conditions": "Panel only"},
+                  "peer-link-add": {"handling_code": "C", "handling_conditions": "Panel only"}}
 
 
 def post_form(w, key: str, changes: dict, subject: str | None = None, base: dict | None = None):
@@ -274,7 +293,9 @@ def test_choose_rejects_an_unknown_record(world):
     assert state() == before
 
 
-TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer, rm.PartnershipEnquiry]
+TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer,
+               rm.PartnershipEnquiry, cm.Context, cm.ContextLink, cm.PeerLink, cm.ContextIntervention,
+               cm.ContextNote, cm.Panel, cm.PanelAgendaItem, cm.PanelAction, cm.PanelMinute]
 SETTINGS_MODELS = [Concern, Indicator, AgreementTemplate, PartnershipRules]
 
 
@@ -287,6 +308,8 @@ def stored_exactly(value: str) -> bool:
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
+            if f.get_internal_type() == "ArrayField" and model.objects.filter(**{f"{f.name}__contains": [value]}).exists():
+                return True
     return False
 
 
@@ -297,6 +320,9 @@ def rendered_pages(w, subject: str) -> str:
     paths = ["/", f"/cases/{w.case.pk}/", f"/referrals/{w.open_referral.pk}/", f"/screening/{w.open_referral.pk}/",
              "/agency/api-clients/", "/subject-access/", "/partnership/settings/", "/partnership/settings/history/",
              "/what-to-look-for/", "/what-to-look-for/print/", f"/partnership/settings/concerns/{w.concern.pk}/",
+             "/contexts/", f"/contexts/{w.place.pk}/", "/panels/",
+             f"/panels/{w.panel.pk}/", *(f"/contexts/{pk}/" for pk in cm.Context.objects.values_list("pk", flat=True)),
+             *(f"/panels/{pk}/" for pk in cm.Panel.objects.values_list("pk", flat=True)),
              *(f"/subject-access/{pk}/" for pk in SubjectAccessRequest.objects.values_list("pk", flat=True))]
     return "".join(client.get(p).content.decode() for p in paths)
 

@@ -105,6 +105,26 @@ PARTNERSHIP_ADMINS = frozenset({"hub/partnership_admin"})
 SETTINGS_HISTORY_READERS = PARTNERSHIP_ADMINS | DPOS
 PARTNERS = frozenset(ROLE_SUBJECTS)
 
+# Contexts: every case-working agency of the partnership sees a place; the
+# person of concern only the agencies its recorder (the sharing police) chose.
+OWNER_TEAM = who(("own", "key_worker"), CASEWORK_ROLES)
+POC_READERS = who(("own", "key_worker", "shared"), CASEWORK_ROLES)
+SHARING_TEAM = who(("shared",), CASEWORK_ROLES)
+# The world's panel: chaired by the owner's manager (also its convening
+# agency's manager), attended by them and the sharing agency's practitioner,
+# with an action owed by the owner's practitioner.
+CONVENERS = who(ALL_RELATIONS, ["manager"]) | {"hub/hub_screener"}
+PANEL_ORGANISERS = frozenset({"own/manager"})
+PANEL_ATTENDEES = frozenset({"own/manager", "shared/practitioner"})
+PANEL_VIEWERS = PANEL_ATTENDEES | {"own/practitioner"}
+ACTION_UPDATERS = frozenset({"own/manager", "own/practitioner"})
+
+
+def grading(w) -> dict:
+    return {"source": "School incident log", **date_parts("information_date", _today() - dt.timedelta(days=2)),
+            "source_evaluation": "1", "intelligence_assessment": "B", "handling_code": "P",
+            "handling_conditions": ""}
+
 
 # -- bodies -------------------------------------------------------------------
 
@@ -350,6 +370,98 @@ WEB: dict[str, Page] = {
         post=lambda w: {"reason": "The family is moving back"},
         ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS,
     ),
+    # Contexts (web/views/contexts.py)
+    "context-list": Page(ok=CASEWORKERS, forbidden=SIGNED_IN - CASEWORKERS, subjects=BY_ROLE),
+    "context-create": Page(
+        methods=("GET", "POST"), post=lambda w: {"kind": "place", "name": "Matrix park", "known": "Seen there",
+                                                 "risk_level": "amber", "lead_agency": ""},
+        ok=CASEWORKERS, forbidden=SIGNED_IN - CASEWORKERS, subjects=BY_ROLE,
+    ),
+    "context-detail": Page(kwargs=lambda w: {"context_id": w.place.pk}, ok=CASEWORKERS),
+    "context-share": Page(
+        kwargs=lambda w: {"context_id": w.person_of_concern.pk}, methods=("GET", "POST"),
+        post=lambda w: {"agencies": [str(w.agencies["hub"].pk)]},
+        ok=SHARING_TEAM, forbidden=POC_READERS - SHARING_TEAM,
+    ),
+    "case-context-link-add": case_page(
+        ok=CASE_TEAM, methods=("GET", "POST"), post=lambda w: {"context": str(w.online.pk), **grading(w)},
+    ),
+    "peer-link-add": case_page(
+        ok=CASE_TEAM, methods=("GET", "POST"),
+        post=lambda w: {"other_case": w.other_case.reference, "relationship": "sibling", **grading(w)},
+    ),
+    "context-intervention-add": Page(
+        kwargs=lambda w: {"context_id": w.place.pk}, methods=("GET", "POST"),
+        post=lambda w: {"kind": "lighting", "description": "New lights on the towpath",
+                        "owner_agency": str(w.agencies["own"].pk), "status": "planned"},
+        ok=CASEWORKERS,
+    ),
+    "context-intervention-update": Page(
+        kwargs=lambda w: {"context_id": w.place.pk, "intervention_id": w.context_intervention.pk},
+        methods=("GET", "POST"), post=lambda w: {"status": "active", **date_parts("started_on", _today())},
+        ok=OWNER_TEAM, forbidden=CASEWORKERS - OWNER_TEAM,
+    ),
+    "context-note-add": Page(
+        kwargs=lambda w: {"context_id": w.place.pk}, methods=("GET", "POST"),
+        post=lambda w: {"kind": "information", "text": "Matrix entry"}, ok=CASEWORKERS,
+    ),
+    "context-note-correct": Page(
+        kwargs=lambda w: {"context_id": w.place.pk, "note_id": w.context_note.pk}, methods=("GET", "POST"),
+        post=lambda w: {"text": "Corrected: groups gather after dark"},
+        ok=OWNER_TEAM, forbidden=CASEWORKERS - OWNER_TEAM,
+    ),
+    # Panels (web/views/panels.py)
+    "panel-list": Page(ok=CASEWORKERS, forbidden=SIGNED_IN - CASEWORKERS, subjects=BY_ROLE),
+    "panel-create": Page(
+        methods=("GET", "POST"),
+        post=lambda w: {"title": "Matrix panel", **date_parts("meets_on", _today() + dt.timedelta(days=14)),
+                        "meets_time": "14:00", "location": "Town hall", "chair": ""},
+        ok=CONVENERS, forbidden=SIGNED_IN - CONVENERS, subjects=BY_ROLE,
+    ),
+    "panel-detail": Page(kwargs=lambda w: {"panel_id": w.panel.pk}, ok=PANEL_VIEWERS),
+    "panel-attendee-add": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"),
+        post=lambda w: {"user": f"{w.users[('other', 'practitioner')].pk}:{w.agencies['other'].pk}"},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-agenda-add": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"),
+        post=lambda w: {"case": "", "context": str(w.online.pk), "reason": "New concerns"},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-confidentiality": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"), post=lambda w: {},
+        ok=PANEL_ATTENDEES, forbidden=PANEL_VIEWERS - PANEL_ATTENDEES,
+    ),
+    # Attendees who have not accepted the statement are sent to it (a redirect).
+    "panel-papers": Page(kwargs=lambda w: {"panel_id": w.panel.pk}, ok=PANEL_ATTENDEES,
+                         forbidden=PANEL_VIEWERS - PANEL_ATTENDEES),
+    "panel-hold": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"), post=lambda w: {},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-minute-add": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"),
+        post=lambda w: {"item": "", "kind": "discussion", "text": "Matrix minute"},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-minute-correct": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk, "minute_id": w.minute.pk}, methods=("GET", "POST"),
+        post=lambda w: {"text": "Discussed the towpath and the bridge"},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-action-add": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk}, methods=("GET", "POST"),
+        post=lambda w: {"item": "", "description": "Matrix action",
+                        "owner": f"{w.users[('own', 'practitioner')].pk}:{w.agencies['own'].pk}",
+                        **date_parts("due_on", _today() + dt.timedelta(days=10))},
+        ok=PANEL_ORGANISERS, forbidden=PANEL_VIEWERS - PANEL_ORGANISERS,
+    ),
+    "panel-action-update": Page(
+        kwargs=lambda w: {"panel_id": w.panel.pk, "action_id": w.panel_action.pk}, methods=("GET", "POST"),
+        post=lambda w: {"status": "in_progress", "update": "Visit booked"},
+        ok=ACTION_UPDATERS, forbidden=PANEL_VIEWERS - ACTION_UPDATERS,
+    ),
     # The audit trail (safeguarding/urls.py)
     "case-history": case_page(ok=CASE_TEAM),
     "case-access-log": case_page(ok=ACCESS_LOG_READERS),
@@ -479,6 +591,21 @@ API: dict[str, Endpoint] = {
         kwargs=lambda w: {"case_id": w.case.pk, "intervention_id": w.intervention.pk}, ok=CASE_CLIENTS,
     ),
     "api-v1:reviews": Endpoint({"GET": Call("cases:read")}, kwargs=lambda w: {"case_id": w.case.pk}, ok=CASE_CLIENTS),
+    # Contexts: every agency of the partnership sees the place; a link is
+    # made only to a case the client's agency may work on.
+    "api-v1:contexts": Endpoint({
+        "GET": Call("contexts:read"),
+        "POST": Call("contexts:write", 201, lambda w: {"kind": "place", "name": "API park", "known": "Reported",
+                                                       "risk_level": "amber"}),
+    }),
+    "api-v1:context": Endpoint({"GET": Call("contexts:read")}, kwargs=lambda w: {"context_id": w.place.pk}),
+    "api-v1:context-links": Endpoint({"GET": Call("contexts:read")}, kwargs=lambda w: {"context_id": w.place.pk}),
+    "api-v1:case-context-links": Endpoint(
+        {"GET": Call("contexts:read"), "POST": Call("contexts:write", 201, lambda w: {
+            "context": w.online.pk, "source": "Police report", "information_date": _today().isoformat(),
+            "source_evaluation": "2", "intelligence_assessment": "C"})},
+        kwargs=lambda w: {"case_id": w.case.pk}, ok=CASE_CLIENTS,
+    ),
     # Anything else under /api/v1/: a 404 problem, after authentication.
     "api-v1:not-found": Endpoint({"GET": Call(None), "POST": Call(None)}, ok=frozenset()),
 }

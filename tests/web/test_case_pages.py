@@ -198,7 +198,10 @@ def test_case_page_queries_do_not_grow_with_rows(client, cast, owned_case, djang
         Intervention.objects.create(case=owned_case, provider_agency=cast.owner, kind="mentoring", goals="x",
                                     recorded_by=worker)
     client.force_login(cast.user("owner", "manager"))
-    with django_assert_max_num_queries(30):
+    # 30 before the case page showed its links to contexts and young people
+    # (one policy check, one query for each) and its transfers to other
+    # partnerships (one query): a fixed number, however many rows.
+    with django_assert_max_num_queries(33):
         assert client.get(reverse("case-detail", args=[owned_case.pk])).status_code == 200
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agencies import selectors as agency_selectors
 from casework import selectors, services, transfers
+from contextwork import selectors as context_selectors
 from lib.errors import DomainError
 from referrals.models import NoteKind
 from safeguarding import access
@@ -62,6 +63,7 @@ def case_detail(request, case_id: int):
         "cross_border": access.is_cross_border(actor, file.case),
         "transfers": list(selectors.case_transfers(actor, file.case)),
         "may_propose_transfer": file.may_propose_transfer,
+        "links": context_selectors.case_links(actor, file.case),
         "now": timezone.now(),
     }
     return render(request, "referrals/case_detail.html", context)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agencies.models import Role
 from casework import selectors
+from contextwork import selectors as context_selectors
 from safeguarding import access
 from web import charts
 from web.kit import page, paginate
@@ -51,6 +52,7 @@ def home(request):
         )
         shown_cases += context["quiet_cases"]
     if actor.works_cases:
+        context["my_actions"] = context_selectors.my_actions(actor)
         context.update(cases=paginate(request, selectors.caseload(actor)), show_cases=True)
         shown_cases += list(context["cases"].object_list)
     if shown_cases:

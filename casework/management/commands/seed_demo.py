@@ -865,6 +865,7 @@ class Command(BaseCommand):
         self.demo_authenticator_apps()
         self.print_sign_ins()
         call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
+        call_command("seed_contexts_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 16
 
     def say(self, message: str) -> None:
         if self.verbosity >= 1:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContextworkConfig(AppConfig):
+    name = "contextwork"
+    verbose_name = "Work on contexts and panels"
