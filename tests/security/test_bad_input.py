@@ -155,11 +155,20 @@ def api_fields(serializer, prefix: str = ""):
             yield path, field
 
 
+# Lists of free text (a peer group's street names), not of codes.
+API_FREE_TEXT_LISTS = {("api-v1:contexts", "street_names")}
+
+
 def api_cases(key: str, serializer_class) -> list[tuple[str, str, object]]:
     cases = []
     for path, field in api_fields(serializer_class()):
         if isinstance(field, drf.ChoiceField):
             cases.append((path, "unknown code", "not-a-code"))
+        elif isinstance(field, drf.ListField) and (key, path) in API_FREE_TEXT_LISTS:
+            cases.append((path, "not a list", "Boys from the estate"))
+            if field.child.max_length:
+                cases.append((path, f"text over max_length {field.child.max_length}",
+                              ["x" * (field.child.max_length + 1)]))
         elif isinstance(field, drf.ListField) and isinstance(field.child, (drf.ChoiceField, drf.CharField)):
             # Codes of a fixed vocabulary, or of the partnership's own.
             cases += [(path, "unknown code", ["not-a-code"]), (path, "not a list", "weapon")]
@@ -308,7 +317,9 @@ def stored_exactly(value: str) -> bool:
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
-            if f.get_internal_type() == "ArrayField" and model.objects.filter(**{f"{f.name}__contains": [value]}).exists():
+            if (f.get_internal_type() == "ArrayField"
+                    and f.base_field.get_internal_type() in ("CharField", "TextField")
+                    and model.objects.filter(**{f"{f.name}__contains": [value]}).exists()):
                 return True
     return False
 
