@@ -1,15 +1,19 @@
 """What every API view shares: authentication as an API client, the actor,
 the scope check, throttling, problem+json errors, cursor pagination and
-``Idempotency-Key`` handling for POST."""
+``Idempotency-Key`` handling for POST (and the removal of its records by
+the daily retention run)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -166,3 +170,18 @@ def idempotent(handler):
         return response
 
     return wrapper
+
+
+def idempotency_records_remove(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete the idempotency records (each the whole first response to a
+    POST, personal data included) made more than
+    ``settings.API_IDEMPOTENCY_DAYS`` days ago; return how many went.
+
+    Who: the daily retention run, which calls it through
+    ``safeguarding.retention.register_disposal`` (see ``api.apps``). A
+    retry comes within minutes; a key older than that counts as new.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.API_IDEMPOTENCY_DAYS)
+    # No signals and nothing refers to these rows: one DELETE statement.
+    _count, by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return {"records": by_model.get(IdempotencyRecord._meta.label, 0)}

@@ -329,6 +329,10 @@ RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
 # Sign-in records (django-axes: usernames and addresses of sign-ins and failed
 # attempts) are removed by the same daily run after this many days.
 SIGN_IN_RECORD_DAYS = env.int("SIGN_IN_RECORD_DAYS", default=90)
+# The partner API's idempotency records (the first response to each POST
+# with an Idempotency-Key, personal data included) are removed by the same
+# run after this many days: a retry comes within minutes, not weeks.
+API_IDEMPOTENCY_DAYS = env.int("API_IDEMPOTENCY_DAYS", default=7)
 
 # Deadlines and reminders (reminders.services, issue 5). The beat schedule is
 # static settings, not django-celery-beat: it is code-reviewed and the same
