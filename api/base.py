@@ -9,12 +9,13 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -29,10 +30,14 @@ from api.auth import (
 )
 from api.models import IdempotencyRecord
 from api.problems import Conflict
+from api.serializers import ApiSchema, PageQuery, Query
 from casework import selectors
 from safeguarding import access
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Visible ASCII, no spaces: what any client can put in a header unchanged.
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+PAGE_PARAMETERS = frozenset(PageQuery().fields)
 
 
 class ApiPagination(CursorPagination):
@@ -40,6 +45,16 @@ class ApiPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-id",)
+
+    def decode_cursor(self, request):
+        # A cursor that does not decode is a bad parameter (400 naming it),
+        # not a missing page. (``page_size`` was checked with the query.)
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise serializers.ValidationError(
+                {"cursor": ["Not a cursor from this list: use a page's `next` or `previous` link"]},
+            ) from None
 
     def paginate_queryset(self, queryset, request, view=None):
         # A view's ``position_mirrors`` are columns equal to the ordering's
@@ -62,9 +77,13 @@ class ApiView(APIView):
     throttle_classes = [ApiClientThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
+    schema = ApiSchema()
     # The scope every method needs, or a {method: scope} map; None only for
     # operations on no case or referral data (the directory).
     required_scope: str | dict[str, str] | None = None
+    # The query parameters each method takes ({method: Query serializer});
+    # a method not named takes none. Anything else is a 400 naming it.
+    query: dict[str, type[Query]] = {}
     ordering = ("-id",)
 
     @classmethod
@@ -85,6 +104,21 @@ class ApiView(APIView):
         scope = self.scope_for(request.method)
         if scope is not None:
             access.require_scope(self.actor, scope)
+        self.query_params = self.parse_query(request)
+
+    def parse_query(self, request) -> dict:
+        """The query string, strictly: only the parameters the method
+        declares, each once and well formed; else a 400 naming each."""
+        method = "GET" if request.method == "HEAD" else request.method
+        # A plain dict, not the QueryDict: DRF reads an empty value in a
+        # QueryDict as "not given" (an HTML form's habit), and
+        # ``updated_since=`` must be refused, not ignored.
+        serializer = self.query.get(method, Query)(data=request.query_params.dict())
+        errors = serializer.unknown(request.query_params)
+        if errors:
+            raise serializers.ValidationError(errors)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     # -- helpers every case-scoped operation goes through ------------------
 
@@ -93,6 +127,11 @@ class ApiView(APIView):
         404) for a case the agency may not see. Writes check their own
         action again in the service."""
         return access.get_case(self.actor, self.kwargs["case_id"], access.Action.VIEW, log=log)
+
+    def filters(self) -> dict:
+        """The list's filters from the checked query string (without the
+        page's own parameters)."""
+        return {name: value for name, value in self.query_params.items() if name not in PAGE_PARAMETERS}
 
     def parse(self, serializer_class, data):
         serializer = serializer_class(data=data)
@@ -141,10 +180,10 @@ def idempotent(handler):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return handler(self, request, *args, **kwargs)
-        if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-            raise serializers.ValidationError(
-                {"Idempotency-Key": [f"Give 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"]}
-            )
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise serializers.ValidationError({"Idempotency-Key": [
+                f"Give 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, no spaces (a UUID, say)"
+            ]})
         digest = _request_hash(request)
         with transaction.atomic():
             record, created = IdempotencyRecord.objects.get_or_create(
