@@ -12,6 +12,7 @@ import json
 import re
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -57,6 +58,17 @@ class ApiPagination(CursorPagination):
             ) from None
 
     def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return self._paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError):
+            # A cursor that decodes but whose position is not a value of the
+            # ordering's column (an id that is not a number, say): refused as
+            # the filter is built, before any query runs.
+            raise serializers.ValidationError(
+                {"cursor": ["Not a cursor from this list: use a page's `next` or `previous` link"]},
+            ) from None
+
+    def _paginate_queryset(self, queryset, request, view=None):
         # A view's ``position_mirrors`` are columns equal to the ordering's
         # first field: the cursor's bound goes on them too, so the database
         # can start each side of a join at the page.
@@ -83,7 +95,7 @@ class ApiView(APIView):
     required_scope: str | dict[str, str] | None = None
     # The query parameters each method takes ({method: Query serializer});
     # a method not named takes none. Anything else is a 400 naming it.
-    query: dict[str, type[Query]] = {}
+    query_parameters: dict[str, type[Query]] = {}
     ordering = ("-id",)
 
     @classmethod
@@ -113,7 +125,7 @@ class ApiView(APIView):
         # A plain dict, not the QueryDict: DRF reads an empty value in a
         # QueryDict as "not given" (an HTML form's habit), and
         # ``updated_since=`` must be refused, not ignored.
-        serializer = self.query.get(method, Query)(data=request.query_params.dict())
+        serializer = self.query_parameters.get(method, Query)(data=request.query_params.dict())
         errors = serializer.unknown(request.query_params)
         if errors:
             raise serializers.ValidationError(errors)

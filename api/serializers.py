@@ -107,9 +107,12 @@ class DateTime(serializers.DateTimeField):
             )
         except ValueError:
             self.fail("invalid")
-        if _in_range(moment.date()) or _in_range(moment.astimezone(dt.timezone.utc).date()):
+        moment_utc = moment.astimezone(dt.timezone.utc)
+        if _in_range(moment.date()) or _in_range(moment_utc.date()):
             self.fail("range")
-        return moment
+        # In UTC from here on: RFC 3339 allows offsets to 23:59, PostgreSQL
+        # only to 15:59.
+        return moment_utc
 
     def to_representation(self, value):
         return rfc3339(value) if value is not None else None

@@ -81,7 +81,7 @@ def _agency_stub(value):
 
 class AgencyList(ApiView):
     required_scope = None  # the directory holds no case data: any client
-    query = {"GET": s.PageQuery}
+    query_parameters = {"GET": s.PageQuery}
     ordering = ("name", "id")
 
     @extend_schema(
@@ -115,7 +115,7 @@ REFERRAL_EXAMPLE = {
 
 class ReferralListCreate(ApiView):
     required_scope = {"GET": "referrals:read", "POST": "referrals:write"}
-    query = {"GET": s.ReferralFilter}
+    query_parameters = {"GET": s.ReferralFilter}
 
     @extend_schema(
         operation_id="referrals_list", tags=["referrals"], summary="List your agency's referrals",
@@ -179,7 +179,7 @@ class ReferralDetail(ApiView):
 
 class CaseList(ApiView):
     required_scope = "cases:read"
-    query = {"GET": s.CaseFilter}
+    query_parameters = {"GET": s.CaseFilter}
     # The caseload index's order (the case id, newest first): see selectors.cases.
     ordering = ("-listed_id",)
     # The page's bound also on the case's own id (the same value): without it
@@ -231,7 +231,7 @@ class NoteListCreate(ApiView):
     ordering = ("-occurred_at", "-id")
 
     required_scope = {"GET": "cases:read", "POST": "cases:write"}
-    query = {"GET": s.PageQuery}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="case_notes_list", tags=["chronology"], summary="Read a case's chronology",
@@ -296,7 +296,7 @@ class NoteCorrect(ApiView):
 
 class InterventionListCreate(ApiView):
     required_scope = {"GET": "cases:read", "POST": "cases:write"}
-    query = {"GET": s.PageQuery}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="case_interventions_list", tags=["interventions"], summary="List a case's interventions",
@@ -358,7 +358,7 @@ class InterventionUpdate(ApiView):
 
 class ReviewList(ApiView):
     required_scope = "cases:read"
-    query = {"GET": s.PageQuery}
+    query_parameters = {"GET": s.PageQuery}
     ordering = ("-due_on", "-id")
 
     @extend_schema(
