@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import exceptions, serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -39,6 +40,7 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 # Visible ASCII, no spaces: what any client can put in a header unchanged.
 IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
 PAGE_PARAMETERS = frozenset(PageQuery().fields)
+NOT_A_CURSOR = ErrorDetail("Not a cursor from this list: use a page's `next` or `previous` link", code="not_a_cursor")
 
 
 class ApiPagination(CursorPagination):
@@ -53,9 +55,7 @@ class ApiPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
-            raise serializers.ValidationError(
-                {"cursor": ["Not a cursor from this list: use a page's `next` or `previous` link"]},
-            ) from None
+            raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]}) from None
 
     def paginate_queryset(self, queryset, request, view=None):
         try:
@@ -64,9 +64,7 @@ class ApiPagination(CursorPagination):
             # A cursor that decodes but whose position is not a value of the
             # ordering's column (an id that is not a number, say): refused as
             # the filter is built, before any query runs.
-            raise serializers.ValidationError(
-                {"cursor": ["Not a cursor from this list: use a page's `next` or `previous` link"]},
-            ) from None
+            raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]}) from None
 
     def _paginate_queryset(self, queryset, request, view=None):
         # A view's ``position_mirrors`` are columns equal to the ordering's

@@ -25,6 +25,7 @@ import re
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_field
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.settings import api_settings
@@ -55,14 +56,18 @@ DATE_MIN = dt.date(1900, 1, 1)
 DATE_MAX = dt.date(2099, 12, 31)
 _YEAR = "(?:19|20)[0-9]{2}"
 _DATE = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
 _OFFSET = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 DATE_PATTERN = rf"^{_DATE}$"
-DATE_TIME_PATTERN = rf"^{_DATE}[Tt ]{_TIME}{_OFFSET}$"
+DATE_TIME_PATTERN = rf"^{_DATE}[Tt]{_TIME}{_OFFSET}$"
 _DATE_TIME_PARTS = re.compile(
-    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-5][0-9])(?:\.([0-9]+))?"
     r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))$"
 )
+# Text: never a NUL (DRF refuses it); with NOT_BLANK, something besides white
+# space too (DRF trims text).
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 _DATE_PARTS = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
 
@@ -99,11 +104,9 @@ class DateTime(serializers.DateTimeField):
             if offset >= dt.timedelta(hours=24):
                 self.fail("invalid")
             zone = dt.timezone(-offset if sign == "-" else offset)
-            # A leap second (:60) is the last instant of its minute here.
-            leap = second == "60"
             moment = dt.datetime(
-                int(year), int(month), int(day), int(hour), int(minute), 59 if leap else int(second),
-                999_999 if leap else int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone,
+                int(year), int(month), int(day), int(hour), int(minute), int(second),
+                int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone,
             )
         except ValueError:
             self.fail("invalid")
@@ -193,6 +196,9 @@ class StrictInput(serializers.Serializer):
     at least that many (``minProperties``)."""
 
     min_properties = 0
+    # Rules between fields, in JSON Schema, added to the request's schema
+    # (the same rules the services enforce, stated for clients).
+    json_schema: dict = {}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
@@ -206,6 +212,9 @@ class StrictInput(serializers.Serializer):
                 errors[name] = [ErrorDetail("Unknown field: leave it out", code="unknown")]
             elif problem := _wrong_type(field, value):
                 errors[name] = [ErrorDetail(problem, code="type")]
+            elif isinstance(value, str) and getattr(field, "max_length", None) and len(value) > field.max_length:
+                # As sent, before DRF trims it: the schema's maxLength.
+                errors[name] = [ErrorDetail(f"Give at most {field.max_length:,} characters", code="max_length")]
         if errors:
             raise serializers.ValidationError(errors)
         if len(data) < self.min_properties:
@@ -236,15 +245,23 @@ class PageQuery(Query):
     """The parameters of every list."""
 
     cursor = serializers.CharField(
-        required=False, max_length=1000, help_text="Opaque cursor from a page's `next` or `previous` link",
+        required=False, max_length=1000, validators=[RegexValidator(r"^[A-Za-z0-9+/=]+$")],
+        help_text="Opaque cursor from a page's `next` or `previous` link",
     )
     page_size = QueryInteger(required=False, min_value=1, max_value=200, help_text="Rows per page: 50 by default, at most 200")
 
 
 class ApiSchema(AutoSchema):
     """The OpenAPI document states every rule the strict contract enforces:
-    no unknown body fields, at least one field in a change, and text that
-    must hold something besides spaces (DRF trims it)."""
+    a body on every write, no unknown body fields, at least one field in a
+    change, no empty list where one is needed, and text with no NUL that
+    must hold something besides spaces where blank is refused."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
@@ -257,11 +274,28 @@ class ApiSchema(AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (
-            direction == "request" and type(field) is serializers.CharField
-            and not field.allow_blank and field.trim_whitespace and schema.get("type") == "string"
+            direction == "request" and type(field) is serializers.CharField and schema.get("type") == "string"
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
         ):
-            schema.setdefault("pattern", r"\S")
+            schema.setdefault("pattern", NO_NUL if field.allow_blank or not field.trim_whitespace else NOT_BLANK)
+        if direction == "request" and isinstance(field, serializers.ListField) and not field.allow_empty:
+            schema.setdefault("minItems", 1)
         return schema
+
+
+def add_rules_between_fields(result, generator, request, public):
+    """drf-spectacular post-processing hook, after its enum hook (which
+    would otherwise lift the rules' enums into shared components): each
+    ``StrictInput``'s ``json_schema`` into its request component."""
+    schemas = result.get("components", {}).get("schemas", {})
+    pending = list(StrictInput.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        for name in (f"{cls.__name__}Request", f"Patched{cls.__name__}Request"):
+            if cls.json_schema and name in schemas:
+                schemas[name].update(cls.json_schema)
+    return result
 
 
 class Problem(serializers.Serializer):
@@ -341,6 +375,8 @@ class AgencyOut(serializers.Serializer):
 
 
 class PersonIn(StrictInput):
+    # An NHS number is 10 digits (spaces between them are dropped).
+    NHS_NUMBER = r"^\s*$|^\s*(?:[0-9] *){9}[0-9]\s*$"
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100)
     preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -353,11 +389,37 @@ class PersonIn(StrictInput):
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="The school's agency id",
     )
     unique_pupil_number = serializers.CharField(max_length=13, required=False, allow_blank=True)
-    nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    nhs_number = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, validators=[RegexValidator(NHS_NUMBER)],
+        help_text="10 digits",
+    )
     police_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
 class ReferralIn(StrictInput):
+    """A referral: a new young person (``person``) or one already referred
+    (``young_person``), not both; without consent, the lawful basis and the
+    reason; "other" among the concerns exactly when ``concerns_other`` says
+    what it is."""
+
+    json_schema = {
+        "oneOf": [{"required": ["person"]}, {"required": ["young_person"]}],
+        "allOf": [
+            {"anyOf": [
+                {"properties": {"consent": {"enum": [Consent.YOUNG_PERSON.value, Consent.PARENT_CARER.value]}}},
+                {"required": ["lawful_basis", "consent_reason"],
+                 "properties": {"lawful_basis": {"minLength": 1}, "consent_reason": {"pattern": NOT_BLANK}}},
+            ]},
+            {"anyOf": [
+                {"properties": {"concerns": {"items": {"not": {"enum": [Concern.OTHER.value]}}},
+                                "concerns_other": {"pattern": r"^\s*$"}}},
+                {"required": ["concerns_other"], "properties": {
+                    "concerns": {"not": {"items": {"not": {"enum": [Concern.OTHER.value]}}}},
+                    "concerns_other": {"pattern": NOT_BLANK}}},
+            ]},
+        ],
+    }
+
     person = PersonIn(required=False, help_text="A new young person's details (or give `young_person`)")
     young_person = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="The id of a young person your agency already referred (or give `person`)",
@@ -551,6 +613,24 @@ class InterventionOut(serializers.Serializer):
 
 
 class InterventionIn(StrictInput):
+    """A completed or ended-early intervention has ``ended_on``, a planned
+    or active one has none; an active one has ``started_on``."""
+
+    json_schema = {"allOf": [
+        {"anyOf": [
+            {"required": ["status", "ended_on"], "properties": {
+                "status": {"enum": [InterventionStatus.COMPLETED.value, InterventionStatus.ENDED_EARLY.value]},
+                "ended_on": {"type": "string"}}},
+            {"properties": {
+                "status": {"enum": [InterventionStatus.PLANNED.value, InterventionStatus.ACTIVE.value]},
+                "ended_on": {"not": {"type": "string"}}}},
+        ]},
+        {"anyOf": [
+            {"properties": {"status": {"not": {"enum": [InterventionStatus.ACTIVE.value]}}}},
+            {"required": ["started_on"], "properties": {"started_on": {"type": "string"}}},
+        ]},
+    ]}
+
     provider_agency = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The providing agency's id (any active agency)")
     kind = serializers.ChoiceField(choices=InterventionKind.choices)
     goals = serializers.CharField(max_length=20_000)
@@ -610,6 +690,13 @@ class MatchIn(StrictInput):
     nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
     NEED = "Give a name and a date of birth, or a unique pupil number or NHS number, to search"
+    json_schema = {"anyOf": [
+        {"required": ["unique_pupil_number"], "properties": {"unique_pupil_number": {"pattern": NOT_BLANK}}},
+        {"required": ["nhs_number"], "properties": {"nhs_number": {"pattern": NOT_BLANK}}},
+        *({"required": [name, "date_of_birth"],
+           "properties": {name: {"pattern": NOT_BLANK}, "date_of_birth": {"type": "string"}}}
+          for name in ("given_name", "family_name", "preferred_name")),
+    ]}
 
     def validate(self, attrs):
         if attrs.get("unique_pupil_number") or attrs.get("nhs_number"):

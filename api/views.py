@@ -425,7 +425,10 @@ class YoungPersonMatches(ApiView):
             # The matcher names fields "details.<name>"; the API's body is the details.
             field = exc.field or ""
             field = field.removeprefix("details").removeprefix(".") or None
-            raise DomainError(exc.message, field=field, code=exc.code) from exc
+            # Names were given (MatchIn saw to that) but none holds a letter
+            # the matcher reads (casework.matching.fold).
+            code = "unsearchable" if field is None and exc.code == "required" else exc.code
+            raise DomainError(exc.message, field=field, code=code) from exc
         return Response(s.MatchOut({
             "possible_existing_record": result.possible_existing_record,
             "message": result.message,

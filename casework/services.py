@@ -170,9 +170,9 @@ def _active_agency(value: Any, *, field: str, label: str, partnership_id: int) -
         raise DomainError(f"Choose {label.lower()}", field=field, code="required")
     agency = Agency.objects.filter(pk=value.pk, is_active=True).first()
     if agency is None:
-        raise DomainError(f"{label} is not an active partner agency", field=field)
+        raise DomainError(f"{label} is not an active partner agency", field=field, code="unknown_agency")
     if not agency.partnerships.filter(pk=partnership_id).exists():
-        raise DomainError(f"{agency.name} does not work in this partnership", field=field)
+        raise DomainError(f"{agency.name} does not work in this partnership", field=field, code="unknown_agency")
     return agency
 
 
@@ -804,19 +804,22 @@ def _check_intervention(values: dict, *, today: dt.date, born: dt.date | None) -
     if ended and ended > today:
         raise DomainError("The end date must not be in the future", field="ended_on", code="future")
     if started and ended and ended < started:
-        raise DomainError("The end date must be on or after the start date", field="ended_on")
+        raise DomainError("The end date must be on or after the start date", field="ended_on", code="out_of_order")
     if status in FINISHED_INTERVENTION_STATUSES and not ended:
-        raise DomainError("Give the date the intervention ended", field="ended_on", code="required")
+        raise DomainError("Give the date the intervention ended", field="ended_on", code="status_dates")
     if status not in FINISHED_INTERVENTION_STATUSES and ended:
-        raise DomainError("Only a completed or ended intervention has an end date", field="ended_on")
+        raise DomainError("Only a completed or ended intervention has an end date", field="ended_on",
+                          code="status_dates")
     if status == InterventionStatus.ACTIVE and not started:
-        raise DomainError("Give the date the intervention started", field="started_on", code="required")
+        raise DomainError("Give the date the intervention started", field="started_on", code="status_dates")
     for name in ("sessions_offered", "sessions_attended"):
         value = values[name]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SESSIONS_MAX:
             raise DomainError(f"Enter a whole number from 0 to {SESSIONS_MAX:,}", field=name)
     if values["sessions_attended"] > values["sessions_offered"]:
-        raise DomainError("Sessions attended cannot be more than sessions offered", field="sessions_attended")
+        raise DomainError(
+            "Sessions attended cannot be more than sessions offered", field="sessions_attended", code="out_of_order",
+        )
 
 
 @transaction.atomic
@@ -909,7 +912,7 @@ def intervention_update(*, actor: Actor, intervention: Intervention, **changes: 
         current.status in FINISHED_INTERVENTION_STATUSES
         and values["status"] not in FINISHED_INTERVENTION_STATUSES
     ):
-        raise DomainError("A finished intervention cannot be reopened: record a new one", field="status")
+        raise DomainError("A finished intervention cannot be reopened: record a new one", field="status", code="reopened")
     _check_intervention(values, today=timezone.localdate(), born=case.young_person.date_of_birth)
     changed = sorted(name for name, value in cleaned.items() if getattr(current, name) != value)
     if not changed:
