@@ -120,14 +120,16 @@ def _moment(
     value: Any, *, field: str, label: str, now: dt.datetime, born: dt.date | None = None,
 ) -> dt.datetime:
     """An aware datetime that is plausible: not in the future (beyond
-    ``CLOCK_SKEW``), not before 1900 and, given ``born``, not before the
-    young person's birth."""
+    ``CLOCK_SKEW``; within it, taken as ``now``), not before 1900 and,
+    given ``born``, not before the young person's birth."""
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
         raise DomainError(f"{label} must be a date and time with a time zone", field=field)
     if value > now + CLOCK_SKEW:
         raise DomainError(f"{label} must not be in the future", field=field, code="future")
     _not_before_birth(timezone.localdate(value), field=field, label=label, born=born)
-    return value
+    # Within the skew, a moment ahead of our clock is now (the database
+    # holds nothing in the future).
+    return min(value, now)
 
 
 def _not_before_birth(day: dt.date | None, *, field: str, label: str, born: dt.date | None) -> None:
