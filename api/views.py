@@ -442,6 +442,9 @@ class NotFound(ApiView):
     """Any other path under /api/v1/: a 404 problem, after authentication
     (so an unauthenticated caller learns nothing about the URL space)."""
 
+    def parse_query(self, request) -> dict:
+        return {}  # no operation here, so no parameters to judge: the 404 says it all
+
     def dispatch_not_found(self, request, *args, **kwargs):
         raise access.NotVisible("No such resource")
 

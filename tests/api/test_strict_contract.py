@@ -44,6 +44,10 @@ def test_an_unknown_query_parameter_is_a_400_naming_it_on_every_operation(cast, 
     assert (rm.CaseNote.objects.count(), rm.Referral.objects.count(), rm.Intervention.objects.count()) == before
 
 
+def test_a_path_that_is_no_operation_is_a_404_whatever_its_query(cast, api_as):
+    assert_problem(api_as("owner").get("/api/v1/nothing-here/?colour=blue"), 404)
+
+
 @pytest.mark.parametrize("path", LISTS)
 @pytest.mark.parametrize("query,field", [
     ("page_size=null", "page_size"), ("page_size=", "page_size"), ("page_size=0", "page_size"),
