@@ -7,7 +7,8 @@ made by hand in the admin, say), may request nothing.
 
 ``bearer_token`` reads a bearer token with its application's API client,
 agency and service user in one query, for the API's authentication
-(``api.auth``).
+(``api.auth``). ``expired_tokens_remove`` clears what has expired, for the
+daily retention run.
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ from __future__ import annotations
 import functools
 import hashlib
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS, connection
-from oauth2_provider.models import get_access_token_model, get_application_model
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.scopes import BaseScopes
 from oauth2_provider.settings import oauth2_settings
 
@@ -116,3 +127,48 @@ def bearer_token(token: str) -> tuple:
     access_token.application = client.application = application
     client.agency, client.service_user = agency, service_user
     return access_token, client
+
+
+# Deleted a batch at a time, so a backlog (a partner system asking for a
+# token per request, say) never loads every row at once.
+_TOKEN_BATCH = 5000
+
+
+def _delete_in_batches(queryset) -> int:
+    model = queryset.model
+    removed = 0
+    while True:
+        batch = list(queryset.order_by().values_list("pk", flat=True)[:_TOKEN_BATCH])
+        if not batch:
+            return removed
+        _count, by_model = model.objects.filter(pk__in=batch).delete()
+        removed += by_model.get(model._meta.label, 0)
+
+
+def expired_tokens_remove(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete the OAuth rows that can no longer be used; return how many of
+    each kind went.
+
+    Who: the daily retention run (``safeguarding.retention``). Guarantees,
+    in one transaction: access tokens past their expiry go (an expired token
+    is refused anyway; its row only says which client worked when); refresh
+    tokens that are revoked, or whose access token has expired or gone (the
+    applications here may use the client-credentials grant only, which issues
+    none, so no refresh token can be used once its access token is over);
+    expired authorisation grants and ID tokens (none are issued here either).
+    A token that is still valid is never touched.
+    """
+    now = now or timezone.now()
+    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()  # noqa: N806
+    with transaction.atomic():
+        refresh = _delete_in_batches(RefreshToken.objects.filter(
+            Q(revoked__isnull=False) | Q(access_token__isnull=True) | Q(access_token__expires__lt=now)
+        ))
+        access = _delete_in_batches(AccessToken.objects.filter(expires__lt=now))
+        grants = _delete_in_batches(get_grant_model().objects.filter(expires__lt=now))
+        # An ID token's access token goes with it (CASCADE): only those whose
+        # access token has already gone.
+        id_tokens = _delete_in_batches(
+            get_id_token_model().objects.filter(expires__lt=now, access_token__isnull=True)
+        )
+    return {"access_tokens": access, "refresh_tokens": refresh, "grants": grants, "id_tokens": id_tokens}

@@ -1,16 +1,23 @@
 """What every API view shares: authentication as an API client, the actor,
 the scope check, throttling, problem+json errors, cursor pagination and
-``Idempotency-Key`` handling for POST."""
+``Idempotency-Key`` handling for POST (and the removal of its records by
+the daily retention run)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
+import re
 
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import exceptions, serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -25,10 +32,15 @@ from api.auth import (
 )
 from api.models import IdempotencyRecord
 from api.problems import Conflict
+from api.serializers import ApiSchema, PageQuery, Query
 from casework import selectors
 from safeguarding import access
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Visible ASCII, no spaces: what any client can put in a header unchanged.
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+PAGE_PARAMETERS = frozenset(PageQuery().fields)
+NOT_A_CURSOR = ErrorDetail("Not a cursor from this list: use a page's `next` or `previous` link", code="not_a_cursor")
 
 
 class ApiPagination(CursorPagination):
@@ -37,7 +49,24 @@ class ApiPagination(CursorPagination):
     max_page_size = 200
     ordering = ("-id",)
 
+    def decode_cursor(self, request):
+        # A cursor that does not decode is a bad parameter (400 naming it),
+        # not a missing page. (``page_size`` was checked with the query.)
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]}) from None
+
     def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return self._paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError):
+            # A cursor that decodes but whose position is not a value of the
+            # ordering's column (an id that is not a number, say): refused as
+            # the filter is built, before any query runs.
+            raise serializers.ValidationError({"cursor": [NOT_A_CURSOR]}) from None
+
+    def _paginate_queryset(self, queryset, request, view=None):
         # A view's ``position_mirrors`` are columns equal to the ordering's
         # first field: the cursor's bound goes on them too, so the database
         # can start each side of a join at the page.
@@ -58,9 +87,13 @@ class ApiView(APIView):
     throttle_classes = [ApiClientThrottle]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
+    schema = ApiSchema()
     # The scope every method needs, or a {method: scope} map; None only for
     # operations on no case or referral data (the directory).
     required_scope: str | dict[str, str] | None = None
+    # The query parameters each method takes ({method: Query serializer});
+    # a method not named takes none. Anything else is a 400 naming it.
+    query_parameters: dict[str, type[Query]] = {}
     ordering = ("-id",)
 
     @classmethod
@@ -81,6 +114,21 @@ class ApiView(APIView):
         scope = self.scope_for(request.method)
         if scope is not None:
             access.require_scope(self.actor, scope)
+        self.query_params = self.parse_query(request)
+
+    def parse_query(self, request) -> dict:
+        """The query string, strictly: only the parameters the method
+        declares, each once and well formed; else a 400 naming each."""
+        method = "GET" if request.method == "HEAD" else request.method
+        # A plain dict, not the QueryDict: DRF reads an empty value in a
+        # QueryDict as "not given" (an HTML form's habit), and
+        # ``updated_since=`` must be refused, not ignored.
+        serializer = self.query_parameters.get(method, Query)(data=request.query_params.dict())
+        errors = serializer.unknown(request.query_params)
+        if errors:
+            raise serializers.ValidationError(errors)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
     # -- helpers every case-scoped operation goes through ------------------
 
@@ -89,6 +137,11 @@ class ApiView(APIView):
         404) for a case the agency may not see. Writes check their own
         action again in the service."""
         return access.get_case(self.actor, self.kwargs["case_id"], access.Action.VIEW, log=log)
+
+    def filters(self) -> dict:
+        """The list's filters from the checked query string (without the
+        page's own parameters)."""
+        return {name: value for name, value in self.query_params.items() if name not in PAGE_PARAMETERS}
 
     def parse(self, serializer_class, data):
         serializer = serializer_class(data=data)
@@ -137,10 +190,10 @@ def idempotent(handler):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return handler(self, request, *args, **kwargs)
-        if not key.strip() or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-            raise serializers.ValidationError(
-                {"Idempotency-Key": [f"Give 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters"]}
-            )
+        if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise serializers.ValidationError({"Idempotency-Key": [
+                f"Give 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, no spaces (a UUID, say)"
+            ]})
         digest = _request_hash(request)
         with transaction.atomic():
             record, created = IdempotencyRecord.objects.get_or_create(
@@ -166,3 +219,18 @@ def idempotent(handler):
         return response
 
     return wrapper
+
+
+def idempotency_records_remove(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete the idempotency records (each the whole first response to a
+    POST, personal data included) made more than
+    ``settings.API_IDEMPOTENCY_DAYS`` days ago; return how many went.
+
+    Who: the daily retention run, which calls it through
+    ``safeguarding.retention.register_disposal`` (see ``api.apps``). A
+    retry comes within minutes; a key older than that counts as new.
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.API_IDEMPOTENCY_DAYS)
+    # No signals and nothing refers to these rows: one DELETE statement.
+    _count, by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return {"records": by_model.get(IdempotencyRecord._meta.label, 0)}

@@ -1,15 +1,39 @@
 """Small input and output serializers, one pair per operation. Inputs only
 parse and type-check; the rules live in the services, whose ``DomainError``
-comes back as a 400 naming the same fields."""
+comes back as a 400 naming the same fields.
+
+The contract is strict, here and only here (``StrictInput``, ``Query`` and
+the fields below), and the schema says so (``ApiSchema``):
+
+* a JSON body holds only the fields declared, each of its JSON type: a
+  number is not text, a string is not a number or a boolean (DRF's fields
+  would coerce them); an unknown field is refused, not ignored;
+* a query string holds only the parameters the operation declares, each
+  once and well formed (``page_size=null``, ``updated_since=`` are refused);
+* dates are ``YYYY-MM-DD`` and date-times RFC 3339 with a time zone, from
+  1900 to 2099 (``DATE_MIN``, ``DATE_MAX``); date-times are written in RFC
+  3339 in UTC (``rfc3339``).
+
+Each refusal is a ``ValidationError``, so a 400 problem naming the field or
+parameter (``api.problems``).
+"""
 
 from __future__ import annotations
 
-from django.utils import timezone
+import datetime as dt
+import re
+
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema_field
+from django.core.validators import RegexValidator
+from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.settings import api_settings
 
 from agencies.models import AgencyKind
 from partnerships import vocabulary
+from partnerships.models import OTHER_CONCERN
 from contexts.models import ContextKind, HandlingCode, IntelligenceAssessment, SourceEvaluation
 from referrals.models import (
     CaseStatus,
@@ -24,6 +48,265 @@ from referrals.models import (
     ReferralStatus,
     RiskLevel,
 )
+
+
+# -- the strict contract ----------------------------------------------------
+
+# Nobody the partnership works with, and nothing it records, is from before
+# 1900 or after 2099: a date outside is a typing slip or a broken client
+# (a chronology entry "in the year 190" was one).
+DATE_MIN = dt.date(1900, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
+_YEAR = "(?:19|20)[0-9]{2}"
+_DATE = rf"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+_OFFSET = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+DATE_PATTERN = rf"^{_DATE}$"
+DATE_TIME_PATTERN = rf"^{_DATE}[Tt]{_TIME}{_OFFSET}$"
+_DATE_TIME_PARTS = re.compile(
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-5][0-9])(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))$"
+)
+# Text: never a NUL (DRF refuses it); with NOT_BLANK, something besides white
+# space too (DRF trims text).
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+_DATE_PARTS = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+
+
+def rfc3339(value: dt.datetime) -> str:
+    """A date-time as RFC 3339, always in UTC (``...Z``): never a local
+    offset in seconds (London's 1847 offset was -00:01:15)."""
+    text = value.astimezone(dt.timezone.utc).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+def _in_range(day: dt.date) -> str | None:
+    if not DATE_MIN <= day <= DATE_MAX:
+        return f"Give a date from {DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d}"
+    return None
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
+class DateTime(serializers.DateTimeField):
+    """An RFC 3339 date-time with its time zone (``2026-12-01T09:30:00Z``,
+    ``...+01:00``), 1900 to 2099; written back in UTC."""
+
+    default_error_messages = {
+        "invalid": "Give a date and time in RFC 3339 with a time zone, e.g. 2026-12-01T09:30:00Z",
+        "range": "Give a date from 1900-01-01 to 2099-12-31",
+    }
+
+    def to_internal_value(self, value):
+        match = _DATE_TIME_PARTS.match(value) if isinstance(value, str) else None
+        if match is None:
+            self.fail("invalid")
+        year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+        try:
+            offset = dt.timedelta(0) if zulu else dt.timedelta(hours=int(off_h), minutes=int(off_m))
+            if offset >= dt.timedelta(hours=24):
+                self.fail("invalid")
+            zone = dt.timezone(-offset if sign == "-" else offset)
+            moment = dt.datetime(
+                int(year), int(month), int(day), int(hour), int(minute), int(second),
+                int((fraction or "0")[:6].ljust(6, "0")), tzinfo=zone,
+            )
+        except ValueError:
+            self.fail("invalid")
+        moment_utc = moment.astimezone(dt.timezone.utc)
+        if _in_range(moment.date()) or _in_range(moment_utc.date()):
+            self.fail("range")
+        # In UTC from here on: RFC 3339 allows offsets to 23:59, PostgreSQL
+        # only to 15:59.
+        return moment_utc
+
+    def to_representation(self, value):
+        return rfc3339(value) if value is not None else None
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+class Date(serializers.DateField):
+    """A calendar date, ``YYYY-MM-DD``, 1900 to 2099."""
+
+    default_error_messages = {
+        "invalid": "Give a date as YYYY-MM-DD, e.g. 2026-12-01",
+        "range": "Give a date from 1900-01-01 to 2099-12-31",
+    }
+
+    def to_internal_value(self, value):
+        match = _DATE_PARTS.match(value) if isinstance(value, str) else None
+        if match is None:
+            self.fail("invalid")
+        try:
+            day = dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            self.fail("invalid")
+        if _in_range(day):
+            self.fail("range")
+        return day
+
+
+class QueryInteger(serializers.IntegerField):
+    """A whole number in a query string: digits only (DRF's own would take
+    ``5.0`` or `` 5``)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(r"-?[0-9]{1,19}", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_JSON_TYPES = (
+    # (field class, the JSON type it takes, what Python makes of it)
+    (serializers.BaseSerializer, "an object", (dict,)),
+    (serializers.ListField, "an array", (list,)),
+    (serializers.BooleanField, "true or false", (bool,)),
+    (serializers.IntegerField, "a whole number", (int,)),
+    (serializers.FloatField, "a number", (int, float)),
+    (serializers.DecimalField, "a number", (int, float)),
+    (serializers.CharField, "a string", (str,)),
+    (serializers.ChoiceField, "a string", (str,)),
+    (serializers.DateField, "a string", (str,)),
+    (serializers.DateTimeField, "a string", (str,)),
+)
+
+
+def _wrong_type(field, value) -> str | None:
+    """What is wrong with the JSON type of ``value`` for ``field``, or None.
+    No coercion: JSON ``true`` is not the number 1, ``"5"`` is not 5."""
+    if value is None:
+        return None  # DRF's own rule: allowed only with allow_null
+    for kind, name, python_types in _JSON_TYPES:
+        if isinstance(field, kind):
+            if isinstance(value, bool) and bool not in python_types:
+                return f"Must be {name}"
+            if not isinstance(value, python_types):
+                return f"Must be {name}"
+            if isinstance(field, serializers.ListField):
+                for item in value:
+                    if item is None or _wrong_type(field.child, item):
+                        return f"Each item must be {_type_name(field.child)}"
+            return None
+    return None
+
+
+def _type_name(field) -> str:
+    return next((name for kind, name, _types in _JSON_TYPES if isinstance(field, kind)), "a value")
+
+
+class StrictInput(serializers.Serializer):
+    """A JSON object with only the declared fields, each of its JSON type
+    (the schema: ``additionalProperties: false``); with ``min_properties``,
+    at least that many (``minProperties``)."""
+
+    min_properties = 0
+    # Rules between fields, in JSON Schema, added to the request's schema
+    # (the same rules the services enforce, stated for clients).
+    json_schema: dict = {}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail("Give a JSON object", code="invalid")]},
+            )
+        errors = {}
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if field is None or field.read_only:
+                errors[name] = [ErrorDetail("Unknown field: leave it out", code="unknown")]
+            elif problem := _wrong_type(field, value):
+                errors[name] = [ErrorDetail(problem, code="type")]
+            elif isinstance(value, str) and getattr(field, "max_length", None) and len(value) > field.max_length:
+                # As sent, before DRF trims it: the schema's maxLength.
+                errors[name] = [ErrorDetail(f"Give at most {field.max_length:,} characters", code="max_length")]
+        if errors:
+            # Every field at fault at once: the others go through their own
+            # checks too (missing, out of range), as if the bad ones were absent.
+            try:
+                super().to_internal_value({k: v for k, v in data.items() if k not in errors})
+            except serializers.ValidationError as more:
+                if isinstance(more.detail, dict):
+                    errors.update({k: v for k, v in more.detail.items() if k not in errors})
+            raise serializers.ValidationError(errors)
+        if len(data) < self.min_properties:
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [ErrorDetail("Give at least one field to change", code="empty")]},
+            )
+        return super().to_internal_value(data)
+
+
+class Query(serializers.Serializer):
+    """The query parameters an operation takes: no others, each once
+    (checked by ``ApiView`` before the handler runs)."""
+
+    def unknown(self, params) -> dict:
+        """Errors for parameters not declared, or given more than once."""
+        errors = {}
+        for name in params:
+            if name not in self.fields:
+                known = ", ".join(self.fields) or "none"
+                errors[name] = [ErrorDetail(f"Unknown query parameter (this operation takes: {known})",
+                                            code="unknown")]
+            elif len(params.getlist(name)) > 1:
+                errors[name] = [ErrorDetail("Give this parameter once", code="repeated")]
+        return errors
+
+
+class PageQuery(Query):
+    """The parameters of every list."""
+
+    cursor = serializers.CharField(
+        required=False, max_length=1000, validators=[RegexValidator(r"^[A-Za-z0-9+/=]+$")],
+        help_text="Opaque cursor from a page's `next` or `previous` link",
+    )
+    page_size = QueryInteger(required=False, min_value=1, max_value=200, help_text="Rows per page: 50 by default, at most 200")
+
+
+class ApiSchema(AutoSchema):
+    """The OpenAPI document states every rule the strict contract enforces:
+    a body on every write, no unknown body fields, at least one field in a
+    change, no empty list where one is needed, and text with no NUL that
+    must hold something besides spaces where blank is refused."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictInput):
+            schema["additionalProperties"] = False
+            if serializer.min_properties:
+                schema["minProperties"] = serializer.min_properties
+        return schema
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request" and type(field) is serializers.CharField and schema.get("type") == "string"
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
+        ):
+            schema.setdefault("pattern", NO_NUL if field.allow_blank or not field.trim_whitespace else NOT_BLANK)
+        if direction == "request" and isinstance(field, serializers.ListField) and not field.allow_empty:
+            schema.setdefault("minItems", 1)
+        return schema
+
+
+def add_rules_between_fields(result, generator, request, public):
+    """drf-spectacular post-processing hook, after its enum hook (which
+    would otherwise lift the rules' enums into shared components): each
+    ``StrictInput``'s ``json_schema`` into its request component."""
+    schemas = result.get("components", {}).get("schemas", {})
+    pending = list(StrictInput.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending += cls.__subclasses__()
+        for name in (f"{cls.__name__}Request", f"Patched{cls.__name__}Request"):
+            if cls.json_schema and name in schemas:
+                schemas[name].update(cls.json_schema)
+    return result
 
 
 class Problem(serializers.Serializer):
@@ -74,7 +357,7 @@ class YoungPersonOut(serializers.Serializer):
     given_name = serializers.CharField()
     family_name = serializers.CharField()
     preferred_name = serializers.CharField()
-    date_of_birth = serializers.DateField()
+    date_of_birth = Date()
 
 
 def _person_name(user) -> str | None:
@@ -102,25 +385,55 @@ class AgencyOut(serializers.Serializer):
 # -- referrals --------------------------------------------------------------
 
 
-class PersonIn(serializers.Serializer):
+class PersonIn(StrictInput):
+    # An NHS number is 10 digits (spaces between them are dropped).
+    NHS_NUMBER = r"^\s*$|^\s*(?:[0-9] *){9}[0-9]\s*$"
     given_name = serializers.CharField(max_length=100)
     family_name = serializers.CharField(max_length=100)
     preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    date_of_birth = serializers.DateField()
+    date_of_birth = Date()
     gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     ethnicity = serializers.ChoiceField(choices=Ethnicity.choices, required=False)
     postcode = serializers.CharField(max_length=10, required=False, allow_blank=True)
     ward = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    school = serializers.IntegerField(required=False, allow_null=True, help_text="The school's agency id")
+    school = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="The school's agency id",
+    )
     unique_pupil_number = serializers.CharField(max_length=13, required=False, allow_blank=True)
-    nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    nhs_number = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, validators=[RegexValidator(NHS_NUMBER)],
+        help_text="10 digits",
+    )
     police_reference = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
-class ReferralIn(serializers.Serializer):
+class ReferralIn(StrictInput):
+    """A referral: a new young person (``person``) or one already referred
+    (``young_person``), not both; without consent, the lawful basis and the
+    reason; "other" among the concerns exactly when ``concerns_other`` says
+    what it is."""
+
+    json_schema = {
+        "oneOf": [{"required": ["person"]}, {"required": ["young_person"]}],
+        "allOf": [
+            {"anyOf": [
+                {"properties": {"consent": {"enum": [Consent.YOUNG_PERSON.value, Consent.PARENT_CARER.value]}}},
+                {"required": ["lawful_basis", "consent_reason"],
+                 "properties": {"lawful_basis": {"minLength": 1}, "consent_reason": {"pattern": NOT_BLANK}}},
+            ]},
+            {"anyOf": [
+                {"properties": {"concerns": {"items": {"not": {"enum": [OTHER_CONCERN]}}},
+                                "concerns_other": {"pattern": r"^\s*$"}}},
+                {"required": ["concerns_other"], "properties": {
+                    "concerns": {"not": {"items": {"not": {"enum": [OTHER_CONCERN]}}}},
+                    "concerns_other": {"pattern": NOT_BLANK}}},
+            ]},
+        ],
+    }
+
     person = PersonIn(required=False, help_text="A new young person's details (or give `young_person`)")
     young_person = serializers.IntegerField(
-        required=False, help_text="The id of a young person your agency already referred (or give `person`)",
+        required=False, min_value=1, max_value=2**63 - 1, help_text="The id of a young person your agency already referred (or give `person`)",
     )
     concerns = serializers.ListField(
         child=serializers.CharField(max_length=32), allow_empty=False,
@@ -140,7 +453,7 @@ class ReferralIn(serializers.Serializer):
     partner_reference = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="Your system's own reference",
     )
-    received_at = serializers.DateTimeField(required=False, help_text="When your agency received the concern")
+    received_at = DateTime(required=False, help_text="When your agency received the concern")
 
 
 class IndicatorOut(serializers.Serializer):
@@ -167,15 +480,15 @@ class ReferralOut(serializers.Serializer):
     consent = serializers.ChoiceField(choices=Consent.choices)
     lawful_basis = serializers.CharField()
     consent_reason = serializers.CharField()
-    received_at = serializers.DateTimeField()
-    decision_due_at = serializers.DateTimeField()
-    decided_at = serializers.DateTimeField(allow_null=True)
+    received_at = DateTime()
+    decision_due_at = DateTime()
+    decided_at = DateTime(allow_null=True)
     decision_reason = serializers.CharField()
     signposted_to = serializers.CharField()
     case = serializers.SerializerMethodField(
         help_text="The case the referral became, when your agency may see it (else null)",
     )
-    updated_at = serializers.DateTimeField()
+    updated_at = DateTime()
 
     def get_case(self, referral) -> int | None:
         return referral.case_id if getattr(referral, "case_visible", False) else None
@@ -189,9 +502,9 @@ class ReferralOut(serializers.Serializer):
         ]
 
 
-class ReferralFilter(serializers.Serializer):
+class ReferralFilter(PageQuery):
     status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
-    updated_since = serializers.DateTimeField(required=False)
+    updated_since = DateTime(required=False)
 
 
 # -- cases ------------------------------------------------------------------
@@ -212,13 +525,13 @@ class CaseOut(serializers.Serializer):
     lead_agency = AgencyRef()
     key_worker = KeyWorker(allow_null=True)
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
-    opened_at = serializers.DateTimeField()
-    closed_at = serializers.DateTimeField(allow_null=True)
+    opened_at = DateTime()
+    closed_at = DateTime(allow_null=True)
     review_interval_days = serializers.IntegerField()
-    next_review_due = serializers.DateField(allow_null=True)
+    next_review_due = Date(allow_null=True)
     closure_reason = serializers.CharField()
     outcome = serializers.CharField()
-    updated_at = serializers.DateTimeField()
+    updated_at = DateTime()
 
 
 class CaseRows:
@@ -244,12 +557,7 @@ class CaseRows:
 
     @classmethod
     def render(cls, rows) -> list[dict]:
-        zone = timezone.get_current_timezone()
-
-        def moment(value):
-            # DRF's DateTimeField: ISO 8601 in the current time zone, UTC as "Z".
-            text = value.astimezone(zone).isoformat()
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        moment = rfc3339  # as ``DateTime`` writes it
 
         def day(value):
             return value.isoformat() if value is not None else None
@@ -286,12 +594,12 @@ class CaseRows:
         ]
 
 
-class CaseFilter(serializers.Serializer):
+class CaseFilter(PageQuery):
     status = serializers.ChoiceField(choices=CaseStatus.choices, required=False)
     risk = serializers.ChoiceField(choices=RiskLevel.choices, required=False)
-    key_worker = serializers.IntegerField(required=False, min_value=1)
-    review_due_before = serializers.DateField(required=False)
-    updated_since = serializers.DateTimeField(required=False)
+    key_worker = QueryInteger(required=False, min_value=1, max_value=2**63 - 1)
+    review_due_before = Date(required=False)
+    updated_since = DateTime(required=False)
 
 
 # -- chronology -------------------------------------------------------------
@@ -299,8 +607,8 @@ class CaseFilter(serializers.Serializer):
 
 class NoteOut(serializers.Serializer):
     id = serializers.IntegerField()
-    occurred_at = serializers.DateTimeField()
-    recorded_at = serializers.DateTimeField()
+    occurred_at = DateTime()
+    recorded_at = DateTime()
     kind = serializers.ChoiceField(choices=NoteKind.choices)
     text = serializers.CharField()
     visibility = serializers.ChoiceField(choices=NoteVisibility.choices)
@@ -312,14 +620,14 @@ class NoteOut(serializers.Serializer):
         return _person_name(note.author)
 
 
-class NoteIn(serializers.Serializer):
+class NoteIn(StrictInput):
     kind = serializers.ChoiceField(choices=NoteKind.choices)
     text = serializers.CharField(max_length=20_000)
-    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened (default: now)")
+    occurred_at = DateTime(required=False, help_text="When it happened (default: now)")
     visibility = serializers.ChoiceField(choices=NoteVisibility.choices, required=False)
 
 
-class NoteCorrectionIn(serializers.Serializer):
+class NoteCorrectionIn(StrictInput):
     text = serializers.CharField(max_length=20_000, help_text="The corrected entry")
 
 
@@ -331,55 +639,70 @@ class InterventionOut(serializers.Serializer):
     provider_agency = AgencyRef()
     kind = serializers.ChoiceField(choices=InterventionKind.choices)
     status = serializers.ChoiceField(choices=InterventionStatus.choices)
-    planned_start = serializers.DateField(allow_null=True)
-    started_on = serializers.DateField(allow_null=True)
-    ended_on = serializers.DateField(allow_null=True)
+    planned_start = Date(allow_null=True)
+    started_on = Date(allow_null=True)
+    ended_on = Date(allow_null=True)
     goals = serializers.CharField()
     sessions_offered = serializers.IntegerField()
     sessions_attended = serializers.IntegerField()
     outcome = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = DateTime()
+    updated_at = DateTime()
 
 
-class InterventionIn(serializers.Serializer):
-    provider_agency = serializers.IntegerField(help_text="The providing agency's id (any active agency)")
+class InterventionIn(StrictInput):
+    """A completed or ended-early intervention has ``ended_on``, a planned
+    or active one has none; an active one has ``started_on``."""
+
+    json_schema = {"allOf": [
+        {"anyOf": [
+            {"required": ["status", "ended_on"], "properties": {
+                "status": {"enum": [InterventionStatus.COMPLETED.value, InterventionStatus.ENDED_EARLY.value]},
+                "ended_on": {"type": "string"}}},
+            {"properties": {
+                "status": {"enum": [InterventionStatus.PLANNED.value, InterventionStatus.ACTIVE.value]},
+                "ended_on": {"not": {"type": "string"}}}},
+        ]},
+        {"anyOf": [
+            {"properties": {"status": {"not": {"enum": [InterventionStatus.ACTIVE.value]}}}},
+            {"required": ["started_on"], "properties": {"started_on": {"type": "string"}}},
+        ]},
+    ]}
+
+    provider_agency = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The providing agency's id (any active agency)")
     kind = serializers.ChoiceField(choices=InterventionKind.choices)
     goals = serializers.CharField(max_length=20_000)
     status = serializers.ChoiceField(choices=InterventionStatus.choices, required=False)
-    planned_start = serializers.DateField(required=False, allow_null=True)
-    started_on = serializers.DateField(required=False, allow_null=True)
-    ended_on = serializers.DateField(required=False, allow_null=True)
-    sessions_offered = serializers.IntegerField(required=False, min_value=0)
-    sessions_attended = serializers.IntegerField(required=False, min_value=0)
+    planned_start = Date(required=False, allow_null=True)
+    started_on = Date(required=False, allow_null=True)
+    ended_on = Date(required=False, allow_null=True)
+    sessions_offered = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
+    sessions_attended = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
     outcome = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
 
 
-class InterventionChangeIn(serializers.Serializer):
+class InterventionChangeIn(StrictInput):
     status = serializers.ChoiceField(choices=InterventionStatus.choices, required=False)
-    planned_start = serializers.DateField(required=False, allow_null=True)
-    started_on = serializers.DateField(required=False, allow_null=True)
-    ended_on = serializers.DateField(required=False, allow_null=True)
+    planned_start = Date(required=False, allow_null=True)
+    started_on = Date(required=False, allow_null=True)
+    ended_on = Date(required=False, allow_null=True)
     goals = serializers.CharField(max_length=20_000, required=False)
-    sessions_offered = serializers.IntegerField(required=False, min_value=0)
-    sessions_attended = serializers.IntegerField(required=False, min_value=0)
+    sessions_offered = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
+    sessions_attended = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
     outcome = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
 
-    def validate(self, attrs):
-        if not attrs:
-            raise serializers.ValidationError("Give at least one field to change")
-        return attrs
+    min_properties = 1
 
 
 class ReviewOut(serializers.Serializer):
     id = serializers.IntegerField()
-    due_on = serializers.DateField()
-    completed_at = serializers.DateTimeField(allow_null=True)
+    due_on = Date()
+    completed_at = DateTime(allow_null=True)
     completed_by = serializers.SerializerMethodField()
     risk_after = serializers.CharField()
     summary = serializers.CharField()
     decision = serializers.CharField()
-    next_review_due = serializers.DateField(allow_null=True)
+    next_review_due = Date(allow_null=True)
 
     def get_completed_by(self, review) -> str | None:
         return _person_name(review.completed_by)
@@ -388,14 +711,14 @@ class ReviewOut(serializers.Serializer):
 # -- young-person matching --------------------------------------------------
 
 
-class MatchIn(serializers.Serializer):
+class MatchIn(StrictInput):
     """Details to search with: every field optional, but give a name and a
     date of birth, or a unique pupil number or NHS number."""
 
     given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     preferred_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = Date(required=False, allow_null=True)
     postcode = serializers.CharField(max_length=10, required=False, allow_blank=True)
     school = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=2**63 - 1, help_text="The school's agency id",
@@ -405,6 +728,13 @@ class MatchIn(serializers.Serializer):
     nhs_number = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
     NEED = "Give a name and a date of birth, or a unique pupil number or NHS number, to search"
+    json_schema = {"anyOf": [
+        {"required": ["unique_pupil_number"], "properties": {"unique_pupil_number": {"pattern": NOT_BLANK}}},
+        {"required": ["nhs_number"], "properties": {"nhs_number": {"pattern": NOT_BLANK}}},
+        *({"required": [name, "date_of_birth"],
+           "properties": {name: {"pattern": NOT_BLANK}, "date_of_birth": {"type": "string"}}}
+          for name in ("given_name", "family_name", "preferred_name")),
+    ]}
 
     def validate(self, attrs):
         if attrs.get("unique_pupil_number") or attrs.get("nhs_number"):
@@ -428,7 +758,7 @@ class MatchCandidateOut(serializers.Serializer):
     given_name = serializers.CharField()
     family_name = serializers.CharField()
     preferred_name = serializers.CharField()
-    date_of_birth = serializers.DateField()
+    date_of_birth = Date()
     postcode = serializers.CharField()
 
 
@@ -443,7 +773,7 @@ class MatchOut(serializers.Serializer):
 # -- contexts (places, peer groups, online spaces, persons of concern) --------
 
 
-class ContextIn(serializers.Serializer):
+class ContextIn(StrictInput):
     kind = serializers.ChoiceField(choices=ContextKind.choices)
     name = serializers.CharField(max_length=200)
     known = serializers.CharField(max_length=20_000, help_text="What is known")
@@ -451,9 +781,9 @@ class ContextIn(serializers.Serializer):
     lead_agency = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
                                            help_text="The lead agency's id; your agency by default")
     ward = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False, allow_null=True,
-                                        help_text="A place's map point (WGS84), with `longitude`")
-    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, required=False, allow_null=True)
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90,
+                                      help_text="A place's map point (WGS84), with `longitude`; kept to 5 decimals")
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
     street_names = serializers.ListField(child=serializers.CharField(max_length=100), required=False,
                                          max_length=30, help_text="A peer group's members' street names")
     restricted_to = serializers.ListField(
@@ -469,8 +799,8 @@ class ContextOut(serializers.Serializer):
     known = serializers.CharField()
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
     ward = serializers.CharField()
-    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True)
-    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True)
+    latitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True, coerce_to_string=False)
+    longitude = serializers.DecimalField(max_digits=8, decimal_places=5, allow_null=True, coerce_to_string=False)
     street_names = serializers.ListField(child=serializers.CharField())
     lead_agency = AgencyRef()
     recording_agency = AgencyRef()
@@ -484,7 +814,7 @@ class ContextDetailOut(ContextOut):
         help_text="Linked cases your agency may not see: counted, never named")
 
 
-class _Grading(serializers.Serializer):
+class _Grading(StrictInput):
     source = serializers.CharField(max_length=300, help_text="Where the information came from")
     information_date = serializers.DateField()
     source_evaluation = serializers.ChoiceField(choices=SourceEvaluation.choices, help_text="3x5x2: 1, 2 or 3")

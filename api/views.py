@@ -6,7 +6,7 @@ every read or change of case data is in the access log, channel "api"."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from agencies import selectors as agency_selectors
 from agencies.models import Agency
 from api import serializers as s
-from api.base import ApiView, idempotent
+from api.base import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN, ApiView, idempotent
 from casework import matching, selectors, services
 from contextwork import selectors as context_selectors
 from contextwork import services as context_services
@@ -32,33 +32,43 @@ PROBLEM = "application/problem+json"
 
 def _problems(*codes: int) -> dict:
     descriptions = {
-        400: "Invalid input: `errors` names each field at fault",
+        400: "Invalid input: `errors` names each field, query parameter or header at fault (a query "
+             "parameter the operation does not take included)",
         401: "No valid bearer token",
         403: "The client lacks the scope this operation needs, or its agency may not do this",
-        404: "No such object, or not visible to your agency (the same answer for both); or a stale cursor",
+        404: "No such object, or not visible to your agency (the same answer for both)",
         409: "The Idempotency-Key was used with a different request",
         429: "Too many requests: wait for `Retry-After` seconds",
     }
     return {
         (code, PROBLEM): OpenApiResponse(s.Problem, description=descriptions[code])
-        for code in (401, 403, 429, *codes)
+        # Every operation may answer 400: a query parameter it does not take.
+        for code in sorted({400, 401, 403, 429, *codes})
     }
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN},
+    OpenApiParameter.HEADER, required=False,
     description=(
-        "Any unique string (a UUID, say), at most 255 characters. A retry with the same key and body returns "
-        "the first response and creates nothing new; the same key with another body is a 409."
+        f"Any unique string of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, no spaces (a UUID, "
+        "say). A retry with the same key and body returns the first response and creates nothing new; the same "
+        f"key with another body is a 409. Keys are remembered for {settings.API_IDEMPOTENCY_DAYS} days."
     ),
 )
-PAGE = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False,
-                     description="Opaque cursor from a page's `next` or `previous` link"),
-    OpenApiParameter("page_size", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
-                     description="Rows per page: 50 by default, at most 200"),
-]
-CASE_ID = OpenApiParameter("case_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id")
+def _path_id(name: str, description: str) -> OpenApiParameter:
+    # As api.urls.IdConverter takes it: up to 18 digits.
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH,
+        description=description,
+    )
+
+
+CASE_ID = _path_id("case_id", "The case's id")
+REFERRAL_ID = _path_id("referral_id", "The referral's id")
+NOTE_ID = _path_id("note_id", "The chronology entry's id")
+INTERVENTION_ID = _path_id("intervention_id", "The intervention's id")
 
 
 def _agency_stub(value):
@@ -73,13 +83,14 @@ def _agency_stub(value):
 
 class AgencyList(ApiView):
     required_scope = None  # the directory holds no case data: any client
+    query_parameters = {"GET": s.PageQuery}
     ordering = ("name", "id")
 
     @extend_schema(
         operation_id="agencies_list", tags=["agencies"], summary="The partnership's directory",
         description="Every active partner agency, by name. Use the ids as `provider_agency` of an intervention "
                     "or `person.school` of a referral. Needs any scope.",
-        parameters=PAGE,
+        parameters=[s.PageQuery],
         responses={200: s.page_of(s.AgencyOut), **_problems(404)},
     )
     def get(self, request):
@@ -106,17 +117,18 @@ REFERRAL_EXAMPLE = {
 
 class ReferralListCreate(ApiView):
     required_scope = {"GET": "referrals:read", "POST": "referrals:write"}
+    query_parameters = {"GET": s.ReferralFilter}
 
     @extend_schema(
         operation_id="referrals_list", tags=["referrals"], summary="List your agency's referrals",
         description="The referrals your agency made, newest first, with their status and decision. "
                     "`case` is set only when the case is shared with (or led by) your agency. "
                     "Needs `referrals:read`.",
-        parameters=[s.ReferralFilter, *PAGE],
+        parameters=[s.ReferralFilter],
         responses={200: s.page_of(s.ReferralOut), **_problems(400, 404)},
     )
     def get(self, request):
-        filters = self.parse(s.ReferralFilter, request.query_params)
+        filters = self.filters()
         referrals = selectors.agency_referrals(self.actor, **filters)
         return self.paginate(referrals, s.ReferralOut, object_type="referral")
 
@@ -155,6 +167,7 @@ class ReferralDetail(ApiView):
         operation_id="referrals_read", tags=["referrals"], summary="Read one of your agency's referrals",
         description="Its status, decision and, once accepted and visible to your agency, its case. "
                     "Needs `referrals:read`.",
+        parameters=[REFERRAL_ID],
         responses={200: s.ReferralOut, **_problems(404)},
     )
     def get(self, request, referral_id):
@@ -168,6 +181,7 @@ class ReferralDetail(ApiView):
 
 class CaseList(ApiView):
     required_scope = "cases:read"
+    query_parameters = {"GET": s.CaseFilter}
     # The caseload index's order (the case id, newest first): see selectors.cases.
     ordering = ("-listed_id",)
     # The page's bound also on the case's own id (the same value): without it
@@ -181,11 +195,11 @@ class CaseList(ApiView):
                     "total of the filtered list. Filters: `status`, `risk`, "
                     "`key_worker` (a user id), `review_due_before` (a date), `updated_since` (a date-time). "
                     "Needs `cases:read`.",
-        parameters=[s.CaseFilter, *PAGE],
+        parameters=[s.CaseFilter],
         responses={200: s.page_of(s.CaseOut, counted=True), **_problems(400, 404)},
     )
     def get(self, request):
-        filters = dict(self.parse(s.CaseFilter, request.query_params))
+        filters = self.filters()
         if "risk" in filters:
             filters["risk_level"] = filters.pop("risk")
         cases, total = selectors.cases(self.actor, **filters)
@@ -219,12 +233,13 @@ class NoteListCreate(ApiView):
     ordering = ("-occurred_at", "-id")
 
     required_scope = {"GET": "cases:read", "POST": "cases:write"}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="case_notes_list", tags=["chronology"], summary="Read a case's chronology",
         description="Entries newest first. Entries another agency kept to itself never appear. A correction "
                     "is a new entry whose `corrects` is the id of the entry it corrects. Needs `cases:read`.",
-        parameters=[CASE_ID, *PAGE],
+        parameters=[CASE_ID, s.PageQuery],
         responses={200: s.page_of(s.NoteOut), **_problems(404)},
     )
     def get(self, request, case_id):
@@ -258,7 +273,7 @@ class NoteCorrect(ApiView):
         operation_id="case_notes_correct", tags=["chronology"], summary="Correct a chronology entry",
         description="Adds a correction pointing at the entry; the original is kept unchanged. Only entries "
                     "your agency wrote can be corrected. Needs `cases:write`.",
-        parameters=[CASE_ID, IDEMPOTENCY_KEY],
+        parameters=[CASE_ID, NOTE_ID, IDEMPOTENCY_KEY],
         request=s.NoteCorrectionIn,
         examples=[OpenApiExample("A correction", request_only=True, value={
             "text": "Met Jordan at school with his head of year and his mother; agreed weekly check-ins.",
@@ -283,12 +298,13 @@ class NoteCorrect(ApiView):
 
 class InterventionListCreate(ApiView):
     required_scope = {"GET": "cases:read", "POST": "cases:write"}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="case_interventions_list", tags=["interventions"], summary="List a case's interventions",
         description="The support offers recorded on a case you may see, newest first, with their status, "
                     "dates and sessions. Needs `cases:read`.",
-        parameters=[CASE_ID, *PAGE],
+        parameters=[CASE_ID, s.PageQuery],
         responses={200: s.page_of(s.InterventionOut), **_problems(404)},
     )
     def get(self, request, case_id):
@@ -327,7 +343,7 @@ class InterventionUpdate(ApiView):
         operation_id="case_interventions_update", tags=["interventions"], summary="Update an intervention",
         description="Change its status, dates, goals, sessions or outcome; give only what changes. A finished "
                     "intervention cannot be reopened. Needs `cases:write`.",
-        parameters=[CASE_ID],
+        parameters=[CASE_ID, INTERVENTION_ID],
         request=s.InterventionChangeIn,
         examples=[OpenApiExample("Started", request_only=True, value={
             "status": "active", "started_on": "2026-12-02",
@@ -344,12 +360,13 @@ class InterventionUpdate(ApiView):
 
 class ReviewList(ApiView):
     required_scope = "cases:read"
+    query_parameters = {"GET": s.PageQuery}
     ordering = ("-due_on", "-id")
 
     @extend_schema(
         operation_id="case_reviews_list", tags=["reviews"], summary="List a case's reviews",
         description="Done and due reviews, latest due date first. Needs `cases:read`.",
-        parameters=[CASE_ID, *PAGE],
+        parameters=[CASE_ID, s.PageQuery],
         responses={200: s.page_of(s.ReviewOut), **_problems(404)},
     )
     def get(self, request, case_id):
@@ -410,7 +427,10 @@ class YoungPersonMatches(ApiView):
             # The matcher names fields "details.<name>"; the API's body is the details.
             field = exc.field or ""
             field = field.removeprefix("details").removeprefix(".") or None
-            raise DomainError(exc.message, field=field, code=exc.code) from exc
+            # Names were given (MatchIn saw to that) but none holds a letter
+            # the matcher reads (casework.matching.fold).
+            code = "unsearchable" if field is None and exc.code == "required" else exc.code
+            raise DomainError(exc.message, field=field, code=code) from exc
         return Response(s.MatchOut({
             "possible_existing_record": result.possible_existing_record,
             "message": result.message,
@@ -423,7 +443,7 @@ class YoungPersonMatches(ApiView):
 # Contexts
 # ---------------------------------------------------------------------------
 
-CONTEXT_ID = OpenApiParameter("context_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The context's id")
+CONTEXT_ID = _path_id("context_id", "The context's id")
 CONTEXT_EXAMPLE = {
     "kind": "peer_group", "name": "Canal Street group", "risk_level": "red",
     "known": "A group of older males seen with younger children near the canal; linked to a county line.",
@@ -441,13 +461,14 @@ def _context_row(context) -> dict:
 
 class ContextListCreate(ApiView):
     required_scope = {"GET": "contexts:read", "POST": "contexts:write"}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="contexts_list", tags=["contexts"], summary="List the contexts your agency may see",
         description="Places, peer groups, online spaces and persons of concern of your partnership, newest "
                     "first. A person of concern is listed only for the agencies its recorder chose. "
                     "Needs `contexts:read`.",
-        parameters=PAGE,
+        parameters=[s.PageQuery],
         responses={200: s.page_of(s.ContextOut), **_problems(404)},
     )
     def get(self, request):
@@ -494,6 +515,7 @@ class ContextDetail(ApiView):
 
 class ContextLinkList(ApiView):
     required_scope = "contexts:read"
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="context_links_list", tags=["contexts"], summary="List a context's links to cases",
@@ -501,7 +523,7 @@ class ContextLinkList(ApiView):
                     "each with its source, date, 3x5x2 grade and recording agency. Links to cases your agency "
                     "may not see are left out: the context's `linked_cases_not_visible` counts them. "
                     "Needs `contexts:read`.",
-        parameters=[CONTEXT_ID, *PAGE],
+        parameters=[CONTEXT_ID, s.PageQuery],
         responses={200: s.page_of(s.ContextLinkOut), **_problems(404)},
     )
     def get(self, request, context_id):
@@ -515,12 +537,13 @@ class ContextLinkList(ApiView):
 
 class CaseContextLinks(ApiView):
     required_scope = {"GET": "contexts:read", "POST": "contexts:write"}
+    query_parameters = {"GET": s.PageQuery}
 
     @extend_schema(
         operation_id="case_context_links_list", tags=["contexts"], summary="List a case's links to contexts",
         description="The contexts a case your agency may see is linked to (those your agency may see), with "
                     "source, date and grade. Needs `contexts:read` (and `cases:read` for the case).",
-        parameters=[CASE_ID, *PAGE],
+        parameters=[CASE_ID, s.PageQuery],
         responses={200: s.page_of(s.ContextLinkOut), **_problems(404)},
     )
     def get(self, request, case_id):
@@ -551,6 +574,9 @@ class CaseContextLinks(ApiView):
 class NotFound(ApiView):
     """Any other path under /api/v1/: a 404 problem, after authentication
     (so an unauthenticated caller learns nothing about the URL space)."""
+
+    def parse_query(self, request) -> dict:
+        return {}  # no operation here, so no parameters to judge: the 404 says it all
 
     def dispatch_not_found(self, request, *args, **kwargs):
         raise access.NotVisible("No such resource")

@@ -71,6 +71,13 @@ SESSIONS_MAX = 10_000
 # age for care leavers and SEND support); anyone older is almost certainly a
 # mistyped date of birth.
 MAX_AGE_YEARS = 26
+# Implausible dates are refused everywhere: nothing the partnership records
+# happened before 1900 or before the young person was born; a moment "now"
+# may run ahead of our clock by a partner system's small clock skew, no
+# more; a plan may look a year ahead.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+CLOCK_SKEW = dt.timedelta(minutes=5)
+PLAN_AHEAD = dt.timedelta(days=366)
 
 PERSON_FIELDS = frozenset(
     {
@@ -92,13 +99,30 @@ FINISHED_INTERVENTION_STATUSES = (InterventionStatus.COMPLETED, InterventionStat
 # ---------------------------------------------------------------------------
 
 
-def _moment(value: Any, *, field: str, label: str, now: dt.datetime) -> dt.datetime:
-    """An aware datetime that is not in the future."""
+def _moment(
+    value: Any, *, field: str, label: str, now: dt.datetime, born: dt.date | None = None,
+) -> dt.datetime:
+    """An aware datetime that is plausible: not in the future (beyond
+    ``CLOCK_SKEW``; within it, taken as ``now``), not before 1900 and,
+    given ``born``, not before the young person's birth."""
     if not isinstance(value, dt.datetime) or timezone.is_naive(value):
         raise DomainError(f"{label} must be a date and time with a time zone", field=field)
-    if value > now:
+    if value > now + CLOCK_SKEW:
         raise DomainError(f"{label} must not be in the future", field=field, code="future")
-    return value
+    _not_before_birth(timezone.localdate(value), field=field, label=label, born=born)
+    # Within the skew, a moment ahead of our clock is now (the database
+    # holds nothing in the future).
+    return min(value, now)
+
+
+def _not_before_birth(day: dt.date | None, *, field: str, label: str, born: dt.date | None) -> None:
+    if day is None:
+        return
+    if day < EARLIEST_DATE:
+        raise DomainError(f"{label} must be in 1900 or later", field=field, code="implausible")
+    if born is not None and day < born:
+        raise DomainError(f"{label} must not be before the young person was born", field=field,
+                          code="before_birth")
 
 
 def _date(value: Any, *, field: str, label: str, required: bool = False) -> dt.date | None:
@@ -133,10 +157,10 @@ def _active_agency(value: Any, *, field: str, label: str, partnership_id: int, c
         raise DomainError(f"Choose {label.lower()}", field=field, code="required")
     agency = Agency.objects.filter(pk=value.pk, is_active=True).first()
     if agency is None:
-        raise DomainError(f"{label} is not an active partner agency", field=field)
+        raise DomainError(f"{label} is not an active partner agency", field=field, code="unknown_agency")
     across = case is not None and agency.pk in access.cross_border_agency_ids(case)
     if not across and not agency.partnerships.filter(pk=partnership_id).exists():
-        raise DomainError(f"{agency.name} does not work in this partnership", field=field)
+        raise DomainError(f"{agency.name} does not work in this partnership", field=field, code="unknown_agency")
     return agency
 
 
@@ -363,6 +387,8 @@ def referral_submit(
                 new_person[identifier] = ""
                 withheld.append(identifier)
 
+    born = new_person["date_of_birth"] if new_person is not None else young_person.date_of_birth
+    _not_before_birth(timezone.localdate(received_at), field="received_at", label="Time received", born=born)
     # The partnership's rules in force when the referral was received: the
     # deadline and the hub's alert are set by them once, and stored.
     rules = rules_in_force(actor.partnership_id, received_at)
@@ -709,7 +735,8 @@ def case_note_add(
 
     Who: anyone in an agency that leads the case or holds an active share
     of it (``Action.CONTRIBUTE``), as a named person. Guarantees: the entry
-    did not happen in the future; its text is 1 to 20,000 characters; it is
+    did not happen in the future (beyond ``CLOCK_SKEW``), before 1900 or
+    before the young person was born; its text is 1 to 20,000 characters; it is
     written by the actor for the actor's agency and can never be changed
     afterwards (``case_note_correct`` adds a correction).
     """
@@ -719,7 +746,10 @@ def case_note_add(
     now = timezone.now()
     kind = _choice(kind, NoteKind, field="kind", label="Kind of entry")
     text = _text(text, field="text", label="The entry", max_length=NOTE_MAX_LENGTH)
-    occurred_at = now if occurred_at is None else _moment(occurred_at, field="occurred_at", label="When it happened", now=now)
+    occurred_at = now if occurred_at is None else _moment(
+        occurred_at, field="occurred_at", label="When it happened", now=now,
+        born=case.young_person.date_of_birth,
+    )
     visibility = _choice(visibility, NoteVisibility, field="visibility", label="Who can see it")
     note = CaseNote.objects.create(
         case=case, occurred_at=occurred_at, recorded_at=now, kind=kind, author=actor.user,
@@ -764,29 +794,38 @@ def case_note_correct(*, actor: Actor, note: CaseNote, text: str) -> CaseNote:
 # ---------------------------------------------------------------------------
 
 
-def _check_intervention(values: dict, *, today: dt.date) -> None:
+def _check_intervention(values: dict, *, today: dt.date, born: dt.date | None) -> None:
     """The rules an intervention's state must keep, whichever path set it."""
     status = values["status"]
-    # Any planned start is fine, past or future: plans move.
+    for name, label in (("planned_start", "The planned start"), ("started_on", "The start date"),
+                        ("ended_on", "The end date")):
+        _not_before_birth(values[name], field=name, label=label, born=born)
+    # A planned start may be past or future (plans move), within a year.
+    if values["planned_start"] and values["planned_start"] > today + PLAN_AHEAD:
+        raise DomainError("The planned start must be within a year from today", field="planned_start",
+                          code="future")
     started, ended = values["started_on"], values["ended_on"]
     if started and started > today:
         raise DomainError("The start date must not be in the future", field="started_on", code="future")
     if ended and ended > today:
         raise DomainError("The end date must not be in the future", field="ended_on", code="future")
     if started and ended and ended < started:
-        raise DomainError("The end date must be on or after the start date", field="ended_on")
+        raise DomainError("The end date must be on or after the start date", field="ended_on", code="out_of_order")
     if status in FINISHED_INTERVENTION_STATUSES and not ended:
-        raise DomainError("Give the date the intervention ended", field="ended_on", code="required")
+        raise DomainError("Give the date the intervention ended", field="ended_on", code="status_dates")
     if status not in FINISHED_INTERVENTION_STATUSES and ended:
-        raise DomainError("Only a completed or ended intervention has an end date", field="ended_on")
+        raise DomainError("Only a completed or ended intervention has an end date", field="ended_on",
+                          code="status_dates")
     if status == InterventionStatus.ACTIVE and not started:
-        raise DomainError("Give the date the intervention started", field="started_on", code="required")
+        raise DomainError("Give the date the intervention started", field="started_on", code="status_dates")
     for name in ("sessions_offered", "sessions_attended"):
         value = values[name]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= SESSIONS_MAX:
             raise DomainError(f"Enter a whole number from 0 to {SESSIONS_MAX:,}", field=name)
     if values["sessions_attended"] > values["sessions_offered"]:
-        raise DomainError("Sessions attended cannot be more than sessions offered", field="sessions_attended")
+        raise DomainError(
+            "Sessions attended cannot be more than sessions offered", field="sessions_attended", code="out_of_order",
+        )
 
 
 @transaction.atomic
@@ -810,8 +849,9 @@ def intervention_record(
     Who: anyone in an agency leading or sharing the case
     (``Action.CONTRIBUTE``), as a named person. The provider may be any
     active agency (voluntary-sector providers are often not on the case).
-    Guarantees: dates are real, not in the future (except the planned
-    start), and in order; a completed or ended-early intervention has an
+    Guarantees: dates are real, not in the future (the planned start at
+    most a year ahead), not before 1900 or the young person's birth, and in
+    order; a completed or ended-early intervention has an
     end date and an open one has none; an active one has a start date;
     attended sessions never exceed those offered.
     """
@@ -833,7 +873,7 @@ def intervention_record(
         "sessions_attended": sessions_attended,
         "outcome": _text(outcome, field="outcome", label="Outcome", max_length=NOTE_MAX_LENGTH, required=False),
     }
-    _check_intervention(values, today=timezone.localdate())
+    _check_intervention(values, today=timezone.localdate(), born=case.young_person.date_of_birth)
     intervention = Intervention.objects.create(case=case, recorded_by=actor.user, **values)
     access.log_access(actor, "record_intervention", intervention)
     return intervention
@@ -879,8 +919,8 @@ def intervention_update(*, actor: Actor, intervention: Intervention, **changes: 
         current.status in FINISHED_INTERVENTION_STATUSES
         and values["status"] not in FINISHED_INTERVENTION_STATUSES
     ):
-        raise DomainError("A finished intervention cannot be reopened: record a new one", field="status")
-    _check_intervention(values, today=timezone.localdate())
+        raise DomainError("A finished intervention cannot be reopened: record a new one", field="status", code="reopened")
+    _check_intervention(values, today=timezone.localdate(), born=case.young_person.date_of_birth)
     changed = sorted(name for name, value in cleaned.items() if getattr(current, name) != value)
     if not changed:
         return current

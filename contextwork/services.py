@@ -73,7 +73,7 @@ def _map_point(latitude, longitude) -> tuple[Decimal | None, Decimal | None]:
         return None, None
     if latitude in (None, "") or longitude in (None, ""):
         field = "latitude" if latitude in (None, "") else "longitude"
-        raise DomainError("Give both the latitude and the longitude, or neither", field=field, code="required")
+        raise DomainError("Give both the latitude and the longitude, or neither", field=field, code="map_point")
     point = []
     for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
         try:
@@ -151,7 +151,7 @@ def context_record(
     }
     values["latitude"], values["longitude"] = _map_point(latitude, longitude)
     if values["latitude"] is not None and kind != ContextKind.PLACE:
-        raise DomainError("Only a place has a map point", field="latitude")
+        raise DomainError("Only a place has a map point", field="latitude", code="map_point")
     chosen = _agencies(restricted_to, field="restricted_to", partnership_id=partnership_id)
     if chosen and kind != ContextKind.PERSON_OF_CONCERN:
         raise DomainError("Only a person of concern is kept to chosen agencies", field="restricted_to")
@@ -226,7 +226,7 @@ def context_link_record(*, actor: Actor, context: Context, case: Case | int, **g
     try:
         context = access.get_context(actor, getattr(context, "pk", context), log=False)
     except access.NotVisible:
-        raise DomainError("No such context is visible to your agency", field="context") from None
+        raise DomainError("No such context is visible to your agency", field="context", code="unknown_context") from None
     if not access.may_work_on_context(actor, context):
         raise access.NotAllowed("You may not add links to this context")
     _named(actor)
@@ -552,7 +552,7 @@ def panel_agenda_add(*, actor: Actor, panel: Panel, case: Case | int | None = No
         try:
             subject = {"context": access.get_context(actor, getattr(context, "pk", context), log=False)}
         except access.NotVisible:
-            raise DomainError("No such context is visible to your agency", field="context") from None
+            raise DomainError("No such context is visible to your agency", field="context", code="unknown_context") from None
     if PanelAgendaItem.objects.filter(panel=panel, **subject).exists():
         field = next(iter(subject))
         raise DomainError("That is already on the agenda", field=field, code="already_on_agenda")

@@ -83,7 +83,7 @@ def clean_choice(partnership_id: int, concerns: Any, indicators: Any = ()) -> tu
     cleaned: list[str] = []
     for code in concerns:
         if not isinstance(code, str) or code not in live:
-            raise DomainError("Choose a concern from the partnership's list", field="concerns", code="invalid_choice")
+            raise DomainError("Choose a concern from the partnership's list", field="concerns", code="unknown_concern")
         if code not in cleaned:
             cleaned.append(code)
     if indicators in (None, ""):
@@ -98,7 +98,7 @@ def clean_choice(partnership_id: int, concerns: Any, indicators: Any = ()) -> tu
         except (TypeError, ValueError):
             indicator_id = None
         if isinstance(value, bool) or indicator_id not in allowed:
-            raise DomainError("Choose only signs of the concerns you chose", field="indicators", code="invalid_choice")
+            raise DomainError("Choose only signs of the concerns you chose", field="indicators", code="unknown_indicator")
         if indicator_id not in ticked:
             ticked.append(indicator_id)
     return cleaned, ticked

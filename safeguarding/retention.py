@@ -32,13 +32,21 @@ delete every table it touches (safeguarding/migrations/0008 grants them).
 The same run removes sign-in records (django-axes: successful sign-ins,
 failed attempts and their logs, each with a username and an address) older
 than ``settings.SIGN_IN_RECORD_DAYS`` (90 by default): they serve lockouts
-and the investigation of a recent incident, not the record of a case.
+and the investigation of a recent incident, not the record of a case. It
+also removes expired OAuth tokens of partner systems
+(``agencies.oauth.expired_tokens_remove``), and whatever a part above this
+one keeps only for a while and registers here (``register_disposal``): the
+partner API's idempotency records, which hold whole responses with personal
+data, after ``settings.API_IDEMPOTENCY_DAYS``. Their models live above this
+floor, so the part that owns them says how they go, and the run calls it.
+Every count goes in the run's record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 import pgtrigger
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -50,6 +58,7 @@ from django.utils import timezone
 
 from agencies.models import Partnership
 from partnerships.rules import rules_in_force
+from agencies import oauth
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import RetentionRun
@@ -177,6 +186,24 @@ def sign_in_records_remove(*, now: dt.datetime | None = None) -> dict[str, int]:
     return removed
 
 
+# name -> a function of ``now=`` that removes what is due and returns how
+# many of each kind went. Filled as the apps are ready (api.apps).
+_DISPOSALS: dict[str, Callable[..., dict[str, int]]] = {}
+
+
+def register_disposal(name: str, remove: Callable[..., dict[str, int]]) -> None:
+    """Have every retention run call ``remove(now=...)``, which deletes what
+    a part above this one keeps only for a while and returns its counts;
+    they go in the run's record as ``<name>_removed``. Registering a name
+    again replaces it (an app's ``ready`` may run more than once)."""
+    _DISPOSALS[name] = remove
+
+
+def registered_disposals() -> list[str]:
+    """The names the run will record, for the checks that nothing is missed."""
+    return sorted(_DISPOSALS)
+
+
 def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
     """Anonymise every closed case past retention, one transaction per case,
     and record the run.
@@ -188,8 +215,9 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
     so a run cut short is visible as unfinished; a case that fails is logged
     and left for the next run, not half-done. The cases are found and
     anonymised one active partnership at a time, inside it (row-level
-    security); the run's own row and the sign-in records are no
-    partnership's data and are written outside any.
+    security); the run's own row, the sign-in records, the OAuth tokens and
+    the registered disposals (``register_disposal``) are no partnership's
+    data and are done outside any, each with its counts in the record.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -217,11 +245,14 @@ def retention_run(*, now: dt.datetime | None = None) -> RetentionRun | None:
                         logger.exception("retention: case %s could not be anonymised", case_id)
                         failed.append(case_id)
         sign_ins = sign_in_records_remove(now=now)
+        tokens = oauth.expired_tokens_remove(now=now)
+        others = {f"{name}_removed": remove(now=now) for name, remove in sorted(_DISPOSALS.items())}
         run.finished_at = timezone.now()
         run.cases_anonymised = len(done)
         run.detail = {
             "case_ids": done, "failed_case_ids": failed,
             "cutoffs": cutoffs, "sign_in_records_removed": sign_ins,
+            "oauth_tokens_removed": tokens, **others,
         }
         run.save(update_fields=["finished_at", "cases_anonymised", "detail"])
         return run

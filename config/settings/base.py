@@ -337,6 +337,10 @@ RETENTION_AGE_YEARS = env.int("RETENTION_AGE_YEARS", default=25)
 # Sign-in records (django-axes: usernames and addresses of sign-ins and failed
 # attempts) are removed by the same daily run after this many days.
 SIGN_IN_RECORD_DAYS = env.int("SIGN_IN_RECORD_DAYS", default=90)
+# The partner API's idempotency records (the first response to each POST
+# with an Idempotency-Key, personal data included) are removed by the same
+# run after this many days: a retry comes within minutes, not weeks.
+API_IDEMPOTENCY_DAYS = env.int("API_IDEMPOTENCY_DAYS", default=7)
 
 # Deadlines and reminders (reminders.services, issue 5). The beat schedule is
 # static settings, not django-celery-beat: it is code-reviewed and the same
@@ -447,9 +451,18 @@ SPECTACULAR_SETTINGS = {
         "that reads or changes case data is recorded in the partnership's access log.\n\n"
         "**Errors** are `application/problem+json` (RFC 9457); a 400 lists each field at fault in `errors`. "
         "**Retries:** send an `Idempotency-Key` header on POST; a retry with the same key and body returns "
-        "the first response. **Lists** use cursor pagination (`next`/`previous` links). **Throttling:** over "
-        "your client's budget you get a 429 with `Retry-After`."
+        f"the first response (keys are remembered for {API_IDEMPOTENCY_DAYS} days). **Lists** use cursor pagination (`next`/`previous` "
+        "links). **Throttling:** over your client's budget you get a 429 with `Retry-After`.\n\n"
+        "**Strict input.** Send only the query parameters and body fields this document declares, each of its "
+        "type: nothing is coerced or ignored, and anything else is a 400 naming it. Dates are `YYYY-MM-DD`, "
+        "date-times RFC 3339 with a time zone (1900 to 2099); date-times come back in UTC. Nothing may be dated "
+        "before 1900, before the young person's birth, or in the future beyond a few minutes of clock skew."
     ),
+    # The API's rules between fields go in after the enums are named
+    # (api.serializers.add_rules_between_fields).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums", "api.serializers.add_rules_between_fields",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AgencyKindEnum": "agencies.models.AgencyKind",
         "InterventionKindEnum": "referrals.models.InterventionKind",

@@ -124,3 +124,60 @@ def test_the_run_removes_sign_in_records_older_than_their_days_and_keeps_the_res
     assert run.detail["sign_in_records_removed"] == {"accesslog": 1, "accessfailurelog": 1, "accessattempt": 1}
     for model in (AccessLog, AccessFailureLog, AccessAttempt):
         assert [r.username for r in model.objects.all()] == [f"recent-{model.__name__}"]
+
+
+def test_the_run_removes_old_idempotency_records_and_expired_tokens_and_counts_them(cast, frozen, run, settings):
+    """The partner API's stored responses go after API_IDEMPOTENCY_DAYS and
+    expired OAuth tokens (with refresh tokens that can no longer be used)
+    go at once; what is recent or still valid stays. The counts are in the
+    run's record, written by the daily task."""
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    from api.models import IdempotencyRecord
+    from api.services import api_client_issue
+
+    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()  # noqa: N806
+    settings.API_IDEMPOTENCY_DAYS = 7
+    now = at(2026, 11, 25, 2, 30)
+    frozen(now)
+    client, _secret = api_client_issue(actor=cast.actor("owner", "agency_admin"), name="SIMS", scopes=["cases:read"])
+    for key, days in (("old", 8), ("edge", 7.01), ("recent", 6.9)):
+        IdempotencyRecord.objects.create(
+            client=client, key=key, request_hash="0" * 64, status_code=201,
+            response_body={"young_person": {"given_name": "Marigold"}}, created_at=now - dt.timedelta(days=days),
+        )
+
+    def token(name, expires_in_minutes):
+        return AccessToken.objects.create(
+            application=client.application, token=name, scope="cases:read",
+            expires=now + dt.timedelta(minutes=expires_in_minutes),
+        )
+
+    token("expired", -1)
+    token("long-expired", -60 * 24 * 30)
+    valid = token("valid", 10)
+    RefreshToken.objects.create(application=client.application, token="r-expired", user=client.service_user,
+                                access_token=token("expired-with-refresh", -5))
+    RefreshToken.objects.create(application=client.application, token="r-valid", user=client.service_user, access_token=valid)
+    RefreshToken.objects.create(application=client.application, token="r-orphan", user=client.service_user, access_token=None)
+
+    record = RetentionRun.objects.get(pk=run(safeguarding_tasks.retention_run))
+
+    assert record.detail["idempotency_records_removed"] == {"records": 2}
+    assert record.detail["oauth_tokens_removed"] == {
+        "access_tokens": 3, "refresh_tokens": 2, "grants": 0, "id_tokens": 0,
+    }
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
+    assert list(AccessToken.objects.values_list("token", flat=True)) == ["valid"]
+    assert list(RefreshToken.objects.values_list("token", flat=True)) == ["r-valid"]
+
+    # A second run finds nothing more.
+    again = RetentionRun.objects.get(pk=run(safeguarding_tasks.retention_run))
+    assert again.detail["idempotency_records_removed"] == {"records": 0}
+    assert set(again.detail["oauth_tokens_removed"].values()) == {0}
+
+
+def test_the_idempotency_records_are_registered_with_the_run():
+    from safeguarding.retention import registered_disposals
+
+    assert "idempotency_records" in registered_disposals()

@@ -184,11 +184,13 @@ def api_cases(key: str, serializer_class) -> list[tuple[str, str, object]]:
             if (key, path) in API_NO_FUTURE:
                 cases.append((path, "date far in the future", "2999-01-01"))
         elif isinstance(field, drf.IntegerField):
-            cases += [(path, "not a number", "lots"), (path, "beyond a database integer", BEYOND_BIGINT)]
+            cases += [(path, "not a number", "lots"), (path, "beyond a database integer", BEYOND_BIGINT),
+                      (path, "a number as text", "5"), (path, "a fraction", 5.5), (path, "a boolean", True)]
             if field.min_value is not None:
                 cases.append((path, "below its minimum", field.min_value - 1))
         elif isinstance(field, drf.CharField) and field.max_length:
             cases.append((path, f"text over max_length {field.max_length}", "x" * (field.max_length + 1)))
+            cases.append((path, "a number for text", 12345))
         elif isinstance(field, drf.CharField):
             cases.append((path, "not text", {"an": "object"}))
     return cases

