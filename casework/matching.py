@@ -21,18 +21,27 @@ How the search works
    hyphenated surname still finds the record) and the initials (slips in
    both names); for every date the given one could be a slip of (day and
    month swapped, one digit wrong, two neighbouring digits transposed) the
-   given-and-family pairs, in both orders and with nickname and
-   transliteration forms, so a common surname does not fetch hundreds of
-   rows; and the postcode keys. A few hundred probes of one btree index.
-   Unique pupil number and NHS number are looked up exactly on their own
-   unique indexes.
-2. **Scoring.** Each candidate is compared field by field and the evidence
-   added up as weights (roughly log-odds, in the style of Fellegi and
-   Sunter): names (exact, nickname or transliteration, phonetic, one or two
-   typing slips, swapped, hyphenated part), date of birth, postcode,
-   school, gender and identifiers. Disagreeing given names with the same
-   family name, date of birth and address is strong evidence of a twin or
-   a sibling, not a slip, and weighs heavily against.
+   given-and-family pairs, in both orders and with the hand-made groups'
+   forms, so a common surname does not fetch hundreds of rows; for every
+   date near it (up to ``NEAR_DAYS`` apart, or day and month each slightly
+   off) the pairs of the names as typed, in both orders; and the postcode
+   keys. A few hundred probes of one btree index. Unique pupil number and
+   NHS number are looked up exactly on their own unique indexes.
+2. **Scoring.** Each candidate is compared field by field
+   (``compare_levels``): given and family names (exact; a nickname, from
+   the ``nicknames`` package, or a transliteration, from the hand-made
+   groups below; one or two typing slips, by rapidfuzz's edit distance;
+   spelt differently but sounding alike, across languages; one a short
+   form or part of the other; one part of a double-barrelled name; swapped;
+   and a given name that differs while the family name agrees, which is
+   what twins and siblings look like), the date of birth (exact, day and
+   month swapped, one digit, two digits transposed, days apart, near),
+   postcode, school, gender and identifiers. The levels are weighed with
+   Fellegi and Sunter's model fitted on data (``casework.match_weights``):
+   the score is the log2 likelihood ratio, in bits, of "one person" against
+   "two children of one family" and "two other children", so a twin agreeing
+   on everything but a given name scores low while a slip in one field
+   does not. ``explain`` gives the reasons in words.
 3. **Privacy.** ``young_person_candidates`` applies the rule of issue 7 on
    top of ``safeguarding.access.visible_young_people``, the only source of
    who may be seen, and writes the search to the access log.
@@ -298,7 +307,13 @@ def dob_relation(a: dt.date, b: dt.date) -> str | None:
 
 def near_dates(born: dt.date) -> set[dt.date]:
     """The dates ``dob_relation`` calls days apart or near, other than ``born``."""
-    found = {born + dt.timedelta(days=n) for n in range(-NEAR_DAYS, NEAR_DAYS + 1) if n}
+    found: set[dt.date] = set()
+    for n in range(-NEAR_DAYS, NEAR_DAYS + 1):
+        try:
+            found.add(born + dt.timedelta(days=n))
+        except OverflowError:  # within days of the first or last date there is
+            continue
+    found.discard(born)
     for month in (born.month - 1, born.month + 1):
         for day in range(born.day - 3, born.day + 4):
             try:

@@ -342,3 +342,10 @@ def test_the_evaluation_set_meets_the_targets(names, seed):
     assert report.band_recall >= (0.995 if names == "tuning" else 0.98), report.as_dict()
     for name in ("dob_near", "swapped_plus_slip", "double_barrelled_moved"):
         assert report.per_class[name].recall >= 0.98, (name, report.as_dict())
+
+
+def test_near_dates_at_the_ends_of_the_calendar_are_searched_without_error():
+    """Schemathesis sends years like 1 and 9999: no date arithmetic may overflow."""
+    for born in (dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(5, 1, 2)):
+        assert born not in matching.near_dates(born)
+        assert matching.query_keys(matching.Details(given_name="Jay", family_name="Mensah", date_of_birth=born))
