@@ -26,7 +26,7 @@ from collections import Counter
 from bench.matching_eval import SEED, Blocks, _details, build, candidate_pairs, setup_django
 
 
-def scored_queries(data, probabilities, family_share):
+def scored_queries(data, probabilities, shares):
     """Per query: its candidates' (score, same person?) best first."""
     from casework import matching
 
@@ -36,7 +36,7 @@ def scored_queries(data, probabilities, family_share):
         scored = []
         for i in blocks.candidates(qd):
             levels = matching.compare_levels(qd, blocks.details[i])
-            scored.append((matching.score_of(levels, probabilities, family_share=family_share),
+            scored.append((matching.score_of(levels, probabilities, shares=shares),
                            data.index[i].rid == query.expected))
         scored.sort(key=lambda pair: -pair[0])
         yield query, scored
@@ -100,17 +100,17 @@ def main(argv: list[str] | None = None) -> None:
         {"stored": match_weights.PROBABILITIES, "EM": fit.probabilities, "labels": counted}, fit.seen,
     ))
     thresholds = [x / 2 for x in range(0, 21)]
-    share = truth["h"] / (truth["h"] + truth["u"])
-    for name, probabilities, family_share in (("EM", fit.probabilities, fit.family_share), ("labels", counted, share)):
-        print(f"\nThresholds on the {name} probabilities (family share {family_share:.4f}):")
-        for row in threshold_table(list(scored_queries(data, probabilities, family_share)), thresholds):
+    counted_shares = match_fitting.shares_among_others({c: truth[c] / len(labelled) for c in match_fitting.CLASSES})
+    for name, probabilities, shares in (("EM", fit.probabilities, fit.other_shares), ("labels", counted, counted_shares)):
+        print(f"\nThresholds on the {name} probabilities (shares of the others {shares}):")
+        for row in threshold_table(list(scored_queries(data, probabilities, shares)), thresholds):
             print("  " + json.dumps(row))
     if args.python:
         print()
-        print(match_fitting.as_python(fit))
+        print(match_fitting.as_python(fit.probabilities, fit.other_shares))
     if args.python_labels:
         print()
-        print(match_fitting.as_python(match_fitting.Fit(counted, {"m": 0, "h": share, "u": 1 - share}, 0, 0, True, {})))
+        print(match_fitting.as_python(counted, counted_shares))
 
 
 if __name__ == "__main__":

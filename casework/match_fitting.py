@@ -8,17 +8,18 @@ each vector occurs: the E step gives every vector its probability of being
 each class under the current estimates, the M step counts the levels again
 weighted by it. Splink does the same over SQL with two classes; here the
 vectors come from the comparison the app runs, so the levels fitted are
-exactly the levels scored, and there are three classes
+exactly the levels scored, and there are four classes
 (``casework.match_weights``): one person (m), one family (h: twins,
 siblings, cousins, which blocking brings in far more often than chance and
-which agree on everything but a given name), and other children blocking
-found (u).
+which agree on everything but a given name), another child of the same
+name (n) and another child that blocking found on a shared date and one
+name (u).
 
 Two adjustments the model needs, both made by ``fit``:
 
-* The third class's date-of-birth probabilities are taken from random
-  pairs (as Splink estimates u by random sampling), not from the
-  candidates: see ``with_chance_agreement``.
+* The namesakes' date-of-birth probabilities are taken from random pairs
+  (as Splink estimates u by random sampling), not from the candidates:
+  see ``with_chance_agreement``.
 * A partnership holds few duplicates, so its fit starts from the stored
   probabilities and keeps them as a prior (``prior_strength`` pairs' worth
   per class): its own families and strangers are measured, its m moves
@@ -47,14 +48,18 @@ from casework import match_weights, matching
 from safeguarding import access
 from safeguarding.access import Actor
 
-Probabilities = dict[str, dict[str, tuple[float, float, float]]]  # field -> level -> (m, h, u)
+Probabilities = dict[str, dict[str, tuple[float, ...]]]  # field -> level -> one per class
 Pattern = tuple[str | None, ...]
-CLASSES = ("m", "h", "u")  # one person, one family, strangers
+# One person, one family, another child of the same name, another child.
+CLASSES = match_weights.CLASSES
+_OTHERS = tuple(c for c in CLASSES if c != "m")
 
 # A floor for every probability, and the pseudo-count every level of a
 # class gets in each M step: a level never seen is rare, not impossible.
 _FLOOR = 1e-5
 _SMOOTHING = 0.5
+# No class of other child loses its say entirely.
+_MIN_SHARE = 0.01
 
 
 def pattern_of(levels: Mapping[str, str | None]) -> Pattern:
@@ -66,20 +71,28 @@ def count_patterns(vectors: Iterable[Mapping[str, str | None]]) -> Counter[Patte
     return Counter(pattern_of(levels) for levels in vectors)
 
 
+def shares_among_others(shares: Mapping[str, float]) -> dict[str, float]:
+    """Of the candidates that are not the person, each class's share (each
+    at least 1%, so none loses its say), as ``match_weights.SHARES``."""
+    raw = {c: max(shares[c], 0.0) for c in _OTHERS}
+    total = sum(raw.values()) or 1.0
+    floored = {c: max(v / total, _MIN_SHARE) for c, v in raw.items()}
+    norm = sum(floored.values())
+    return {c: round(v / norm, 4) for c, v in floored.items()}
+
+
 @dataclass
 class Fit:
     probabilities: Probabilities
-    shares: dict[str, float]  # of the candidate pairs: one person, one family, strangers
+    shares: dict[str, float]  # of the candidate pairs, per class
     pairs: int
     iterations: int
     converged: bool
     seen: dict[str, Counter]  # how often each level occurred, per field
 
     @property
-    def family_share(self) -> float:
-        """Of the candidates that are not the person, the share from one
-        family; kept within 1%..99% so that neither class loses its say."""
-        return min(max(self.shares["h"] / (self.shares["h"] + self.shares["u"]), 0.01), 0.99)
+    def other_shares(self) -> dict[str, float]:
+        return shares_among_others(self.shares)
 
 
 def _seen(patterns: Counter[Pattern]) -> dict[str, Counter]:
@@ -92,12 +105,11 @@ def _seen(patterns: Counter[Pattern]) -> dict[str, Counter]:
 
 
 def fit_em(
-    patterns: Counter[Pattern], *, u: Mapping[str, Mapping[str, float]] | None = None, start: Probabilities | None = None,
-    prior_strength: float = 0.0, iterations: int = 1000, tolerance: float = 1e-7,
+    patterns: Counter[Pattern], *, start: Probabilities | None = None, prior_strength: float = 0.0,
+    iterations: int = 1000, tolerance: float = 1e-7,
 ) -> Fit:
-    """Fit m, h and the three shares to the candidate patterns by EM, with
-    the strangers' u held fixed (Splink's ``fix_u_probabilities``), from
-    ``start`` (the stored probabilities unless given). With
+    """Fit every class's probabilities and share to the candidate patterns by
+    EM, from ``start`` (the stored probabilities unless given). With
     ``prior_strength`` > 0 the start is also a prior worth that many pairs
     of each class (maximum a posteriori), so a level the data hardly show
     keeps its stored probability."""
@@ -109,17 +121,15 @@ def fit_em(
             if level is not None and level not in start[key]:
                 raise ValueError(f"Level {level!r} of {key} is not in the stored table")
     tables = {
-        "m": {key: {level: start[key][level][0] for level in levels[key]} for key in fields},
-        "h": {key: {level: start[key][level][1] for level in levels[key]} for key in fields},
-        "u": {key: {level: (start[key][level][2] if u is None else u[key][level]) for level in levels[key]} for key in fields},
+        c: {key: {level: start[key][level][i] for level in levels[key]} for key in fields}
+        for i, c in enumerate(CLASSES)
     }
-    free = ("m", "h") if u is not None else CLASSES
-    shares = {"m": 0.3, "h": 0.3, "u": 0.4}
+    shares = dict.fromkeys(CLASSES, 1 / len(CLASSES))
     total = sum(patterns.values())
     converged = False
     done = 0
     for done in range(1, iterations + 1):
-        counts = {c: {key: dict.fromkeys(levels[key], 0.0) for key in fields} for c in free}
+        counts = {c: {key: dict.fromkeys(levels[key], 0.0) for key in fields} for c in CLASSES}
         class_totals = dict.fromkeys(CLASSES, 0.0)
         for pattern, n in patterns.items():
             logs = {}
@@ -135,16 +145,15 @@ def fit_em(
             for c in CLASSES:
                 responsibility = n * weights[c] / norm
                 class_totals[c] += responsibility
-                if c in counts:
-                    for key, level in zip(fields, pattern):
-                        if level is not None:
-                            counts[c][key][level] += responsibility
+                for key, level in zip(fields, pattern):
+                    if level is not None:
+                        counts[c][key][level] += responsibility
         change = 0.0
         for c in CLASSES:
             new = min(max(class_totals[c] / total, 1e-6), 1 - 1e-6)
             change = max(change, abs(new - shares[c]))
             shares[c] = new
-        for c, index in ((c, CLASSES.index(c)) for c in free):
+        for index, c in enumerate(CLASSES):
             for key in fields:
                 # Add-half smoothing: a level a class never showed is rare, not impossible.
                 weight = sum(counts[c][key].values()) + prior_strength + _SMOOTHING * len(levels[key])
@@ -169,8 +178,8 @@ def fit_em(
 
 
 def u_of(patterns: Counter[Pattern]) -> dict[str, dict[str, float]]:
-    """u measured on pairs of strangers: how often each level occurs among
-    them (add-half smoothing, so an unseen level is rare, not impossible)."""
+    """How often each level occurs among pairs (add-half smoothing, so an
+    unseen level is rare, not impossible)."""
     seen = _seen(patterns)
     result: dict[str, dict[str, float]] = {}
     for key in matching.COMPARISON_FIELDS:
@@ -196,43 +205,47 @@ def fit(
     candidate_patterns: Counter[Pattern], random_patterns: Counter[Pattern], *, start: Probabilities | None = None,
     prior_strength: float = 0.0,
 ) -> Fit:
-    """EM with all three classes free on the candidate pairs, from ``start``
-    (the stored probabilities unless given), then the third class's dates
-    from random pairs (``with_chance_agreement``)."""
+    """EM on the candidate pairs, from ``start`` (the stored probabilities
+    unless given), then the namesakes' dates from random pairs
+    (``with_chance_agreement``)."""
     fitted = fit_em(candidate_patterns, start=start, prior_strength=prior_strength)
     fitted.probabilities = with_chance_agreement(fitted.probabilities, random_patterns)
     return fitted
 
 
-# The fields whose u is taken from random pairs rather than from the
-# candidates (see ``with_chance_agreement``).
+# The fields whose namesake probabilities are taken from random pairs
+# rather than from the candidates (see ``with_chance_agreement``).
 CHANCE_FIELDS = ("dob",)
 
 
 def with_chance_agreement(probabilities: Probabilities, random_patterns: Counter[Pattern]) -> Probabilities:
-    """The third class's date-of-birth probabilities replaced by how the
-    dates of two strangers drawn at random relate.
+    """The namesakes' date-of-birth probabilities replaced by how the dates
+    of two children drawn at random relate.
 
-    Strangers come before the comparison because blocking found them on
-    something they share: a name on the same date of birth, or both names
-    on a nearby date. So among candidates, a stranger's date agrees with
-    the query's in step with how far the names disagree, which the model
-    (fields independent within a class) cannot express; counted there,
-    "same date of birth" looks like weak evidence and a namesake a few
-    days apart elsewhere looks like a slip. Between strangers the dates
-    relate by chance alone: one date in thousands, a near one in about a
-    hundred. Reviewed and adopted in ``match_weights``."""
+    Another child of the same name comes before the comparison because
+    blocking found them on their names and a nearby date, so among the
+    candidates their dates agree far more often than chance: counted there,
+    "same date of birth" would look like weak evidence against a namesake
+    and one born a few days apart elsewhere like a slip. Two children who
+    merely share a name have dates related by chance alone: one date in
+    thousands, a near one in about a hundred. Reviewed and adopted in
+    ``match_weights``."""
     chance = u_of(random_patterns)
+    index = CLASSES.index("n")
     result = {key: dict(levels) for key, levels in probabilities.items()}
     for key in CHANCE_FIELDS:
-        result[key] = {level: (m, h, chance[key][level]) for level, (m, h, _) in probabilities[key].items()}
+        result[key] = {
+            level: tuple(chance[key][level] if i == index else p for i, p in enumerate(by_class))
+            for level, by_class in probabilities[key].items()
+        }
     return result
 
 
 def labelled_probabilities(labelled: Iterable[tuple[Mapping[str, str | None], str]]) -> Probabilities:
-    """m, h and u counted directly from pairs whose truth is known (the
-    synthetic set's: "m" one person, "h" one family, "u" strangers): the
-    reference the EM estimates are reviewed against. Add-half smoothing."""
+    """Each class's probabilities counted directly from pairs whose truth is
+    known (the synthetic set's: one of ``CLASSES``): the maximum-likelihood
+    estimate where labels exist, and the reference the EM estimates are
+    reviewed against. Add-half smoothing."""
     fields = matching.COMPARISON_FIELDS
     counts = {c: {key: Counter() for key in fields} for c in CLASSES}
     for levels, truth in labelled:
@@ -251,10 +264,11 @@ def labelled_probabilities(labelled: Iterable[tuple[Mapping[str, str | None], st
 
 def review_table(columns: Mapping[str, Probabilities], seen: Mapping[str, Counter] | None = None) -> str:
     """A plain-text table for a person to review: for each field and level,
-    m, h, u and the two weights, log2(m/u) and log2(m/h), under each set
-    of probabilities given."""
+    each class's probability and the weights against each other class,
+    log2(m/h), log2(m/n) and log2(m/u), under each set of probabilities."""
     names = list(columns)
-    header = ["field", "level"] + [f"{name} {part}" for name in names for part in ("m", "h", "u", "m/u", "m/h")]
+    parts = list(CLASSES) + [f"m/{c}" for c in _OTHERS]
+    header = ["field", "level"] + [f"{name} {part}" for name in names for part in parts]
     if seen is not None:
         header.append("pairs seen")
     rows = [header]
@@ -262,8 +276,9 @@ def review_table(columns: Mapping[str, Probabilities], seen: Mapping[str, Counte
         for level in match_weights.PROBABILITIES[key]:
             row = [key, level]
             for name in names:
-                m, h, u = columns[name][key][level]
-                row += [f"{m:.4f}", f"{h:.4f}", f"{u:.5f}", f"{math.log2(m / u):+.2f}", f"{math.log2(m / h):+.2f}"]
+                by_class = columns[name][key][level]
+                row += [f"{p:.5f}" for p in by_class]
+                row += [f"{math.log2(by_class[0] / by_class[CLASSES.index(c)]):+.2f}" for c in _OTHERS]
             if seen is not None:
                 row.append(str(seen[key][level]))
             rows.append(row)
@@ -271,16 +286,16 @@ def review_table(columns: Mapping[str, Probabilities], seen: Mapping[str, Counte
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
-def as_python(fitted: Fit) -> str:
-    """The probabilities and family share as ``casework.match_weights`` holds them."""
-    lines = ["PROBABILITIES: dict[str, dict[str, tuple[float, float, float]]] = {"]
-    for key, levels in fitted.probabilities.items():
+def as_python(probabilities: Probabilities, shares: Mapping[str, float]) -> str:
+    """The probabilities and shares as ``casework.match_weights`` holds them."""
+    lines = ["PROBABILITIES: dict[str, dict[str, tuple[float, float, float, float]]] = {"]
+    for key, levels in probabilities.items():
         lines.append(f'    "{key}": {{')
-        for level, (m, h, u) in levels.items():
-            lines.append(f'        "{level}": ({m:.6f}, {h:.6f}, {u:.6f}),')
+        for level, by_class in levels.items():
+            lines.append(f'        "{level}": ({", ".join(f"{p:.6f}" for p in by_class)}),')
         lines.append("    },")
     lines.append("}")
-    lines.append(f"FAMILY_SHARE = {fitted.family_share:.4f}")
+    lines.append(f"SHARES = {dict(shares)!r}")
     return "\n".join(lines)
 
 

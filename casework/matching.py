@@ -708,42 +708,48 @@ def explain(query: Details, record: Details, levels: Mapping[str, str | None]) -
 
 @dataclass(frozen=True)
 class Weighing:
-    """A comparison weighed: the score, and its two sides (bits): against a
-    stranger (the sum of log2(m/u)) and against a brother, sister, twin or
-    cousin (the sum of log2(m/h))."""
+    """A comparison weighed: the score, and which alternative to "one person"
+    explained the details best (``h`` one family, ``n`` another child of
+    the same name, ``u`` another child), with the bits against each."""
 
     score: float
-    against_stranger: float
-    against_family: float
+    against: dict[str, float]
+    likeliest_other: str
 
 
 def weigh(
-    levels: Mapping[str, str | None], probabilities: Mapping[str, Mapping[str, tuple[float, float, float]]] | None = None,
-    *, family_share: float | None = None,
+    levels: Mapping[str, str | None], probabilities=None, *, shares: Mapping[str, float] | None = None,
 ) -> Weighing:
-    """Weigh a comparison vector (see ``casework.match_weights``): log2 m
-    less log2 of the family and stranger classes mixed by their shares."""
+    """Weigh a comparison vector (see ``casework.match_weights``): log2 m less
+    log2 of the other classes mixed by their shares among candidates."""
     table = match_weights.LOG2 if probabilities is None else match_weights.log_tables(probabilities)
-    share = match_weights.FAMILY_SHARE if family_share is None else family_share
-    log_m = log_h = log_u = 0.0
+    shares = match_weights.SHARES if shares is None else shares
+    logs = [0.0] * len(match_weights.CLASSES)
     for key, level in levels.items():
         if level is not None:
-            m, h, u = table[key][level]
-            log_m += m
-            log_h += h
-            log_u += u
-    # log2(share * 2**log_h + (1 - share) * 2**log_u), without overflow.
-    a, b = math.log2(share) + log_h, math.log2(1 - share) + log_u
-    top = max(a, b)
-    against = top + math.log2(2 ** (a - top) + 2 ** (b - top))
+            for i, value in enumerate(table[key][level]):
+                logs[i] += value
+    log_m = logs[0]
+    others = {c: math.log2(shares[c]) + logs[i] for i, c in enumerate(match_weights.CLASSES) if c != "m"}
+    # log2 of the sum of 2**x, without overflow.
+    top = max(others.values())
+    mixed = top + math.log2(sum(2 ** (x - top) for x in others.values()))
     return Weighing(
-        score=round(log_m - against, 2), against_stranger=round(log_m - log_u, 2), against_family=round(log_m - log_h, 2),
+        score=round(log_m - mixed, 2),
+        against={c: round(log_m - logs[i], 2) for i, c in enumerate(match_weights.CLASSES) if c != "m"},
+        likeliest_other=max(others, key=others.get),
     )
 
 
-def score_of(levels: Mapping[str, str | None], probabilities=None, *, family_share: float | None = None) -> float:
+def score_of(levels: Mapping[str, str | None], probabilities=None, *, shares: Mapping[str, float] | None = None) -> float:
     """The score of a comparison vector, in bits."""
-    return weigh(levels, probabilities, family_share=family_share).score
+    return weigh(levels, probabilities, shares=shares).score
+
+
+_LIKELIER_WORDS = {
+    "h": "More like a brother, sister, twin or cousin than the same person",
+    "n": "More like another child of the same name than the same person",
+}
 
 
 def compare(query: Details, record: Details) -> Comparison:
@@ -751,10 +757,10 @@ def compare(query: Details, record: Details) -> Comparison:
     levels = compare_levels(query, record)
     weighing = weigh(levels)
     reasons = explain(query, record, levels)
-    # Which of the two weighed more, when it is the family: a screener
-    # should know a record is held back because it looks like a sibling.
-    if weighing.against_family < weighing.against_stranger and weighing.score < MATCH_THRESHOLD:
-        reasons.append("More like a brother, sister, twin or cousin than the same person")
+    # What held a record back, when it is a sibling or a namesake: a
+    # screener should know why a near match is only "possible".
+    if weighing.score < MATCH_THRESHOLD and weighing.likeliest_other in _LIKELIER_WORDS:
+        reasons.append(_LIKELIER_WORDS[weighing.likeliest_other])
     return Comparison(score=weighing.score, reasons=reasons, signals=levels)
 
 

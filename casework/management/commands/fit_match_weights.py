@@ -3,9 +3,9 @@
 Fits the matching weights (``casework.match_fitting``) on one partnership's
 own young-person records, on the authority of one of its hub screeners
 (``--by``: they may see the partnership's whole index), and prints them
-beside the stored ones for review: for each field and level m, h, u and
-the weights against a stranger and against a brother or sister, with how
-often each level was seen. ``--python`` also prints the literal for
+beside the stored ones for review: for each field and level each class's
+probability (one person, one family, namesakes, other children) and the
+weights against each, with how often each level was seen. ``--python`` also prints the literal for
 ``casework/match_weights.py``.
 
 It changes nothing: the weights in use change only when a person puts the
@@ -28,6 +28,7 @@ from safeguarding.models import Channel
 # pairs, in pairs of each class: a partnership holds few duplicates, so its
 # own data should move m only as far as they clearly show.
 PRIOR_STRENGTH = 200.0
+CLASS_WORDS = {"m": "one person", "h": "one family", "n": "namesakes", "u": "other children"}
 
 
 class Command(BaseCommand):
@@ -66,9 +67,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{place.name}: {pairs.records:,} records searched for, {fit.pairs:,} candidate pairs, "
             f"{sum(pairs.random.values()):,} random pairs; EM {'converged' if fit.converged else 'stopped'} "
-            f"after {fit.iterations} iterations; shares of the candidates: one person {fit.shares['m']:.4f}, "
-            f"one family {fit.shares['h']:.4f}, strangers {fit.shares['u']:.4f} "
-            f"(stored family share {match_weights.FAMILY_SHARE}, fitted {fit.family_share:.4f})"
+            f"after {fit.iterations} iterations; shares of the candidates: "
+            + ", ".join(f"{CLASS_WORDS[c]} {share:.4f}" for c, share in fit.shares.items())
+            + f" (of the others, stored {match_weights.SHARES}, fitted {fit.other_shares})"
         )
         self.stdout.write("")
         self.stdout.write(match_fitting.review_table(
@@ -81,4 +82,4 @@ class Command(BaseCommand):
         )
         if python:
             self.stdout.write("")
-            self.stdout.write(match_fitting.as_python(fit))
+            self.stdout.write(match_fitting.as_python(fit.probabilities, fit.other_shares))
