@@ -6,9 +6,12 @@ Each *family* has a base record in the index. Queries are either a variant
 of a base record (the same person typed again by another agency) or a
 *hard negative*: a different person who shares a great deal with a base
 record (a twin: same surname, date of birth and address; a sibling; a
-namesake with the same name and another date of birth, some only days
-apart, elsewhere; a cousin). Half the hard negatives are put in the index
-instead, so variants of their relative must pick the right one of the two.
+namesake with the same name, born years apart elsewhere; a cousin). Half
+the hard negatives are put in the index instead, so variants of their
+relative must pick the right one of the two. A harder namesake, born days
+or weeks apart elsewhere (``namesake_near``), is reported on its own and
+left out by ``--no-near-namesakes``: on name, date and address alone it is
+a date slip by someone who has moved.
 
 The variant classes (``VARIANT_CATEGORIES``): typing slips, nicknames,
 transliterations, swapped names, date-of-birth slips (day and month
