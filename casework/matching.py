@@ -483,15 +483,27 @@ def spelling_key(token: str) -> str:
 _DIMINUTIVE_END = re.compile(r"(ie|[aeiouy])$")
 
 
+# Each name is met many times over against others: its squeezed form and
+# stem are worked out once (the search's time is mostly spent here).
+@functools.lru_cache(maxsize=65536)
+def _squeezed(token: str) -> str:
+    return _SQUEEZE.sub(r"\1", token)
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem(squeezed: str) -> str:
+    return _DIMINUTIVE_END.sub("", squeezed)
+
+
 def _is_short_form(a: str, b: str) -> bool:
     """One name a short form of the other: a prefix of three letters or more
     (Eli, Elijah; Abdi, Abdirahman; Dann, Daniel), or the end of four or more
     (Emeka, Chukwuemeka; Seun, Oluwaseun), as written or as it sounds."""
     short, long = sorted((a, b), key=len)
-    squeezed_short, squeezed_long = _SQUEEZE.sub(r"\1", short), _SQUEEZE.sub(r"\1", long)
+    squeezed_short, squeezed_long = _squeezed(short), _squeezed(long)
     # A short form often ends in a vowel of its own: Gabi for Gabriella,
     # Dougie for Douglas, Wendy for Chinwendu.
-    stem = _DIMINUTIVE_END.sub("", squeezed_short)
+    stem = _stem(squeezed_short)
     if len(squeezed_long) - len(stem) < 2:
         return False
     if len(stem) >= 3 and stem != squeezed_short and squeezed_long.startswith(stem):
