@@ -752,7 +752,10 @@ class MatchIn(StrictInput):
 
 class MatchCandidateOut(serializers.Serializer):
     id = serializers.IntegerField(source="young_person_id")
-    score = serializers.FloatField(help_text="The weight of the evidence: higher is likelier the same person")
+    score = serializers.FloatField(
+        help_text="The weight of the evidence, in bits (a log2 likelihood ratio): higher is likelier the same "
+        "person, below zero is evidence against",
+    )
     likely = serializers.BooleanField(help_text="The score is at or above the match threshold")
     reasons = serializers.ListField(child=serializers.CharField(), help_text="The evidence, in words")
     given_name = serializers.CharField()

@@ -21,18 +21,27 @@ How the search works
    hyphenated surname still finds the record) and the initials (slips in
    both names); for every date the given one could be a slip of (day and
    month swapped, one digit wrong, two neighbouring digits transposed) the
-   given-and-family pairs, in both orders and with nickname and
-   transliteration forms, so a common surname does not fetch hundreds of
-   rows; and the postcode keys. A few hundred probes of one btree index.
-   Unique pupil number and NHS number are looked up exactly on their own
-   unique indexes.
-2. **Scoring.** Each candidate is compared field by field and the evidence
-   added up as weights (roughly log-odds, in the style of Fellegi and
-   Sunter): names (exact, nickname or transliteration, phonetic, one or two
-   typing slips, swapped, hyphenated part), date of birth, postcode,
-   school, gender and identifiers. Disagreeing given names with the same
-   family name, date of birth and address is strong evidence of a twin or
-   a sibling, not a slip, and weighs heavily against.
+   given-and-family pairs, in both orders and with the hand-made groups'
+   forms, so a common surname does not fetch hundreds of rows; for every
+   date near it (up to ``NEAR_DAYS`` apart, or day and month each slightly
+   off) the pairs of the names as typed, in both orders; and the postcode
+   keys. A few hundred probes of one btree index. Unique pupil number and
+   NHS number are looked up exactly on their own unique indexes.
+2. **Scoring.** Each candidate is compared field by field
+   (``compare_levels``): given and family names (exact; a nickname, from
+   the ``nicknames`` package, or a transliteration, from the hand-made
+   groups below; one or two typing slips, by rapidfuzz's edit distance;
+   spelt differently but sounding alike, across languages; one a short
+   form or part of the other; one part of a double-barrelled name; swapped;
+   and a given name that differs while the family name agrees, which is
+   what twins and siblings look like), the date of birth (exact, day and
+   month swapped, one digit, two digits transposed, days apart, near),
+   postcode, school, gender and identifiers. The levels are weighed with
+   Fellegi and Sunter's model fitted on data (``casework.match_weights``):
+   the score is the log2 likelihood ratio, in bits, of "one person" against
+   "two children of one family" and "two other children", so a twin agreeing
+   on everything but a given name scores low while a slip in one field
+   does not. ``explain`` gives the reasons in words.
 3. **Privacy.** ``young_person_candidates`` applies the rule of issue 7 on
    top of ``safeguarding.access.visible_young_people``, the only source of
    who may be seen, and writes the search to the access log.
@@ -42,12 +51,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from django.utils import timezone
+from nicknames import NickNamer
+from rapidfuzz.distance import OSA
 
+from casework import match_weights
 from lib.errors import DomainError
 from referrals.models import YoungPerson, YoungPersonMatchKey, YoungPersonMerge
 from safeguarding import access
@@ -139,7 +152,7 @@ john jack johnny jon jonny
 jonathan jon jonny jonty nathan
 joseph joe joey jo
 joshua josh
-michael mike mikey mick micky mickey michal mikhail
+michael mike mikey mick micky mickey michal mikhail mikael mykhailo
 christopher chris kit topher
 nicholas nick nicky nico
 daniel dan danny dani
@@ -206,6 +219,19 @@ olusegun segun
 adebayo bayo
 jayden jaden jaiden jaydon
 aidan aiden ayden
+katarzyna kasia kasha
+aimee amy amie
+malgorzata gosia
+aleksandra ola
+zofia zosia
+wojciech wojtek
+krzysztof krzys krzysiek
+agnieszka aga
+jozef jozek
+mykola mikola nikolai nikolay
+oleksandr sasha
+olena elena yelena helena
+yevgeny evgeny yevgeniy
 """
 
 
@@ -221,9 +247,22 @@ def _load_groups(text: str) -> dict[str, frozenset[str]]:
 NAME_GROUPS = _load_groups(NAME_GROUPS_TEXT)
 
 
+# English short forms come from the ``nicknames`` package (a curated list of
+# about 2,700 name and nickname pairs): a name and its nicknames, and a
+# nickname and the names it is short for. Only direct pairs: two nicknames
+# of one name ("Ron" of Aaron and of Veronica) are not taken as each other.
+_NICKNAMER = NickNamer()
+
+
+def _grouped_forms(token: str) -> frozenset[str]:
+    return NAME_GROUPS.get(token, frozenset()) | {token}
+
+
+@functools.lru_cache(maxsize=65536)
 def name_forms(token: str) -> frozenset[str]:
     """The token with its nicknames and transliterations."""
-    return NAME_GROUPS.get(token, frozenset()) | {token}
+    english = _NICKNAMER.nicknames_of(token) | _NICKNAMER.canonicals_of(token)
+    return NAME_GROUPS.get(token, frozenset()) | {fold(n) for n in english if n.isalpha()} | {token}
 
 
 # ---------------------------------------------------------------------------
@@ -234,6 +273,9 @@ DOB_EXACT = "exact"
 DOB_SWAPPED = "day_month_swapped"
 DOB_ONE_DIGIT = "one_digit"
 DOB_TRANSPOSED = "digits_transposed"
+DOB_DAYS_APART = "days_apart"  # one to three days apart
+DOB_NEAR = "near"  # up to NEAR_DAYS apart, or day and month each slightly off
+NEAR_DAYS = 10
 
 
 def _date_from_digits(digits: str) -> dt.date | None:
@@ -255,7 +297,30 @@ def dob_relation(a: dt.date, b: dt.date) -> str | None:
         return DOB_ONE_DIGIT
     if len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]:
         return DOB_TRANSPOSED
+    apart = abs((a - b).days)
+    if apart <= 3:
+        return DOB_DAYS_APART
+    if apart <= NEAR_DAYS or (a.year == b.year and abs(a.month - b.month) == 1 and abs(a.day - b.day) <= 3):
+        return DOB_NEAR
     return None
+
+
+def near_dates(born: dt.date) -> set[dt.date]:
+    """The dates ``dob_relation`` calls days apart or near, other than ``born``."""
+    found: set[dt.date] = set()
+    for n in range(-NEAR_DAYS, NEAR_DAYS + 1):
+        try:
+            found.add(born + dt.timedelta(days=n))
+        except OverflowError:  # within days of the first or last date there is
+            continue
+    found.discard(born)
+    for month in (born.month - 1, born.month + 1):
+        for day in range(born.day - 3, born.day + 4):
+            try:
+                found.add(dt.date(born.year, month, day))
+            except ValueError:
+                continue
+    return found
 
 
 def dob_variants(born: dt.date, *, today: dt.date | None = None) -> set[dt.date]:
@@ -327,13 +392,20 @@ class Details:
 
 def query_keys(details: Details, *, today: dt.date | None = None) -> set[str]:
     """The blocking keys to probe for these details (any one is enough)."""
-    def forms(name_tokens: list[str]) -> set[str]:
-        return {name_code(form) for t in name_tokens if len(t) >= 2 for form in name_forms(t) if len(form) >= 2}
+    def forms(name_tokens: list[str], known=name_forms) -> set[str]:
+        return {name_code(form) for t in name_tokens if len(t) >= 2 for form in known(t) if len(form) >= 2}
 
     given_codes, family_codes = forms(details.given_tokens), forms(details.family_tokens)
     codes = given_codes | family_codes
+    # Pairs of both names for the slips of the date: with the hand-made
+    # groups' forms only (the English nicknames would multiply forty dates
+    # by a dozen forms; a nickname is found on the date as given).
+    grouped_given = forms(details.given_tokens, _grouped_forms)
+    grouped_family = forms(details.family_tokens, _grouped_forms)
     # Both orders: the given and family names may have been swapped.
-    pairs = {(g, f) for g in given_codes for f in family_codes} | {(f, g) for g in given_codes for f in family_codes}
+    pairs = {(g, f) for g in grouped_given for f in grouped_family} | {
+        (f, g) for g in grouped_given for f in grouped_family
+    }
     keys: set[str] = set()
     if details.date_of_birth is not None:
         born = details.date_of_birth
@@ -348,34 +420,107 @@ def query_keys(details: Details, *, today: dt.date | None = None) -> set[str]:
             keys |= {f"i{day}:{g[:1]}{f[:1]}" for g, f in pairs}
         # Other slips of the date: both names must agree (one probe per pair
         # and date), or a common surname times forty dates would fetch hundreds.
-        for born in dob_variants(born, today=today) - near:
-            other = _dob_key(born)
+        variants = dob_variants(born, today=today) - near
+        for when in variants:
+            other = _dob_key(when)
             keys |= {f"b{other}:{g}:{f}" for g, f in pairs}
+        # Near misses of the date (days apart, day and month each slightly
+        # off) with both names as typed, in either order: a few dozen
+        # dates, and a pair on one date finds a handful of rows at most.
+        own_given = {name_code(t) for t in details.given_tokens if len(t) >= 2}
+        own_family = {name_code(t) for t in details.family_tokens if len(t) >= 2}
+        own_pairs = {(g, f) for g in own_given for f in own_family} | {(f, g) for g in own_given for f in own_family}
+        for when in near_dates(born) - variants - near:
+            other = _dob_key(when)
+            keys |= {f"b{other}:{g}:{f}" for g, f in own_pairs}
     pc = postcode_key(details.postcode)
     if pc:
         keys |= {f"p{pc}:{c}" for c in codes}
     return keys
 
 
-def _osa_distance(a: str, b: str, limit: int = 3) -> int:
-    """Optimal string alignment distance (edits, with neighbouring swaps), capped."""
-    if abs(len(a) - len(b)) >= limit:
-        return limit
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return min(previous[-1], limit)
-
-
 # Levels of agreement between two names, strongest first.
-EXACT, NICKNAME, TYPO, PHONETIC, PART, NONE = "exact", "nickname", "typo", "phonetic", "part", "none"
+EXACT, NICKNAME, TYPO, PHONETIC, SHORT, PART, NONE = "exact", "nickname", "typo", "phonetic", "short_form", "part", "none"
+
+# How another language or the ear spells the same sound (applied in order
+# to a folded token): Kacper and Casper, Yusuf and Yousuf, Szymon and Shimon,
+# Wiktoria and Viktoria, Sophie and Sofie, Khalid and Kalid. Written for
+# the comparison only: the stored keys (``name_code``) do not change.
+_SPELLING_RULES = (
+    ("sch", "sh"), ("tch", "ch"), ("dj", "j"), ("ph", "f"), ("ck", "k"), ("sz", "sh"), ("cz", "ch"),
+    ("kh", "k"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("qu", "kv"), ("q", "k"), ("x", "ks"), ("w", "v"),
+    ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ea", "i"), ("ey", "i"), ("ay", "ai"), ("ei", "ai"), ("oe", "e"),
+)
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_CH_HARD = re.compile(r"ch(?=[rlnm])|^ch(?=[rl])")  # Christian, Chloe: a k
+_FINAL_YE = re.compile(r"(?<=[^aeiou])ye$")  # Kye, Skye: as Kai
+
+
+@functools.lru_cache(maxsize=65536)
+def spelling_keys(token: str) -> frozenset[str]:
+    """The ways a folded token may sound: a c before e, i or y read hard
+    (Cian, Ceri: Kian, Kerry) and soft (Reece: Rhys)."""
+    return frozenset({spelling_key(token), spelling_key(_SOFT_C.sub("s", token))})
+
+
+@functools.lru_cache(maxsize=65536)
+def spelling_key(token: str) -> str:
+    """A folded token as it sounds, whichever language spelt it."""
+    t = _FINAL_YE.sub("ai", token)
+    t = _CH_HARD.sub("k", t)
+    if t.startswith("j") and len(t) > 1 and t[1] in "aeiou":
+        t = "y" + t[1:]  # Jakub, Jozef, Jasmin: Yakub, Yosef, Yasmin
+    for source, target in _SPELLING_RULES:
+        t = t.replace(source, target)
+    t = t.replace("c", "k").replace("y", "i").replace("ie", "i")
+    t = re.sub(r"(?<=[^aeiou])h", "", t)  # Rhys, Fatimah, Sarah
+    t = _SQUEEZE.sub(r"\1", t)
+    if len(t) > 3 and t.endswith("e"):
+        t = t[:-1]  # Sophie, Sofi
+    return t
+
+
+_DIMINUTIVE_END = re.compile(r"(ie|[aeiouy])$")
+
+
+# Each name is met many times over against others: its squeezed form and
+# stem are worked out once (the search's time is mostly spent here).
+@functools.lru_cache(maxsize=65536)
+def _squeezed(token: str) -> str:
+    return _SQUEEZE.sub(r"\1", token)
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem(squeezed: str) -> str:
+    return _DIMINUTIVE_END.sub("", squeezed)
+
+
+def _is_short_form(a: str, b: str) -> bool:
+    """One name a short form of the other: a prefix of three letters or more
+    (Eli, Elijah; Abdi, Abdirahman; Dann, Daniel), or the end of four or more
+    (Emeka, Chukwuemeka; Seun, Oluwaseun), as written or as it sounds."""
+    short, long = sorted((a, b), key=len)
+    squeezed_short, squeezed_long = _squeezed(short), _squeezed(long)
+    # A short form often ends in a vowel of its own: Gabi for Gabriella,
+    # Dougie for Douglas, Wendy for Chinwendu.
+    stem = _stem(squeezed_short)
+    if len(squeezed_long) - len(stem) < 2:
+        return False
+    if len(stem) >= 3 and stem != squeezed_short and squeezed_long.startswith(stem):
+        return True
+    if len(squeezed_long) - len(squeezed_short) < 2:
+        return False
+    if len(squeezed_short) >= 3 and squeezed_long.startswith(squeezed_short):
+        return True
+    if len(short) >= 4 and long.endswith(short):
+        return True
+    # Or the middle of a long name: Dami for Oluwadamilola, Wendy for Chinwendu.
+    if len(squeezed_long) >= 7 and (
+        (len(squeezed_short) >= 4 and squeezed_short in squeezed_long) or (len(stem) >= 4 and stem in squeezed_long)
+    ):
+        return True
+    sound_short, sound_long = spelling_key(short), spelling_key(long)
+    return len(sound_short) >= 3 and len(sound_long) > len(sound_short) and sound_long.startswith(sound_short)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -387,16 +532,23 @@ def _token_level(a: str, b: str) -> str:
     if b in name_forms(a) or a in name_forms(b):
         return NICKNAME
     longest = max(len(a), len(b))
-    distance = _osa_distance(a, b)
+    distance = OSA.distance(a, b, score_cutoff=3)
     if (distance == 1 and longest >= 4) or (distance == 2 and longest >= 8):
         return TYPO
-    code = name_code(a)
-    if len(code) >= 3 and code == name_code(b):
-        return PHONETIC
+    # (Not the blocking code alone: Hassan and Hussein share it, and are
+    # twins' names as often as one name spelt twice.)
+    for sound_a in spelling_keys(a):
+        for sound_b in spelling_keys(b):
+            if sound_a == sound_b or (
+                min(len(sound_a), len(sound_b)) >= 4 and OSA.distance(sound_a, sound_b, score_cutoff=1) <= 1
+            ):
+                return PHONETIC
+    if _is_short_form(a, b):
+        return SHORT
     return NONE
 
 
-_LEVEL_ORDER = {EXACT: 0, NICKNAME: 1, TYPO: 2, PHONETIC: 3, PART: 4, NONE: 5}
+_LEVEL_ORDER = {EXACT: 0, NICKNAME: 1, TYPO: 2, PHONETIC: 3, SHORT: 4, PART: 5, NONE: 6}
 
 
 def _names_level(left: list[str], right: list[str], *, whole_left: str = "", whole_right: str = "") -> str:
@@ -440,26 +592,24 @@ def _given_level(query: Details, record: Details) -> str:
     )
 
 
-# Weights of evidence (roughly log-odds). Tuned on bench/matching_eval.py;
-# the figures are in the issue note.
-GIVEN_WEIGHTS = {EXACT: 4.0, NICKNAME: 3.5, TYPO: 3.0, PHONETIC: 2.5, PART: 3.0, NONE: -7.0}
-FAMILY_WEIGHTS = {EXACT: 4.0, PART: 3.0, NICKNAME: 3.0, TYPO: 3.0, PHONETIC: 2.5, NONE: -4.0}
-DOB_WEIGHTS = {DOB_EXACT: 5.0, DOB_SWAPPED: 3.0, DOB_TRANSPOSED: 2.5, DOB_ONE_DIGIT: 2.0, None: -6.0}
-SWAPPED_NAMES_PENALTY = -0.5
-POSTCODE_SAME, POSTCODE_DISTRICT, POSTCODE_DIFFERENT = 2.0, 0.5, -1.5
-SCHOOL_SAME, SCHOOL_DIFFERENT = 1.0, -0.5
-GENDER_CONFLICT = -3.0
-IDENTIFIER_SAME, IDENTIFIER_DIFFERENT = 12.0, -12.0
+# The given name disagreeing while the family name agrees is its own level:
+# it is what a twin, a sibling or a cousin looks like, and far commoner
+# among different people than among one person typed twice.
+NONE_SAME_FAMILY = "none_same_family"
 
+# The comparison: one level of agreement per field (``None`` when one side
+# is blank: no evidence either way), weighed with the probabilities fitted
+# and reviewed in ``match_weights``.
+COMPARISON_FIELDS = ("given", "family", "swapped", "dob", "postcode", "school", "gender", "upn", "nhs")
 # A candidate at or above MATCH_THRESHOLD is "likely the same person"; one
 # between REVIEW_THRESHOLD and it is shown to the hub as "possible".
-MATCH_THRESHOLD = 9.0
-REVIEW_THRESHOLD = 4.0
+MATCH_THRESHOLD = match_weights.MATCH_THRESHOLD
+REVIEW_THRESHOLD = match_weights.REVIEW_THRESHOLD
 
 _LEVEL_WORDS = {
     EXACT: "the same", NICKNAME: "a nickname or another spelling of the same name",
     TYPO: "one or two typing slips apart", PHONETIC: "spelt differently but sound alike",
-    PART: "one part of a hyphenated or double name",
+    SHORT: "one a short form of the other", PART: "one part of a hyphenated or double name",
 }
 _DOB_WORDS = {
     DOB_EXACT: "Same date of birth",
@@ -467,6 +617,17 @@ _DOB_WORDS = {
     DOB_ONE_DIGIT: "Date of birth one digit different",
     DOB_TRANSPOSED: "Date of birth with two digits transposed",
 }
+
+
+def _dob_words(level: str, a: dt.date, b: dt.date) -> str:
+    if level in _DOB_WORDS:
+        return _DOB_WORDS[level]
+    if level == DOB_NEAR and abs((a - b).days) > NEAR_DAYS:
+        return "Dates of birth close: day and month each slightly off"
+    if level in (DOB_DAYS_APART, DOB_NEAR):
+        days = abs((a - b).days)
+        return f"Dates of birth {days} day{'s' if days > 1 else ''} apart"
+    return "Dates of birth differ"
 
 
 def _outward(pc: str) -> str:
@@ -481,24 +642,12 @@ class Comparison:
     signals: dict[str, Any] = field(default_factory=dict)
 
 
-def compare(query: Details, record: Details) -> Comparison:
-    """Weigh the evidence that two sets of details are one young person."""
-    score = 0.0
-    reasons: list[str] = []
-    signals: dict[str, Any] = {}
-
-    for name in ("unique_pupil_number", "nhs_number"):
+def compare_levels(query: Details, record: Details) -> dict[str, str | None]:
+    """The comparison vector: how far each field agrees (``COMPARISON_FIELDS``)."""
+    levels: dict[str, str | None] = {}
+    for name, key in (("unique_pupil_number", "upn"), ("nhs_number", "nhs")):
         a, b = getattr(query, name), getattr(record, name)
-        label = "Unique pupil number" if name == "unique_pupil_number" else "NHS number"
-        if a and b:
-            if a == b:
-                score += IDENTIFIER_SAME
-                reasons.append(f"{label} matches")
-                signals[name] = "same"
-            else:
-                score += IDENTIFIER_DIFFERENT
-                reasons.append(f"{label} differs: a different person")
-                signals[name] = "different"
+        levels[key] = ("same" if a == b else "different") if a and b else None
 
     given, family = _given_level(query, record), _family_level(query, record)
     # A name left blank is no evidence either way (an identifier-only search).
@@ -512,61 +661,119 @@ def compare(query: Details, record: Details) -> Comparison:
             _LEVEL_ORDER[cross_given] + _LEVEL_ORDER[cross_family] < _LEVEL_ORDER[given] + _LEVEL_ORDER[family]
         ):
             given, family, swapped = cross_given, cross_family, True
-    if swapped:
-        given_missing = family_missing = False
-        score += SWAPPED_NAMES_PENALTY
-        reasons.append("Given and family names swapped")
-    signals.update(given=None if given_missing else given, family=None if family_missing else family, swapped=swapped)
-    if not given_missing:
-        score += GIVEN_WEIGHTS[given]
-        reasons.append(f"Given names {_LEVEL_WORDS[given]}" if given != NONE else "Given names differ")
-    if not family_missing:
-        score += FAMILY_WEIGHTS[family]
-        reasons.append(f"Family names {_LEVEL_WORDS[family]}" if family != NONE else "Family names differ")
+            given_missing = family_missing = False
+    if given == NONE and family in (EXACT, PART) and not family_missing:
+        given = NONE_SAME_FAMILY
+    levels["given"] = None if given_missing else given
+    levels["family"] = None if family_missing else family
+    levels["swapped"] = None if given_missing or family_missing else ("yes" if swapped else "no")
 
-    dob = None
+    levels["dob"] = None
     if query.date_of_birth and record.date_of_birth:
-        dob = dob_relation(query.date_of_birth, record.date_of_birth)
-        score += DOB_WEIGHTS[dob]
-        reasons.append(_DOB_WORDS[dob] if dob else "Dates of birth differ")
-    signals["dob"] = dob
+        levels["dob"] = dob_relation(query.date_of_birth, record.date_of_birth) or NONE
 
     qpc, rpc = postcode_key(query.postcode), postcode_key(record.postcode)
-    place = None
+    levels["postcode"] = None
     if qpc and rpc:
-        if qpc == rpc:
-            score += POSTCODE_SAME
-            place = "same"
-            reasons.append("Same postcode")
-        elif _outward(qpc) == _outward(rpc):
-            score += POSTCODE_DISTRICT
-            place = "district"
-            reasons.append("Same postcode district")
-        else:
-            score += POSTCODE_DIFFERENT
-            place = "different"
-            reasons.append("Different postcode")
-    signals["postcode"] = place
+        levels["postcode"] = "same" if qpc == rpc else "district" if _outward(qpc) == _outward(rpc) else "different"
 
+    levels["school"] = None
     if query.school_id and record.school_id:
-        if query.school_id == record.school_id:
-            score += SCHOOL_SAME
-            reasons.append("Same school")
-        else:
-            score += SCHOOL_DIFFERENT
-            reasons.append("Different school")
+        levels["school"] = "same" if query.school_id == record.school_id else "different"
 
     binary = {"male", "female"}
-    if query.gender in binary and record.gender in binary and query.gender != record.gender:
-        score += GENDER_CONFLICT
-        reasons.append("Gender recorded differently")
+    levels["gender"] = None
+    if query.gender in binary and record.gender in binary:
+        levels["gender"] = "same" if query.gender == record.gender else "different"
+    return levels
 
-    given, family = signals["given"], signals["family"]
-    if given == NONE and family in (EXACT, PART) and dob == DOB_EXACT and place in ("same", None):
+
+def explain(query: Details, record: Details, levels: Mapping[str, str | None]) -> list[str]:
+    """The comparison in a screener's words, strongest evidence first."""
+    reasons: list[str] = []
+    for key, label in (("upn", "Unique pupil number"), ("nhs", "NHS number")):
+        if levels[key] == "same":
+            reasons.append(f"{label} matches")
+        elif levels[key] == "different":
+            reasons.append(f"{label} differs: a different person")
+    if levels["swapped"] == "yes":
+        reasons.append("Given and family names swapped")
+    given, family, dob, place = levels["given"], levels["family"], levels["dob"], levels["postcode"]
+    if given is not None:
+        reasons.append(f"Given names {_LEVEL_WORDS[given]}" if given in _LEVEL_WORDS else "Given names differ")
+    if family is not None:
+        reasons.append(f"Family names {_LEVEL_WORDS[family]}" if family in _LEVEL_WORDS else "Family names differ")
+    if dob is not None:
+        reasons.append(_dob_words(dob, query.date_of_birth, record.date_of_birth))
+    if place is not None:
+        reasons.append({"same": "Same postcode", "district": "Same postcode district", "different": "Different postcode"}[place])
+    if levels["school"] is not None:
+        reasons.append("Same school" if levels["school"] == "same" else "Different school")
+    if levels["gender"] == "different":
+        reasons.append("Gender recorded differently")
+    if given == NONE_SAME_FAMILY and dob == DOB_EXACT and place in ("same", None):
         reasons.append("Given names differ with the same family name and date of birth: likely a twin or sibling")
-    elif given == NONE and family in (EXACT, PART) and place == "same":
+    elif given == NONE_SAME_FAMILY and place == "same":
         reasons.append("Given names differ at the same address: likely a sibling")
-    return Comparison(score=round(score, 2), reasons=reasons, signals=signals)
+    return reasons
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """A comparison weighed: the score, and which alternative to "one person"
+    explained the details best (``h`` one family, ``n`` another child of
+    the same name, ``u`` another child), with the bits against each."""
+
+    score: float
+    against: dict[str, float]
+    likeliest_other: str
+
+
+def weigh(
+    levels: Mapping[str, str | None], probabilities=None, *, shares: Mapping[str, float] | None = None,
+) -> Weighing:
+    """Weigh a comparison vector (see ``casework.match_weights``): log2 m less
+    log2 of the other classes mixed by their shares among candidates."""
+    table = match_weights.LOG2 if probabilities is None else match_weights.log_tables(probabilities)
+    shares = match_weights.SHARES if shares is None else shares
+    logs = [0.0] * len(match_weights.CLASSES)
+    for key, level in levels.items():
+        if level is not None:
+            for i, value in enumerate(table[key][level]):
+                logs[i] += value
+    log_m = logs[0]
+    others = {c: math.log2(shares[c]) + logs[i] for i, c in enumerate(match_weights.CLASSES) if c != "m"}
+    # log2 of the sum of 2**x, without overflow.
+    top = max(others.values())
+    mixed = top + math.log2(sum(2 ** (x - top) for x in others.values()))
+    return Weighing(
+        score=round(log_m - mixed, 2),
+        against={c: round(log_m - logs[i], 2) for i, c in enumerate(match_weights.CLASSES) if c != "m"},
+        likeliest_other=max(others, key=others.get),
+    )
+
+
+def score_of(levels: Mapping[str, str | None], probabilities=None, *, shares: Mapping[str, float] | None = None) -> float:
+    """The score of a comparison vector, in bits."""
+    return weigh(levels, probabilities, shares=shares).score
+
+
+_LIKELIER_WORDS = {
+    "h": "More like a brother, sister, twin or cousin than the same person",
+    "n": "More like another child of the same name than the same person",
+}
+
+
+def compare(query: Details, record: Details) -> Comparison:
+    """Weigh the evidence that two sets of details are one young person."""
+    levels = compare_levels(query, record)
+    weighing = weigh(levels)
+    reasons = explain(query, record, levels)
+    # What held a record back, when it is a sibling or a namesake: a
+    # screener should know why a near match is only "possible".
+    if weighing.score < MATCH_THRESHOLD and weighing.likeliest_other in _LIKELIER_WORDS:
+        reasons.append(_LIKELIER_WORDS[weighing.likeliest_other])
+    return Comparison(score=weighing.score, reasons=reasons, signals=levels)
 
 
 # ---------------------------------------------------------------------------
@@ -821,7 +1028,8 @@ def referral_candidates(actor: Actor, *, referral) -> MatchResult:
 
 
 __all__ = [
-    "Candidate", "Details", "MatchResult", "MATCH_THRESHOLD", "REVIEW_THRESHOLD",
-    "compare", "dob_relation", "dob_variants", "find_candidates", "fold", "match_keys", "name_code",
-    "query_keys", "referral_candidates", "tokens", "young_person_candidates",
+    "COMPARISON_FIELDS", "Candidate", "Comparison", "Details", "MatchResult", "MATCH_THRESHOLD", "REVIEW_THRESHOLD",
+    "compare", "compare_levels", "dob_relation", "dob_variants", "explain", "find_candidates", "fold", "match_keys",
+    "name_code", "near_dates", "query_keys", "referral_candidates", "score_of", "spelling_key", "tokens", "weigh",
+    "young_person_candidates",
 ]
