@@ -99,7 +99,7 @@ SIZES: dict[str, Size] = {
         due_counts=(10, 100, 300), load_clients=4, load_seconds=2.0, single_requests=10,
     ),
     "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full",
-                 process_cap=1_000, single_requests=50, load_seconds=8.0),
+                 single_requests=50, load_seconds=8.0),
 }
 
 
