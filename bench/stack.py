@@ -130,11 +130,11 @@ class Celery:
             [sys.executable, "-m", "celery", "-A", "config", *args, "--loglevel=INFO"],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        if self.role == "worker":
-            wait_for(lambda: b"ready." in self.log.read_bytes() or self.process.poll() is not None, 120,
-                     "the Celery worker to be ready")
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the Celery worker exited: {self.log.read_text()[-2000:]}")
+        ready = b"ready." if self.role == "worker" else b"beat: Starting"
+        wait_for(lambda: ready in self.log.read_bytes() or self.process.poll() is not None, 120,
+                 f"Celery {self.role} to be ready")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"Celery {self.role} exited: {self.log.read_text()[-2000:]}")
         return self
 
     def kill(self) -> None:

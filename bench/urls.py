@@ -10,6 +10,8 @@ def bare(request):
     return JsonResponse({"ok": True})
 
 
+handler500 = "config.errors.server_error"  # as config.urls: handlers are the root URLconf's
+
 urlpatterns = [
     path("bench/bare/", bare, name="bench-bare"),
     path("", include("config.urls")),

@@ -25,3 +25,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]
+
+# While the database is unavailable, a 503 page or problem document, not a 500.
+handler500 = "config.errors.server_error"
