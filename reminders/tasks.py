@@ -5,10 +5,12 @@ Sweeps run on the beat schedule (``CELERY_BEAT_SCHEDULE``) and queue the
 due items in batches of up to ``BATCH_SIZE`` ids, one task per batch, with
 ids only: brokers write messages to disk, so no personal data goes in task
 arguments. Each batch task fetches its items by id, calls a service that
-records their reminders idempotently (a few queries for the batch), then
-e-mails each notification not yet sent (``notifications_email_send``: one
-statement per e-mail). At city scale a sweep may hand on 100,000 items;
-one task each would cost a dozen queries and a broker round trip apiece.
+records their reminders idempotently (a few queries for the batch: they
+are in the app from then on), then queues the e-mails of the notifications
+not yet sent, in batches, to ``notification_email_many``
+(``notifications_email_send``: one statement per e-mail). At city scale a
+sweep may hand on 100,000 items; one task each would cost a dozen queries
+and a broker round trip apiece.
 
 Every task acknowledges late and is rejected back to the queue if its worker
 is lost, and retries transient failures (database, network, mail server)
@@ -89,6 +91,20 @@ class _Batches:
             self.ids = []
 
 
+def _email_later(notification_ids: list[int]) -> int:
+    """Queue the e-mails of notifications just recorded, in batches, to their
+    own task (``notification_email_many``), once the recording has
+    committed; returns how many. Recording a batch of reminders takes a
+    few queries and puts them in the app at once; e-mailing takes a
+    statement per message and goes at the mail service's pace, so it does
+    not hold the recording up (and a mail outage retries only the mail)."""
+    batches = _Batches(notification_email_many)
+    for notification_id in notification_ids:
+        batches(notification_id)
+    batches.flush()
+    return len(notification_ids)
+
+
 def _each_partnership(sweep, task) -> int:
     """Run a service's sweep once in each active partnership, inside it, as
     the system actor of that partnership; what it hands on is queued to
@@ -166,9 +182,7 @@ def reminders_sweep() -> dict[str, int]:
 @shared_task(name="reminders.review_remind_many", **RELIABLE)
 def review_remind_many(case_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return reminders.notifications_email_send(
-            notification_ids=reminders.review_reminders_record_many(case_ids=case_ids, actor=actor)
-        )
+        return _email_later(reminders.review_reminders_record_many(case_ids=case_ids, actor=actor))
 
 
 @shared_task(name="reminders.review_remind", **RELIABLE)
@@ -179,9 +193,7 @@ def review_remind(case_id: int, partnership_id: int | None = None) -> int:
 @shared_task(name="reminders.screening_remind_many", **RELIABLE)
 def screening_remind_many(referral_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return reminders.notifications_email_send(
-            notification_ids=reminders.screening_reminders_record_many(referral_ids=referral_ids, actor=actor)
-        )
+        return _email_later(reminders.screening_reminders_record_many(referral_ids=referral_ids, actor=actor))
 
 
 @shared_task(name="reminders.screening_remind", **RELIABLE)
@@ -192,11 +204,9 @@ def screening_remind(referral_id: int, partnership_id: int | None = None) -> int
 @shared_task(name="reminders.digest_send", **RELIABLE)
 def digest_send(user_id: int, agency_id: int, partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)):
-        return reminders.notifications_email_send(
-            notification_ids=reminders.manager_digest_record(
-                user_id=user_id, agency_id=agency_id, partnership_id=partnership_id,
-            )
-        )
+        return _email_later(reminders.manager_digest_record(
+            user_id=user_id, agency_id=agency_id, partnership_id=partnership_id,
+        ))
 
 
 @shared_task(name="reminders.notification_email_many", **RELIABLE)
@@ -223,9 +233,7 @@ def share_expiring_sweep() -> int:
 @shared_task(name="reminders.share_expiring_remind_many", **RELIABLE)
 def share_expiring_remind_many(grant_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return reminders.notifications_email_send(
-            notification_ids=reminders.share_expiring_reminders_record_many(grant_ids=grant_ids, actor=actor)
-        )
+        return _email_later(reminders.share_expiring_reminders_record_many(grant_ids=grant_ids, actor=actor))
 
 
 @shared_task(name="reminders.share_expiring_remind", **RELIABLE)

@@ -66,14 +66,16 @@ def test_a_failed_send_is_retried_and_sent_once(cast, make_case, frozen, eager, 
     make_case(due=dt.date(2026, 11, 20))
     calls = mail_fails_on(1)
     case = rm.Case.objects.get()
-    case_id, partnership_id = case.pk, case.partnership_id
-    # The send fails: the task asks Celery for a retry, nothing is marked sent.
+    # The reminder is recorded (in the app from now on); its e-mail is its own task's.
+    assert tasks.review_remind.apply(args=(case.pk, case.partnership_id)).get() == 1
+    notification = Notification.objects.get()
+    # The send fails: the e-mail task asks Celery for a retry, nothing is marked sent.
     with pytest.raises(Retry):
-        tasks.review_remind.apply(args=(case_id, partnership_id)).get()
+        tasks.notification_email_many.apply(args=([notification.pk],)).get()
     assert Notification.objects.get().emailed_at is None and mail.outbox == []
-    # The retry (here: run again by hand) sends it.
-    assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 1
-    assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 0
+    # The retry (here: run again by hand) sends it, once.
+    assert tasks.notification_email_many.apply(args=([notification.pk],)).get() == 1
+    assert tasks.notification_email_many.apply(args=([notification.pk],)).get() == 0
     assert len(calls) == 2
     assert len(mail.outbox) == 1
     assert Notification.objects.get().emailed_at is not None
