@@ -152,47 +152,48 @@ class Drill:
 # ---------------------------------------------------------------------------
 
 
-def postgres_restart(down: float, lead: float):
+def _outage(*, lead: float, mails: int, stop, down: float, start):
+    """A fault: after ``lead`` seconds of load, queue a review sweep; once
+    ``mails`` e-mails have gone out, ``stop(drill)``, stay down ``down``
+    seconds, then ``start(drill)``."""
     def fault(drill: Drill) -> None:
         time.sleep(lead)
         drill.queue_sweep()
-        _wait_for_mail(drill, 10)  # stopped while the reminders are going out
-        drill.mark("postgres stopping")
-        drill.cluster.stop()
+        _wait_for_mail(drill, mails)
+        stop(drill)
         drill.mark("service down")
         time.sleep(down)
-        drill.cluster.start()
+        start(drill)
         drill.mark("service back")
-        from django.db import connections
-
-        connections.close_all()  # this process's own connection went with the server
     return fault
+
+
+def _postgres_back(drill: Drill) -> None:
+    from django.db import connections
+
+    drill.cluster.start()
+    connections.close_all()  # this process's own connection went with the server
+
+
+def _worker_back(drill: Drill) -> None:
+    # As a supervisor (docker's restart policy) starts another.
+    drill.stack.worker = drill.stack.new_worker()
+
+
+def postgres_restart(down: float, lead: float):
+    """PostgreSQL stopped (fast shutdown: sessions cut) while reminders go out, then started."""
+    return _outage(lead=lead, mails=10, stop=lambda d: d.cluster.stop(), down=down, start=_postgres_back)
 
 
 def redis_stop(down: float, lead: float):
-    def fault(drill: Drill) -> None:
-        time.sleep(lead)
-        drill.queue_sweep()
-        _wait_for_mail(drill, 10)
-        drill.stack.redis.stop()
-        drill.mark("service down")
-        time.sleep(down)
-        drill.stack.redis.start()
-        drill.mark("service back")
-    return fault
+    """Redis (broker and cache) stopped while reminders go out, then started (its queue kept on disk)."""
+    return _outage(lead=lead, mails=10, stop=lambda d: d.stack.redis.stop(), down=down,
+                   start=lambda d: d.stack.redis.start())
 
 
 def worker_kill(lead: float):
-    def fault(drill: Drill) -> None:
-        time.sleep(lead)
-        drill.queue_sweep()
-        _wait_for_mail(drill, 20)
-        drill.stack.worker.kill()
-        drill.mark("service down")
-        time.sleep(5)  # as a supervisor (docker's restart policy) starts another
-        drill.stack.worker = drill.stack.new_worker()
-        drill.mark("service back")
-    return fault
+    """The Celery worker killed (SIGKILL of its whole group) while reminders go out; another started."""
+    return _outage(lead=lead, mails=20, stop=lambda d: d.stack.worker.kill(), down=5, start=_worker_back)
 
 
 def _wait_for_mail(drill: Drill, n: int) -> None:

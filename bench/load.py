@@ -233,7 +233,8 @@ def _memory(before: dict[str, dict], after: dict[str, dict]) -> list[Result]:
     return results
 
 
-def run_load(ctx: Context, *, users: int, seconds: int, warmup: int, due: int, out: Path) -> list[Result]:
+def run_load(ctx: Context, *, users: int, seconds: int, warmup: int, due: int, out: Path,
+             memory: bool = True) -> list[Result]:
     """One load run; returns the table's rows."""
     from django.utils import timezone
 
@@ -289,7 +290,8 @@ def run_load(ctx: Context, *, users: int, seconds: int, warmup: int, due: int, o
         notes="Locust (bench/locustfile.py): practitioners, managers, hub screeners (signed in with two-factor "
               "codes) and partner systems (OAuth) against gunicorn, PostgreSQL, Redis, a Celery worker and beat",
     ))
-    rows += _memory(before, after_rss)
+    if memory:
+        rows += _memory(before, after_rss)
     if due:
         rows.append(Result(
             name="load.reminders_during_load", n=reminders_sent, target="every due reminder sent once",
@@ -318,11 +320,11 @@ def find_rate(ctx: Context, steps: list[int], seconds: int, out: Path) -> tuple[
 
 def run(ctx: Context) -> list[Result]:
     """For ``bench.run``: a short load at the size's clients (the CI size
-    proves the harness; the ten-minute figures come from ``python -m
-    bench.load``)."""
+    proves the harness; the ten-minute figures, memory included, come from
+    ``python -m bench.load``)."""
     out = ROOT / ".local" / "bench" / f"load-{ctx.size.name}"
-    return run_load(ctx, users=ctx.size.load_clients, seconds=int(ctx.size.load_seconds * 3), warmup=0,
-                    due=ctx.size.due_counts[0], out=out)
+    return run_load(ctx, users=ctx.size.load_clients, seconds=max(20, int(ctx.size.load_seconds * 3)), warmup=0,
+                    due=ctx.size.due_counts[0], out=out, memory=False)
 
 
 def main(argv: list[str] | None = None) -> int:
