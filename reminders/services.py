@@ -78,7 +78,7 @@ from typing import Callable, Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import get_urlconf, reverse
@@ -766,8 +766,12 @@ def _send_locked(ids: list[int]) -> int:
                     break
                 continue
             in_a_row = 0
-            cursor.execute(mark, [timezone.now(), row["pk"]])
-            handled += cursor.rowcount
+            marked, reconnected = _mark_sent(cursor, mark, row["pk"])
+            handled += marked
+            if reconnected:
+                # A new connection holds none of the batch's locks: the
+                # rest goes to the task's retry, which takes them again.
+                raise OperationalError("the database connection was lost during a batch of e-mails")
     finally:
         cursor.close()
         if mail is not None:
@@ -775,6 +779,38 @@ def _send_locked(ids: list[int]) -> int:
     if first_error is not None:
         raise first_error
     return handled
+
+
+# How long a worker keeps trying to record an e-mail it has sent while the
+# database is away (a restart, a failover): given up sooner, the e-mail
+# would be sent again by the retry.
+MARK_SENT_PATIENCE = dt.timedelta(minutes=5)
+
+
+def _mark_sent(cursor, mark: str, notification_id: int) -> tuple[int, bool]:
+    """Mark one sent e-mail; returns (rows marked, whether the connection
+    had to be opened again). The e-mail has gone, so a database that is
+    unreachable at this moment is waited for (up to ``MARK_SENT_PATIENCE``)
+    rather than left to the task's retry, which would send it again."""
+    import time
+
+    deadline, pause, reconnected = time.monotonic() + MARK_SENT_PATIENCE.total_seconds(), 0.5, False
+    while True:
+        try:
+            cursor.execute(mark, [timezone.now(), notification_id])
+            return cursor.rowcount, reconnected
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("notification %s e-mailed; the database is away, retrying its mark", notification_id)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            try:
+                cursor = connection.cursor()
+                reconnected = True
+            except (OperationalError, InterfaceError):
+                pass
 
 
 def _email_failed(notification_id: int) -> None:

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
 from config import errors
-from tests import factories as f
+from tests.database import another_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _admin():
-    s = connection.settings_dict
-    return psycopg.connect(dbname="postgres", user=s["USER"], password=s["PASSWORD"] or None,
-                           host=s["HOST"] or None, port=s["PORT"] or None, autocommit=True)
+    return another_connection("postgres")
 
 
 @pytest.fixture

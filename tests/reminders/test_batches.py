@@ -10,11 +10,11 @@ from unittest import mock
 
 import smtplib
 
-import psycopg
 import pytest
 from django.core import mail
 from django.core.mail.backends import locmem
-from django.db import connection
+from django.db import OperationalError, connection
+from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from referrals import models as rm
@@ -22,6 +22,7 @@ from reminders import services as reminders
 from reminders import tasks
 from reminders.models import Notification
 from tests import factories as f
+from tests.database import another_connection
 from tests.reminders.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -96,9 +97,7 @@ def test_a_batch_task_reminds_every_case_once(cast, overdue_cases, run, monkeypa
 def test_an_e_mail_another_worker_holds_is_left_to_it(cast, overdue_cases):
     pending = reminders.review_reminders_record_many(case_ids=overdue_cases(1))
     held, free = pending
-    s = connection.settings_dict
-    other = psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
-                            host=s["HOST"] or None, port=s["PORT"] or None, autocommit=True)
+    other = another_connection()
     try:
         # Another worker's session is sending ``held``.
         other.execute("SELECT pg_advisory_lock(%s, %s)", [reminders._EMAIL_LOCKS, held])
@@ -194,3 +193,35 @@ def test_a_screening_batch_records_in_few_queries(cast, frozen, settings):
     assert len(pending) == 6 * 2  # the hub's screener and manager
     # The referrals, the hubs, their people, one insert, one read (and a savepoint).
     assert queries <= 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_e_mail_sent_as_the_database_goes_away_is_marked_when_it_is_back_and_not_sent_again(
+        cast, make_case, monkeypatch):
+    for _ in range(2):  # overdue: the key worker and the manager of each
+        make_case(due=timezone.localdate() - dt.timedelta(days=3))
+    pending = reminders.review_reminders_record_many(case_ids=list(rm.Case.objects.values_list("pk", flat=True)))
+    assert len(pending) == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        session = cursor.fetchone()[0]
+    real_send = locmem.EmailBackend.send_messages
+    calls = []
+
+    def send_as_the_database_goes_away(backend, messages):
+        calls.append(1)
+        sent = real_send(backend, messages)
+        if len(calls) == 1:  # the message has gone; then the worker's session is cut
+            with another_connection() as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [session])
+        return sent
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", send_as_the_database_goes_away)
+    # The first e-mail is marked on a new connection; the rest of the batch
+    # is left to the task's retry (the locks went with the old session).
+    with pytest.raises(OperationalError):
+        reminders.notifications_email_send(notification_ids=pending)
+    assert len(mail.outbox) == 1
+    assert Notification.objects.filter(emailed_at__isnull=False).count() == 1
+    assert reminders.notifications_email_send(notification_ids=pending) == 3
+    assert len(mail.outbox) == 4 and len({(m.to[0], m.subject) for m in mail.outbox}) == 4
