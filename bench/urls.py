@@ -11,6 +11,7 @@ def bare(request):
 
 
 handler500 = "config.errors.server_error"  # as config.urls: handlers are the root URLconf's
+handler400 = "config.errors.bad_request"
 
 urlpatterns = [
     path("bench/bare/", bare, name="bench-bare"),

@@ -13,7 +13,9 @@ database is back.
 
 ``handler500`` in the root URLconf (``config.urls``) names ``server_error``;
 Django calls it from inside its handling of the exception, so the
-exception is the one being handled.
+exception is the one being handled. ``handler400`` names ``bad_request``:
+a session Django could not save because the database went away during
+the request comes to it as ``SessionInterrupted``.
 """
 
 from __future__ import annotations
@@ -56,6 +58,19 @@ def server_error(request, *args, **kwargs):
     """``handler500``: 503 while a dependency is unavailable, else Django's 500."""
     if not _dependency_unavailable(sys.exc_info()[1]):
         return defaults.server_error(request, *args, **kwargs)
+    return _unavailable(request)
+
+
+def bad_request(request, exception, *args, **kwargs):
+    """``handler400``: 503 while a dependency is unavailable, else Django's
+    400. A session that cannot be saved because the database went away
+    mid-request is ``SessionInterrupted``, a 400, unless told apart here."""
+    if not _dependency_unavailable(exception):
+        return defaults.bad_request(request, exception, *args, **kwargs)
+    return _unavailable(request)
+
+
+def _unavailable(request):
     if _wants_problem(request):
         response = JsonResponse({
             "type": "urn:crossroads:problem:unavailable", "title": "Service unavailable", "status": 503,

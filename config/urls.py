@@ -28,3 +28,4 @@ urlpatterns = [
 
 # While the database is unavailable, a 503 page or problem document, not a 500.
 handler500 = "config.errors.server_error"
+handler400 = "config.errors.bad_request"

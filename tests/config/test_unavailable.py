@@ -104,3 +104,24 @@ def test_the_unavailable_page_needs_no_database(django_assert_num_queries, rf):
         except OperationalError:
             response = errors.server_error(rf.get("/cases/1/"))
     assert response.status_code == 503 and b"call 999" in response.content
+
+
+def test_a_session_that_could_not_be_saved_because_the_database_went_away_is_a_503_not_a_400(rf):
+    """The PostgreSQL restart drill met it: a page whose session was being
+    saved as the database stopped answered 400 (``SessionInterrupted``)."""
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.exceptions import SessionInterrupted
+    from django.db import OperationalError
+
+    try:
+        try:
+            try:
+                raise OperationalError("terminating connection due to administrator command")
+            except OperationalError:
+                raise UpdateError
+        except UpdateError:
+            raise SessionInterrupted("The request's session was deleted before the request completed.")
+    except SessionInterrupted as interrupted:
+        response = errors.bad_request(rf.get("/"), interrupted)
+    assert response.status_code == 503
+    assert errors.bad_request(rf.get("/"), SessionInterrupted("gone")).status_code == 400
