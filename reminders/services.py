@@ -155,14 +155,6 @@ def _members_by_agency(agency_ids: Iterable[int], roles: Iterable[str]) -> dict[
     return by_agency
 
 
-def _members(agency_ids: Iterable[int], roles: Iterable[str]) -> list:
-    """Active people holding one of ``roles`` in one of the (active) agencies."""
-    people = {}
-    for members in _members_by_agency(agency_ids, roles).values():
-        people.update((person.pk, person) for person in members)
-    return [people[pk] for pk in sorted(people)]
-
-
 # Paths reversed once per URLconf and page, then filled in: a batch names
 # thousands of cases, and reversing each took longer than its query.
 _PATHS: dict[tuple[str, str], str] = {}
