@@ -77,7 +77,7 @@ from typing import Callable, Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -742,7 +742,7 @@ def _send_locked(ids: list[int]) -> int:
                 mail = get_connection(fail_silently=False)
                 mail.open()  # one connection to the mail server for the batch
             link = _absolute(row["link"])
-            message = EmailMessage(
+            message = EmailMultiAlternatives(  # what send_mail sends
                 subject=row["subject"], body=row["body"] + (f"\n\n{link}" if link else ""),
                 from_email=settings.DEFAULT_FROM_EMAIL, to=[address], connection=mail,
             )
