@@ -99,7 +99,7 @@ SIZES: dict[str, Size] = {
         due_counts=(10, 100, 300), load_clients=4, load_seconds=2.0, single_requests=10,
     ),
     "full": Size(name="full", cases=1_000_000, agencies=200, users=5_000, database="crossroads_bench_full",
-                 process_cap=1_000, single_requests=50, load_seconds=8.0),
+                 single_requests=50, load_seconds=8.0),
 }
 
 
@@ -396,8 +396,10 @@ class Gunicorn:
     workers now, for memory sampling.
     """
 
-    def __init__(self, database_url: str, *, workers: int = 2, threads: int = 1, timeout: float = 60.0):
+    def __init__(self, database_url: str, *, workers: int = 2, threads: int = 1, timeout: float = 60.0,
+                 env: dict | None = None):
         self.database_url, self.workers, self.threads, self.timeout = database_url, workers, threads, timeout
+        self.env = env or {}
         self.port = free_port()
         self.process = None
 
@@ -405,7 +407,8 @@ class Gunicorn:
         import subprocess
         import sys
 
-        env = {**os.environ, "DATABASE_URL": self.database_url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        env = {**os.environ, "DATABASE_URL": self.database_url, "DJANGO_SETTINGS_MODULE": "bench.settings",
+               **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--threads", str(self.threads), "--timeout", "120",

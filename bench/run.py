@@ -7,7 +7,7 @@ Generates the dataset first if the database does not hold it yet
 (``bench.generate``; the database is ``crossroads_bench_<size>`` on the server
 of ``DATABASE_URL``, or ``--database-url``), then calls ``run(ctx)`` of each
 benchmark module present, in order: ``bench.caseload``, ``bench.dashboard``,
-``bench.intake``, ``bench.row_security``, ``bench.reminders``, ``bench.memory``, ``bench.contexts`` (``--only`` picks
+``bench.intake``, ``bench.row_security``, ``bench.reminders``, ``bench.memory``, ``bench.contexts``, ``bench.load`` (``--only`` picks
 some). Writes ``bench/results/<size>.md`` and ``<size>.json``: each row's
 median, p95, value, ratios, target and whether it was met, with the
 machine it ran on (cores, load average, PostgreSQL) and the command.
@@ -38,7 +38,7 @@ from bench.common import (
     machine,
 )
 
-MODULES = ["caseload", "dashboard", "intake", "row_security", "reminders", "memory", "contexts"]
+MODULES = ["caseload", "dashboard", "intake", "row_security", "reminders", "memory", "contexts", "load"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -85,6 +85,17 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_report(report: dict, out: Path, name: str, started: float) -> None:
+    """Finish a report (the load average at the end, the seconds it took) and
+    write it as ``<out>/<name>.md`` and ``.json``."""
+    report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["seconds"] = round(time.monotonic() - started, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out / f"{name}.md").write_text(markdown(report))
+    print(f"wrote {out / name}.md and .json", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the city-scale benchmarks and write the table")
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
@@ -127,12 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {result.name}: median {result.median_ms} ms, p95 {result.p95_ms} ms, value {result.value} "
                   f"{result.unit}, ratios {result.ratios}, met {result.met}", file=sys.stderr, flush=True)
         print(f"bench.{name}: {time.monotonic() - module_started:.0f}s", file=sys.stderr, flush=True)
-    report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["seconds"] = round(time.monotonic() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{size.name}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"{size.name}.md").write_text(markdown(report))
-    print(f"wrote {args.out / size.name}.md and .json", file=sys.stderr)
+    write_report(report, args.out, size.name, started)
     return 1 if failed else 0
 
 

@@ -10,6 +10,9 @@ def bare(request):
     return JsonResponse({"ok": True})
 
 
+handler500 = "config.errors.server_error"  # as config.urls: handlers are the root URLconf's
+handler400 = "config.errors.bad_request"
+
 urlpatterns = [
     path("bench/bare/", bare, name="bench-bare"),
     path("", include("config.urls")),

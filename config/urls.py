@@ -25,3 +25,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("web.urls")),
 ]
+
+# While the database is unavailable, a 503 page or problem document, not a 500.
+handler500 = "config.errors.server_error"
+handler400 = "config.errors.bad_request"

@@ -48,6 +48,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # When its last e-mail attempt failed: a batch sends the notifications
+    # that never failed first, so one the mail server keeps refusing (a bad
+    # address) cannot hold back the others of its batch.
+    email_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "agencies_notification"

@@ -4,25 +4,30 @@ The shape (Data Hub's reminders, healthchecks' claims, HackSoft's tasks):
 
 * A *sweep* (``*_sweep``) selects the ids of what is due with an indexed
   query, streamed with ``.iterator()``, and hands each id to ``enqueue``
-  (the tasks queue one task per item on commit). Its cost grows with what
-  is due, not with the cases held. Sweeps write nothing.
-* A *per-item service* (``*_reminders_record``) fetches the item by id,
-  decides whether a reminder is due now and who gets it, and records one
-  ``Notification`` per recipient under a key naming the kind, the object and
-  the deadline (or the week, or the day). The key is unique per recipient,
-  so a second run, a second beat process or a retried task finds the rows
-  there and writes nothing. It returns the ids of that reminder's
-  notifications not yet e-mailed: created now, or created by a run that was
-  killed before it could send.
-* ``notification_email_send`` e-mails one notification at most once: it
-  claims the row with ``UPDATE ... SET emailed_at = now WHERE emailed_at IS
-  NULL`` and sends in the same transaction, holding the row lock. A send that
-  raises rolls the claim back (the task retries); a worker killed mid-send
-  never commits the claim (the message is redelivered, and
-  ``notifications_unsent_sweep`` picks up anything left). Two workers cannot
-  both send: the second waits on the row lock, then changes no row. The one
-  window left is a kill between the mail server accepting the message and
-  the commit: at-least-once delivery, as with any mail queue.
+  (the tasks gather them into batches and queue one task per batch on
+  commit). Its cost grows with what is due, not with the cases held.
+  Sweeps write nothing.
+* A *batch service* (``*_reminders_record_many``) fetches a batch of items
+  by id, decides for each whether a reminder is due now and who gets it,
+  and records one ``Notification`` per recipient under a key naming the
+  kind, the object and the deadline (or the week, or the day): a few
+  queries for the whole batch, whatever its size. The key is unique per
+  recipient, so a second run, a second beat process or a retried task
+  finds the rows there and writes nothing. It returns the ids of that
+  batch's notifications not yet e-mailed: created now, or created by a
+  run that was killed before it could send. (``*_reminders_record`` is
+  the same for one item.)
+* ``notifications_email_send`` e-mails a batch of notifications, each at
+  most once: it takes an advisory lock per notification (one held by
+  another worker means that worker is sending it: skipped), re-reads which
+  are still unsent, and for each sends, then marks it e-mailed in a
+  statement of its own that commits at once. A send that raises stops
+  there (the task retries the rest); a worker killed mid-batch has marked
+  exactly what it sent, and its locks die with its database session (the
+  message is redelivered, and ``notifications_unsent_sweep`` picks up
+  anything left). The one window left is a kill between the mail server
+  accepting a message and its mark: at-least-once delivery, as with any
+  mail queue.
 
 Notification text carries case and referral references, never a young
 person's name: e-mail leaves the partnership's systems.
@@ -36,7 +41,8 @@ The rules:
   lead agency's managers; again every seven days while it stays overdue
   (week 0, 1, 2, ... in the key).
 * Screening: an open referral (submitted or screening) past its
-  ``decision_due_at`` → the hub's screeners and managers, once per
+  ``decision_due_at`` → the screeners and managers of the hubs working
+  in the referral's partnership (no other partnership's hub), once per
   deadline; or, from the referral's ``alert_at``, that long before it: the
   partnership's lead time for the risk rating under the rules in force when
   the referral was received (``partnerships.rules``; the deployment's
@@ -69,15 +75,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
-from django.urls import reverse
+from django.urls import get_urlconf, reverse
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyKind, Membership, Role
@@ -133,60 +140,93 @@ def _alert_due(now: dt.datetime) -> Q:
     return Q(alert_at__lte=now) | Q(alert_at__isnull=True, decision_due_at__lte=now)
 
 
-def _people(queryset) -> list:
-    return list(queryset.filter(is_active=True).distinct().order_by("pk"))
-
-
-def _members(agency_ids: Iterable[int], roles: Iterable[str]):
-    """Active people holding one of ``roles`` in one of the (active) agencies."""
-    return _people(
-        get_user_model().objects.filter(
-            memberships__agency_id__in=list(agency_ids),
-            memberships__agency__is_active=True,
-            memberships__is_active=True,
-            memberships__role__in=list(roles),
+def _members_by_agency(agency_ids: Iterable[int], roles: Iterable[str]) -> dict[int, list]:
+    """Active people holding one of ``roles`` in each of the (active)
+    agencies, each agency's by id: one query for a whole batch."""
+    agency_ids = set(agency_ids)
+    if not agency_ids:
+        return {}
+    by_agency: dict[int, list] = {}
+    memberships = (
+        Membership.objects.filter(
+            agency_id__in=agency_ids, agency__is_active=True, is_active=True, role__in=list(roles),
+            user__is_active=True,
         )
+        .select_related("user")
+        .order_by("agency_id", "user_id")
     )
+    for membership in memberships:
+        people = by_agency.setdefault(membership.agency_id, [])
+        if not people or people[-1].pk != membership.user_id:  # one entry for several roles
+            people.append(membership.user)
+    return by_agency
+
+
+# Paths reversed once per URLconf and page, then filled in: a batch names
+# thousands of cases, and reversing each took longer than its query.
+_PATHS: dict[tuple[str, str], str] = {}
+_ID_MARKER = 987654321987
+
+
+def _path(name: str, object_id: int) -> str:
+    key = (str(get_urlconf() or settings.ROOT_URLCONF), name)
+    if key not in _PATHS:
+        _PATHS[key] = reverse(name, args=[_ID_MARKER]).replace(str(_ID_MARKER), "{}")
+    return _PATHS[key].format(int(object_id))
 
 
 def _case_link(case_id: int) -> str:
-    return reverse("case-detail", kwargs={"case_id": case_id})
+    return _path("case-detail", case_id)
 
 
 def _referral_link(referral_id: int) -> str:
-    return reverse("screening", kwargs={"referral_id": referral_id})
+    return _path("screening", referral_id)
 
 
-def _record(
-    recipients: Iterable,
-    *,
-    kind: str,
-    dedup_key: str,
-    subject: str,
-    body: str,
-    link: str = "",
-    case_id: int | None = None,
-    referral_id: int | None = None,
-) -> list[int]:
-    """Record the reminder for each recipient once (``get_or_create`` on the
-    unique (recipient, key)); return the ids of those not yet e-mailed."""
-    pending = []
-    seen = set()
-    for person in recipients:
-        if person is None or not person.is_active or person.pk in seen:
+@dataclass(frozen=True)
+class _Reminder:
+    """One reminder due now: what each of its recipients is told, under one key."""
+
+    recipients: tuple
+    kind: str
+    dedup_key: str
+    subject: str
+    body: str
+    link: str = ""
+    case_id: int | None = None
+    referral_id: int | None = None
+
+
+def _record(due: Iterable[_Reminder | None]) -> list[int]:
+    """Record each reminder for each of its active recipients once, and
+    return the ids of those notifications (new or not) not yet e-mailed.
+
+    Two statements for a whole batch: one ``INSERT ... ON CONFLICT DO
+    NOTHING`` on the unique (recipient, key), so a reminder already there
+    (a second run, a retried or redelivered task, another worker at the
+    same moment: it waits on the first's insert, then skips it) is left as
+    it is; then one read of the batch's rows still unsent. Rows go in key
+    order, so two workers inserting overlapping batches lock in the same
+    order and cannot deadlock."""
+    rows: dict[tuple[str, int], Notification] = {}
+    for reminder in due:
+        if reminder is None:
             continue
-        seen.add(person.pk)
-        notification, _created = Notification.objects.get_or_create(
-            recipient=person,
-            dedup_key=dedup_key,
-            defaults={
-                "kind": kind, "subject": subject, "body": body, "link": link,
-                "case_id": case_id, "referral_id": referral_id,
-            },
-        )
-        if notification.emailed_at is None:
-            pending.append(notification.pk)
-    return pending
+        for person in reminder.recipients:
+            if person is None or not person.is_active:
+                continue
+            rows.setdefault((reminder.dedup_key, person.pk), Notification(
+                recipient_id=person.pk, dedup_key=reminder.dedup_key, kind=reminder.kind,
+                subject=reminder.subject, body=reminder.body, link=reminder.link,
+                case_id=reminder.case_id, referral_id=reminder.referral_id,
+            ))
+    if not rows:
+        return []
+    Notification.objects.bulk_create([rows[key] for key in sorted(rows)], ignore_conflicts=True, batch_size=1000)
+    unsent = Notification.objects.filter(
+        dedup_key__in={key for key, _ in rows}, emailed_at__isnull=True,
+    ).values_list("pk", "dedup_key", "recipient_id")
+    return sorted(pk for pk, key, recipient_id in unsent if (key, recipient_id) in rows)
 
 
 # ---------------------------------------------------------------------------
@@ -246,35 +286,51 @@ def review_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: acc
     return _enqueue_unrecorded(due, _REVIEW_KEY_SQL, [today, today], enqueue)
 
 
-@transaction.atomic
 def review_reminders_record(
     *, case_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
 ) -> list[int]:
-    """Record the review reminder that is due for one case now, if any.
+    """``review_reminders_record_many`` for one case."""
+    return review_reminders_record_many(case_ids=[case_id], now=now, actor=actor)
 
-    Who: the per-case review task (with an id from ``review_sweep``), as the
-    system actor (``access.task_cases``). Guarantees: at most one "due soon"
+
+@transaction.atomic
+def review_reminders_record_many(
+    *, case_ids: Iterable[int], now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
+    """Record the review reminder that is due now for each of these cases, if any.
+
+    Who: the review task (with a batch of ids from ``review_sweep``), as the
+    system actor (``access.task_cases``: a case it may not read, such as
+    another partnership's, is skipped). Guarantees: at most one "due soon"
     notification per recipient and due date, and one "overdue" per
     recipient, due date and week overdue; nothing for a closed or
-    anonymised case, a case with no review date, or a
-    review not yet due within three working days. Returns the ids of this
-    reminder's notifications not yet e-mailed.
+    anonymised case, a case with no review date, or a review not yet due
+    within three working days. A few queries for the whole batch, in one
+    transaction. Returns the ids of these reminders' notifications not yet
+    e-mailed.
     """
     now = _now(now)
     today = timezone.localdate(now)
-    case = (
+    horizon = _due_soon_horizon(today)
+    cases = list(
         access.task_cases(_reader(actor)).select_related("key_worker", "lead_agency")
-        .filter(pk=case_id, next_review_due__isnull=False)
-        .first()
+        .filter(pk__in=list(case_ids), next_review_due__isnull=False, next_review_due__lte=horizon)
+        .order_by("pk")
     )
-    if case is None:
-        return []
+    managers = _members_by_agency({case.lead_agency_id for case in cases if case.next_review_due < today},
+                                  [Role.MANAGER])
+    return _record(_review_reminder(case, today, managers.get(case.lead_agency_id, [])) for case in cases)
+
+
+def _review_reminder(case, today: dt.date, managers: list) -> _Reminder:
+    """The reminder due today for a case whose review falls due within three
+    working days or is overdue."""
     due = case.next_review_due
     link = _case_link(case.pk)
-    if today <= due <= _due_soon_horizon(today):
+    if due >= today:
         when = "today" if due == today else f"on {due:%A %-d %B %Y}"
-        return _record(
-            [case.key_worker],
+        return _Reminder(
+            recipients=(case.key_worker,),
             kind=NotificationKind.REVIEW_DUE_SOON,
             dedup_key=f"review_due_soon:case:{case.pk}:due:{due.isoformat()}",
             subject=f"Review of case {case.reference} due {when}",
@@ -284,23 +340,20 @@ def review_reminders_record(
             ),
             link=link, case_id=case.pk,
         )
-    if today > due:
-        days_overdue = (today - due).days
-        week = (days_overdue - 1) // 7
-        managers = _members([case.lead_agency_id], [Role.MANAGER])
-        return _record(
-            [case.key_worker, *managers],
-            kind=NotificationKind.REVIEW_OVERDUE,
-            dedup_key=f"review_overdue:case:{case.pk}:due:{due.isoformat()}:week:{week}",
-            subject=f"Review of case {case.reference} is overdue ({days_overdue} day{'s' if days_overdue != 1 else ''})",
-            body=(
-                f"The review of case {case.reference} ({case.lead_agency.name}) was due on "
-                f"{due:%A %-d %B %Y} and has not been completed.\n"
-                "The key worker and the lead agency's managers are reminded each week until it is."
-            ),
-            link=link, case_id=case.pk,
-        )
-    return []
+    days_overdue = (today - due).days
+    week = (days_overdue - 1) // 7
+    return _Reminder(
+        recipients=(case.key_worker, *managers),
+        kind=NotificationKind.REVIEW_OVERDUE,
+        dedup_key=f"review_overdue:case:{case.pk}:due:{due.isoformat()}:week:{week}",
+        subject=f"Review of case {case.reference} is overdue ({days_overdue} day{'s' if days_overdue != 1 else ''})",
+        body=(
+            f"The review of case {case.reference} ({case.lead_agency.name}) was due on "
+            f"{due:%A %-d %B %Y} and has not been completed.\n"
+            "The key worker and the lead agency's managers are reminded each week until it is."
+        ),
+        link=link, case_id=case.pk,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -319,32 +372,58 @@ def screening_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, actor: 
     return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
-@transaction.atomic
 def screening_reminders_record(
     *, referral_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
 ) -> list[int]:
-    """Alert the hub when an open referral's decision is late (or, with a
-    lead time stored in its ``alert_at``, about to be).
+    """``screening_reminders_record_many`` for one referral."""
+    return screening_reminders_record_many(referral_ids=[referral_id], now=now, actor=actor)
 
-    Who: the per-referral screening task, as the system actor
-    (``access.task_referrals``). Guarantees: one
-    notification per screener or manager of each active hub agency and
-    deadline (a deadline moved later is a new deadline); nothing for a
-    referral already decided or not yet at its alert time.
+
+@transaction.atomic
+def screening_reminders_record_many(
+    *, referral_ids: Iterable[int], now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
+    """Alert the hub when an open referral's decision is late (or, from the
+    alert time stored with it, ``alert_at``, about to be), for each of a
+    batch of referrals.
+
+    Who: the screening task (with a batch of ids from ``screening_sweep``),
+    as the system actor (``access.task_referrals``). Guarantees: one
+    notification per screener or manager of each active hub agency working
+    in the referral's partnership, and deadline (a deadline moved later is
+    a new deadline); no other partnership's hub hears of it; nothing for a
+    referral already decided or not yet at its alert time. A few queries
+    for the whole batch, in one transaction.
     """
     now = _now(now)
-    referral = access.task_referrals(_reader(actor)).filter(pk=referral_id).first()
-    if referral is None:
-        return []
-    if now < (referral.alert_at or referral.decision_due_at):
-        return []
+    referrals = [
+        referral
+        for referral in access.task_referrals(_reader(actor)).filter(pk__in=list(referral_ids)).order_by("pk")
+        if now >= (referral.alert_at or referral.decision_due_at)
+    ]
+    hubs_of: dict[int, set[int]] = {}
+    for hub_id, partnership_id in Agency.objects.filter(
+        kind=AgencyKind.HUB, is_active=True, partnerships__in={r.partnership_id for r in referrals},
+    ).values_list("pk", "partnerships"):
+        hubs_of.setdefault(partnership_id, set()).add(hub_id)
+    hub_people = _members_by_agency(set().union(*hubs_of.values()), [Role.HUB_SCREENER, Role.MANAGER])
+    return _record(
+        _screening_reminder(
+            referral, now,
+            [person for hub_id in sorted(hubs_of.get(referral.partnership_id, ())) for person in hub_people.get(hub_id, [])],
+        )
+        for referral in referrals
+    )
+
+
+def _screening_reminder(referral, now: dt.datetime, hub_people: list) -> _Reminder:
+    """The alert for a referral at or past its alert time."""
     due_local = timezone.localtime(referral.decision_due_at)
     late = now >= referral.decision_due_at
-    hubs = Agency.objects.filter(kind=AgencyKind.HUB, is_active=True).values_list("pk", flat=True)
     risk = referral.get_risk_level_display()
     state = "is late" if late else "is due soon"
-    return _record(
-        _members(hubs, [Role.HUB_SCREENER, Role.MANAGER]),
+    return _Reminder(
+        recipients=tuple(hub_people),
         kind=NotificationKind.SCREENING_OVERDUE,
         dedup_key=f"screening_overdue:referral:{referral.pk}:due:{int(referral.decision_due_at.timestamp())}",
         subject=f"Screening decision on referral {referral.reference} {state}",
@@ -376,30 +455,43 @@ def share_expiring_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None, ac
     return _enqueue_unrecorded(due, key_sql, [], enqueue)
 
 
-@transaction.atomic
 def share_expiring_reminders_record(
     *, grant_id: int, now: dt.datetime | None = None, actor: access.Actor | None = None,
 ) -> list[int]:
-    """Tell the granting (lead) agency's managers and the granter that a share
-    ends within seven days, so they can renew it or let it go.
+    """``share_expiring_reminders_record_many`` for one grant."""
+    return share_expiring_reminders_record_many(grant_ids=[grant_id], now=now, actor=actor)
 
-    Who: the per-grant task, as the system actor
-    (``access.task_share_grants``). Guarantees: once per recipient
-    and expiry time; nothing for a revoked or expired grant, or one ending
-    later than seven days from now.
+
+@transaction.atomic
+def share_expiring_reminders_record_many(
+    *, grant_ids: Iterable[int], now: dt.datetime | None = None, actor: access.Actor | None = None,
+) -> list[int]:
+    """Tell the granting (lead) agency's managers and the granter that a share
+    ends within seven days, so they can renew it or let it go, for each of
+    a batch of grants.
+
+    Who: the share-expiring task (with a batch of ids from
+    ``share_expiring_sweep``), as the system actor
+    (``access.task_share_grants``). Guarantees: once per recipient and
+    expiry time; nothing for a revoked or expired grant, or one ending
+    later than seven days from now. A few queries for the whole batch, in
+    one transaction.
     """
     now = _now(now)
-    grant = (
+    grants = list(
         access.task_share_grants(_reader(actor)).select_related("case", "case__lead_agency", "agency", "granted_by")
-        .filter(pk=grant_id, revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
-        .first()
+        .filter(pk__in=list(grant_ids), revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + SHARE_WARNING)
+        .order_by("pk")
     )
-    if grant is None:
-        return []
+    managers = _members_by_agency({grant.case.lead_agency_id for grant in grants}, [Role.MANAGER])
+    return _record(_share_expiring_reminder(grant, managers.get(grant.case.lead_agency_id, [])) for grant in grants)
+
+
+def _share_expiring_reminder(grant, managers: list) -> _Reminder:
     case = grant.case
     ends = timezone.localtime(grant.expires_at)
-    return _record(
-        [*_members([case.lead_agency_id], [Role.MANAGER]), grant.granted_by if grant.granted_by.is_active else None],
+    return _Reminder(
+        recipients=(*managers, grant.granted_by),
         kind=NotificationKind.SHARE_EXPIRING,
         dedup_key=f"share_expiring:grant:{grant.pk}:expires:{int(grant.expires_at.timestamp())}",
         subject=f"Share of case {case.reference} with {grant.agency.name} ends {ends:%-d %B %Y}",
@@ -471,8 +563,8 @@ def panel_action_reminders_record(
         return []
     due = action.due_on
     state = "is overdue" if due < today else ("is due today" if due == today else f"is due on {due:%A %-d %B %Y}")
-    return _record(
-        [action.owner],
+    return _record([_Reminder(
+        recipients=(action.owner,),
         kind=NotificationKind.PANEL_ACTION_DUE,
         dedup_key=f"panel_action_due:action:{action.pk}:due:{due.isoformat()}",
         subject=f"Your action from the panel of {timezone.localtime(action.panel.meets_at):%-d %B %Y} {state}",
@@ -482,7 +574,7 @@ def panel_action_reminders_record(
             "Open it in Crossroads to say how it stands. Overdue actions go onto the next panel's agenda."
         ),
         link=reverse("panel-action-update", kwargs={"panel_id": action.panel_id, "action_id": action.pk}),
-    )
+    )])
 
 
 def panel_carry_sweep(*, enqueue: Enqueue, now: dt.datetime | None = None,
@@ -590,14 +682,14 @@ def manager_digest_record(
                 named_cases.update((row["id"], row) for row in named)
     if not sections:
         return []
-    pending = _record(
-        [user],
+    pending = _record([_Reminder(
+        recipients=(user,),
         kind=NotificationKind.DIGEST,
         dedup_key=dedup_key,
         subject=f"Crossroads daily digest for {agency.name}, {today:%-d %B %Y}",
         body="\n\n".join(sections) + "\n\nOpen Crossroads to act on them.",
         link=reverse("home"),
-    )
+    )])
     if named_cases:
         selectors.log_page(actor, "case", list(named_cases.values()))
     return pending
@@ -631,38 +723,201 @@ def _absolute(link: str) -> str:
     return getattr(settings, "SITE_URL", "").rstrip("/") + link
 
 
-@transaction.atomic
 def notification_email_send(*, notification_id: int) -> bool:
-    """E-mail one notification to its recipient, at most once.
+    """``notifications_email_send`` for one notification: True if this call
+    handled it."""
+    return notifications_email_send(notification_ids=[notification_id]) == 1
 
-    Who: the reminder tasks, after the notification's own transaction has
-    committed. Guarantees: returns True only for the one call that claimed
-    the row (``emailed_at`` NULL → now, exactly one row changed) and whose
-    send did not raise; the claim commits only with a successful send, so a
-    failure (raised to the caller, who retries) or a killed worker leaves
-    the notification unsent for the next attempt. A recipient with no
-    address is marked handled without mail (the notification is in the app).
+
+def notifications_email_send(*, notification_ids: Iterable[int]) -> int:
+    """E-mail each of these notifications to its recipient, at most once.
+
+    Who: the reminder tasks, after the notifications' own transaction has
+    committed, and outside any transaction (each e-mail's mark commits on
+    its own). Returns how many this call handled: e-mailed, or marked
+    handled without mail for a recipient with no address (the notification
+    is in the app).
+
+    How each is sent once, with a handful of queries per batch and one per
+    message (a commit per message, each waiting for the disk, would cost
+    more than everything else the reminders do):
+
+    1. Lock: a session advisory lock per notification
+       (``pg_try_advisory_lock``), taken in one statement. One that another
+       worker holds is skipped: that worker is sending it. The locks die
+       with this database session, so a killed worker leaves none behind.
+    2. Read, under the locks, the batch's rows still unsent (one query): a
+       notification another worker sent a moment ago is marked by now.
+    3. For each: send, then mark it e-mailed in its own statement
+       (``UPDATE ... WHERE emailed_at IS NULL``, committing at once), so a
+       worker killed at any point has marked exactly what it sent. These
+       commits do not wait for the disk (``synchronous_commit = off``): a
+       worker dying loses none of them, and only a crash of the database
+       server itself within a fraction of a second could lose the last
+       marks, which would send those e-mails again (at-least-once, as with
+       any mail queue). A send that raises is noted on the notification
+       (``email_failed_at``) and the batch goes on with the others (but
+       not that address again this time), unless several fail in a row:
+       then the mail service looks down and the batch stops. The first
+       error is raised at the end, for the task's retry; what is left
+       unsent goes to the retry and the unsent sweep, which try those that
+       never failed first. So an address the mail server refuses holds
+       back no other e-mail.
+    4. Unlock (in any case).
+
+    The one window left is a worker killed between the mail server
+    accepting a message and the mark: that e-mail is sent again.
     """
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
+    ids = sorted(set(notification_ids))
+    if not ids:
+        return 0
+    handled = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM unnest(%s::bigint[]) AS id WHERE pg_try_advisory_lock(%s, (id %% 2147483647)::int)",
+            [ids, _EMAIL_LOCKS],
+        )
+        locked = [row[0] for row in cursor.fetchall()]
+        try:
+            cursor.execute("SET synchronous_commit TO off")
+            handled = _send_locked(locked)
+        finally:
+            _unlock(cursor, locked)
+    return handled
+
+
+# The advisory-lock space of e-mail sends (the two-key form: this and the
+# notification id, folded into 31 bits: two ids that share a key only make
+# one wait for a later attempt).
+_EMAIL_LOCKS = 0x4D41494C  # "MAIL"
+
+
+# A batch stops after this many sends in a row fail, each to another
+# address: the mail service looks down, and the task's retry (with its
+# back-off) is the better way to wait for it.
+EMAIL_FAILURES_IN_A_ROW = 3
+
+
+def _send_locked(ids: list[int]) -> int:
+    """Send the locked notifications still unsent, marking each as it goes
+    (see ``notifications_email_send``). A send that fails is noted and the
+    batch goes on with the others, leaving out the rest to that address
+    this time; after ``EMAIL_FAILURES_IN_A_ROW`` failures in a row it
+    stops. The first error is raised at the end, so the task retries."""
+    if not ids:
+        return 0
+    unsent = list(
+        Notification.objects.filter(pk__in=ids, emailed_at__isnull=True)
+        .values("pk", "subject", "body", "link", "recipient__email")
+        # Those whose last attempt failed go last, after every other.
+        .order_by(F("email_failed_at").asc(nulls_first=True), "pk")
     )
-    if claimed != 1:
-        return False
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
-    address = notification.recipient.email
-    if not address:
-        logger.info("notification %s: recipient has no e-mail address; in the app only", notification_id)
-        return True
-    link = _absolute(notification.link)
-    body = notification.body + (f"\n\n{link}" if link else "")
-    send_mail(
-        subject=notification.subject,
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[address],
-        fail_silently=False,
-    )
-    return True
+    nowhere = [row["pk"] for row in unsent if not row["recipient__email"]]
+    handled = 0
+    if nowhere:
+        logger.info("notifications %s: recipient has no e-mail address; in the app only", nowhere)
+        handled += Notification.objects.filter(pk__in=nowhere, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+    mail, first_error, refused, in_a_row = None, None, set(), 0
+    # The mark after each e-mail, as plain SQL: built by the ORM it cost
+    # more than the round trip to the database (a batch marks thousands).
+    mark = (f"UPDATE {Notification._meta.db_table} SET emailed_at = %s"
+            " WHERE id = %s AND emailed_at IS NULL")
+    cursor = connection.cursor()
+    try:
+        for row in unsent:
+            address = row["recipient__email"]
+            if not address or address in refused:
+                continue
+            if mail is None:
+                mail = get_connection(fail_silently=False)
+                mail.open()  # one connection to the mail server for the batch
+            link = _absolute(row["link"])
+            message = EmailMultiAlternatives(  # what send_mail sends
+                subject=row["subject"], body=row["body"] + (f"\n\n{link}" if link else ""),
+                from_email=settings.DEFAULT_FROM_EMAIL, to=[address], connection=mail,
+            )
+            try:
+                if mail.send_messages([message]) != 1:
+                    raise OSError("the mail backend did not send the message")
+            except Exception as error:
+                _email_failed(row["pk"])
+                first_error = first_error or error
+                refused.add(address)
+                in_a_row += 1
+                if in_a_row >= EMAIL_FAILURES_IN_A_ROW:
+                    break
+                continue
+            in_a_row = 0
+            marked, reconnected = _mark_sent(cursor, mark, row["pk"])
+            handled += marked
+            if reconnected:
+                # A new connection holds none of the batch's locks: the
+                # rest goes to the task's retry, which takes them again.
+                raise OperationalError("the database connection was lost during a batch of e-mails")
+    finally:
+        cursor.close()
+        if mail is not None:
+            mail.close()
+    if first_error is not None:
+        raise first_error
+    return handled
+
+
+# How long a worker keeps trying to record an e-mail it has sent while the
+# database is away (a restart, a failover): given up sooner, the e-mail
+# would be sent again by the retry.
+MARK_SENT_PATIENCE = dt.timedelta(minutes=5)
+
+
+def _mark_sent(cursor, mark: str, notification_id: int) -> tuple[int, bool]:
+    """Mark one sent e-mail; returns (rows marked, whether the connection
+    had to be opened again). The e-mail has gone, so a database that is
+    unreachable at this moment is waited for (up to ``MARK_SENT_PATIENCE``)
+    rather than left to the task's retry, which would send it again."""
+    import time
+
+    deadline, pause, reconnected = time.monotonic() + MARK_SENT_PATIENCE.total_seconds(), 0.5, False
+    while True:
+        try:
+            cursor.execute(mark, [timezone.now(), notification_id])
+            return cursor.rowcount, reconnected
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("notification %s e-mailed; the database is away, retrying its mark", notification_id)
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            try:
+                cursor = connection.cursor()
+                reconnected = True
+            except (OperationalError, InterfaceError):
+                pass
+
+
+def _email_failed(notification_id: int) -> None:
+    """Note a failed attempt (it goes last in the next); if the database is
+    what failed, the send's own error is the one that matters."""
+    try:
+        Notification.objects.filter(pk=notification_id).update(email_failed_at=timezone.now())
+    except DatabaseError:
+        logger.warning("notification %s: could not note the failed e-mail attempt", notification_id)
+
+
+def _unlock(cursor, ids: list[int]) -> None:
+    """Release the batch's advisory locks and restore durable commits; a
+    connection that cannot (it broke) is closed, which releases them too."""
+    try:
+        cursor.execute("RESET synchronous_commit")
+        if ids:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, (id %% 2147483647)::int) FROM unnest(%s::bigint[]) AS id",
+                [_EMAIL_LOCKS, ids],
+            )
+    except DatabaseError:
+        connection.close()
 
 
 # ---------------------------------------------------------------------------

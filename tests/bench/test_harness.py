@@ -78,6 +78,12 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
     assert rows["memory.web_worker_peak_rss"]["value"] > 0
     for name in ("row_security.caseload", "row_security.intake"):
         assert rows[name]["extra"]["without_median_ms"] > 0 and "rls_cost" in rows[name]["ratios"]
+    # The load test ran its users (signed in with two-factor codes, partner
+    # systems with tokens) with no failure, and the worker sent every reminder once.
+    assert rows["load.total"]["n"] > 0 and rows["load.total"]["extra"]["failures"] == 0
+    assert {"load.GET case page", "load.POST api: post referral", "load.POST sign in (two-factor code)"} <= names
+    assert rows["load.reminders_during_load"]["met"] is True
+    assert rows[f"reminders.worker_{due_counts[-1]}"]["met"] is True
     assert data["machine"]["cores"] and data["machine"]["postgresql"]
     assert data["dataset"]["counts"]["referrals_case"] == 2_000
     table = (out / "small.md").read_text()

@@ -68,10 +68,10 @@ def test_a_review_due_in_each_borough_gets_its_reminder(due_in_each, run):
 def test_each_item_is_queued_with_its_own_partnership(due_in_each, monkeypatch, django_capture_on_commit_callbacks):
     b = due_in_each
     queued = []
-    monkeypatch.setattr(tasks.review_remind, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.review_remind_many, "delay", lambda *args: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         tasks.review_sweep.apply().get()
-    assert sorted(queued) == sorted([(b.case_a.pk, b.a.pk), (b.case_b.pk, b.b.pk)])
+    assert sorted(queued) == sorted([([b.case_a.pk], b.a.pk), ([b.case_b.pk], b.b.pk)])
 
 
 def test_a_per_item_task_given_another_partnership_does_nothing(due_in_each, run):
@@ -84,6 +84,28 @@ def test_a_per_item_task_given_another_partnership_does_nothing(due_in_each, run
     # Given its own, it reminds.
     run(tasks.review_remind, b.case_b.pk, b.b.pk)
     assert list(Notification.objects.values_list("case_id", flat=True).distinct()) == [b.case_b.pk]
+
+
+def test_a_batch_given_another_partnerships_case_reminds_only_its_own(due_in_each, run):
+    b = due_in_each
+    assert run(tasks.review_remind_many, [b.case_a.pk, b.case_b.pk], b.b.pk) == 1
+    assert list(Notification.objects.values_list("case_id", flat=True).distinct()) == [b.case_b.pk]
+    assert own_role()
+
+
+def test_a_late_referral_alerts_only_its_own_partnerships_hub(boroughs, cast, run, settings):
+    """The hub of another borough hears nothing of a referral (its reference
+    and risk are case data of the referral's partnership)."""
+    b = boroughs
+    settings.REFERRAL_ALERT_LEAD_MINUTES = {}
+    rm.Referral.objects.filter(pk=b.referral_b.pk).update(
+        status="submitted", received_at=timezone.now() - dt.timedelta(days=3),
+        decision_due_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assert run(tasks.screening_sweep) == 1
+    alerted = set(Notification.objects.filter(referral_id=b.referral_b.pk).values_list("recipient_id", flat=True))
+    assert alerted == {b.people[("hub_b", Role.HUB_SCREENER)].pk, b.people[("hub_b", Role.MANAGER)].pk}
+    assert not Notification.objects.filter(recipient__memberships__agency=cast.hub).exists()
 
 
 def test_row_level_security_alone_keeps_another_partnerships_item_out(due_in_each):
@@ -109,7 +131,7 @@ def test_a_task_works_as_the_app_in_its_partnership_and_leaves_it_even_when_it_f
             inside.append(cursor.fetchone())
         raise RuntimeError("the task fails")
 
-    monkeypatch.setattr(reminders, "review_reminders_record", record)
+    monkeypatch.setattr(reminders, "review_reminders_record_many", record)
     with pytest.raises(RuntimeError):
         run(tasks.review_remind, b.case_b.pk, b.b.pk)
     assert inside == [(access.APP_ROLE, str(b.b.pk))]

@@ -9,6 +9,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.core.mail.backends import locmem
 
 from config.celery import app as celery_app
 from referrals import models as rm
@@ -70,5 +71,27 @@ def make_case(cast):
             young_person=f.YoungPersonFactory(recorded_by=cast.owner, given_name="Tobias", family_name="Quillfeather"),
             **kwargs,
         )
+
+    return go
+
+
+@pytest.fixture
+def mail_fails_on(monkeypatch):
+    """``mail_fails_on(*calls)``: those sends (counted from 1) raise, as a
+    mail server that went away would; the others go to the outbox.
+    Returns the list of calls made so far (one entry each)."""
+    real_send = locmem.EmailBackend.send_messages
+
+    def go(*failing: int, error: Exception = ConnectionRefusedError("mail server down")) -> list:
+        calls = []
+
+        def send(backend, messages):
+            calls.append(1)
+            if len(calls) in failing:
+                raise error
+            return real_send(backend, messages)
+
+        monkeypatch.setattr(locmem.EmailBackend, "send_messages", send)
+        return calls
 
     return go

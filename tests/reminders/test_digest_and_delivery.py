@@ -61,40 +61,34 @@ def test_a_quiet_case_with_recent_activity_is_not_quiet(cast, make_case, frozen,
     assert reminders.manager_digest_record(user_id=cast.user("owner", "manager").pk, agency_id=cast.owner.pk) == []
 
 
-def test_a_failed_send_is_retried_and_sent_once(cast, make_case, frozen, eager):
+def test_a_failed_send_is_retried_and_sent_once(cast, make_case, frozen, eager, mail_fails_on):
     frozen(at(2026, 11, 18))
     make_case(due=dt.date(2026, 11, 20))
-    real_send = mail.send_mail
-    calls = []
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise ConnectionRefusedError("mail server down")
-        return real_send(*args, **kwargs)
-
+    calls = mail_fails_on(1)
     case = rm.Case.objects.get()
-    case_id, partnership_id = case.pk, case.partnership_id
-    with mock.patch("reminders.services.send_mail", flaky):
-        # The send fails: the task asks Celery for a retry, the claim is rolled back.
-        with pytest.raises(Retry):
-            tasks.review_remind.apply(args=(case_id, partnership_id)).get()
-        assert Notification.objects.get().emailed_at is None and mail.outbox == []
-        # The retry (here: run again by hand) sends it.
-        assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 1
-        assert tasks.review_remind.apply(args=(case_id, partnership_id)).get() == 0
+    # The reminder is recorded (in the app from now on); its e-mail is its own task's.
+    assert tasks.review_remind.apply(args=(case.pk, case.partnership_id)).get() == 1
+    notification = Notification.objects.get()
+    # The send fails: the e-mail task asks Celery for a retry, nothing is marked sent.
+    with pytest.raises(Retry):
+        tasks.notification_email_many.apply(args=([notification.pk],)).get()
+    assert Notification.objects.get().emailed_at is None and mail.outbox == []
+    # The retry (here: run again by hand) sends it, once.
+    assert tasks.notification_email_many.apply(args=([notification.pk],)).get() == 1
+    assert tasks.notification_email_many.apply(args=([notification.pk],)).get() == 0
     assert len(calls) == 2
     assert len(mail.outbox) == 1
     assert Notification.objects.get().emailed_at is not None
 
 
-def test_a_claim_is_lost_with_a_failed_send_and_the_unsent_sweep_sends_it(cast, make_case, frozen, run):
+def test_a_claim_is_lost_with_a_failed_send_and_the_unsent_sweep_sends_it(cast, make_case, frozen, run,
+                                                                           mail_fails_on):
     frozen(at(2026, 11, 18))
     make_case(due=dt.date(2026, 11, 20))
-    with mock.patch("reminders.services.send_mail", side_effect=OSError("down")):
-        ids = reminders.review_reminders_record(case_id=rm.Case.objects.get().pk)
-        with pytest.raises(OSError):
-            reminders.notification_email_send(notification_id=ids[0])
+    mail_fails_on(1, error=OSError("down"))
+    ids = reminders.review_reminders_record(case_id=rm.Case.objects.get().pk)
+    with pytest.raises(OSError):
+        reminders.notification_email_send(notification_id=ids[0])
     assert Notification.objects.get().emailed_at is None
     run(tasks.notifications_unsent_sweep)  # too soon: still the task's to send
     assert mail.outbox == []
@@ -146,16 +140,18 @@ def test_task_arguments_are_ids_only(cast, make_case, frozen, eager, django_capt
     frozen(at(2026, 11, 18))
     case = make_case(due=dt.date(2026, 11, 20))
     queued = []
-    with mock.patch.object(tasks.review_remind, "delay", side_effect=lambda *a: queued.append(a)):
+    with mock.patch.object(tasks.review_remind_many, "delay", side_effect=lambda *a: queued.append(a)):
         with django_capture_on_commit_callbacks(execute=True):
             tasks.review_sweep.apply().get()
-    assert queued == [(case.pk, case.partnership_id)]
+    assert queued == [([case.pk], case.partnership_id)]
 
 
 def test_task_options_are_reliable():
     from reminders import tasks as safeguarding_tasks
 
-    for task in (tasks.review_remind, tasks.review_sweep, tasks.digest_send, tasks.notification_email,
+    for task in (tasks.review_remind, tasks.review_remind_many, tasks.screening_remind_many,
+                 tasks.share_expiring_remind_many, tasks.notification_email_many,
+                 tasks.review_sweep, tasks.digest_send, tasks.notification_email,
                  safeguarding_tasks.share_expire, safeguarding_tasks.retention_run):
         assert task.acks_late and task.reject_on_worker_lost
         assert OSError in task.autoretry_for and task.retry_backoff
