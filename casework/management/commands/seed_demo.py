@@ -165,6 +165,7 @@ DEMO_SIGN_INS = [
     DemoSignIn("dpo", "hub", Role.DPO, "Partnership data-protection officer"),
     DemoSignIn("sysadmin", None, "superuser"),
     DemoSignIn("partnershipadmin", "hub", Role.PARTNERSHIP_ADMIN, "Community safety partnership officer"),
+    DemoSignIn("analyst", "hub", Role.REPORTING, "Community safety analyst"),
 ]
 
 WARDS = {
@@ -866,6 +867,7 @@ class Command(BaseCommand):
         self.print_sign_ins()
         call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
         call_command("seed_contexts_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 16
+        call_command("seed_monitoring_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 17
 
     def say(self, message: str) -> None:
         if self.verbosity >= 1:
