@@ -66,7 +66,7 @@ def _rings(geometry: dict) -> list:
 MAP_CLASSES = ((0, "#f3f2f1"), (5, "#c6dbef"), (10, "#6baed6"), (20, "#2171b5"), (40, "#08306b"))
 
 
-def ward_map(wards: list[dict], *, width: int = 640) -> dict:
+def ward_map(wards: list[dict], *, width: int = 640, max_height: int = 480) -> dict:
     """A choropleth of the wards, drawn on the server as SVG paths from the
     boundaries the partnership loaded. Each entry of ``wards`` has the
     ``ward`` (with its GeoJSON ``boundary``), its ``figure`` and its
@@ -76,7 +76,7 @@ def ward_map(wards: list[dict], *, width: int = 640) -> dict:
     if box is None:
         return {"width": width, "height": 0, "wards": [], "legend": []}
     min_lon, max_lat, mid, span_x, span_y = box
-    scale = (width - 20) / span_x
+    scale = min((width - 20) / span_x, (max_height - 20) / span_y)
     height = round(span_y * scale + 20)
     shapes = []
     for entry in wards:

@@ -23,7 +23,7 @@ def test_the_analyst_filters_by_ward_and_exports(live_server, context, scan, wor
     scan(page, "monitoring-referrals")
     assert page.locator("svg .crossroads-map__ward").count() == 2
 
-    page.get_by_label("Ward").select_option(label="North Ward")
+    page.get_by_label("Ward", exact=True).select_option(label="North Ward")
     page.get_by_role("button", name="Show figures").click()
     page.wait_for_url("**/monitoring/referrals/?*ward=*")
     scan(page, "monitoring-referrals-north-ward")
