@@ -70,7 +70,7 @@ def run(ctx: Context) -> list[Result]:
             def page(i: int, name=name) -> None:
                 report = figures.build(actor, name, filters)
                 for table in report.tables:
-                    charts.chart_rows(table.protected.rows, table.protected.row_totals)
+                    charts.chart_table(table.protected)
                 if name == "referrals":
                     charts.ward_map(figures.ward_map(actor, report))
 

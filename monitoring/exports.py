@@ -13,7 +13,7 @@ from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
-from monitoring.figures import Report, quarter_labels
+from monitoring.figures import Report
 
 
 def report_rows(report: Report) -> Iterator[list]:
@@ -29,11 +29,12 @@ def report_rows(report: Report) -> Iterator[list]:
         yield [table.title]
         if table.note:
             yield [table.note]
-        yield [table.dimension, *p.columns, "Total" if p.columns == quarter_labels(f.year) else "All"]
-        for label, cells, total in zip(p.rows, p.cells, p.row_totals):
-            yield [label, *(c.export for c in cells), total.export]
+        yearly = p.row_totals is not None
+        yield [table.dimension, *p.columns, *(["Year"] if yearly else [])]
+        for line in p.lines:
+            yield [line["label"], *(c.export for c in line["cells"]), *([line["total"].export] if yearly else [])]
         if p.column_totals is not None:
-            yield ["Total", *(c.export for c in p.column_totals), p.total.export]
+            yield ["Total", *(c.export for c in p.column_totals), *([p.total.export] if yearly else [])]
 
 
 def ods_bytes(report: Report) -> bytes:

@@ -31,7 +31,7 @@ from monitoring.models import (
     Ward,
     YoungPopulation,
 )
-from monitoring.suppression import Figure, Protected, protected_table
+from monitoring.suppression import Figure, Protected, protected_columns, protected_table
 from partnerships.models import Concern
 from partnerships.rules import rules_in_force
 from referrals.models import ClosureReason, InterventionKind, InterventionStatus, ReferralStatus, RiskLevel
@@ -362,7 +362,7 @@ def disproportionality_report(actor: access.Actor, filters: Filters) -> Report:
         ]
         people = dict(population.values_list(field_name).annotate(n=Sum("people")).order_by())
         matrix = [[c.get(value, 0) for c in counted] for value, _ in groups]
-        protected = protected_table([label for _, label in groups], columns, matrix, limit)
+        protected = protected_columns([label for _, label in groups], columns, matrix, limit)
         table = Table(key, title, "Group", protected)
         report.tables.append(table)
         comparisons.append({"key": key, "title": title, "rows": _shares(groups, protected, people)})

@@ -65,15 +65,18 @@ class Protected:
     rows: list[str]
     columns: list[str]
     cells: list[list[Figure]]
-    row_totals: list[Figure]
+    # None when the columns are separate measures that do not add up
+    # (``protected_columns``).
+    row_totals: list[Figure] | None
     column_totals: list[Figure] | None
     total: Figure | None
 
     @property
     def lines(self) -> list[dict]:
         """Each row with its label, its cells and its total (for templates)."""
+        totals = self.row_totals or [None] * len(self.rows)
         return [{"label": label, "cells": cells, "total": total}
-                for label, cells, total in zip(self.rows, self.cells, self.row_totals)]
+                for label, cells, total in zip(self.rows, self.cells, totals)]
 
 
 def protect(counts: list[list[int]], threshold: int, *, column_totals: bool = True) -> tuple[
@@ -177,3 +180,18 @@ def protected_table(rows: list[str], columns: list[str], counts: list[list[int]]
                     column_totals: bool = True) -> Protected:
     cells, row_totals, col_totals, total = protect(counts, threshold, column_totals=column_totals)
     return Protected(rows, columns, cells, row_totals, col_totals, total)
+
+
+def protected_columns(rows: list[str], columns: list[str], counts: list[list[int]], threshold: int) -> Protected:
+    """A table whose columns are separate measures of the same rows (the
+    referrals, the accepted referrals, the cases opened of each group):
+    each column is protected as a table of its own with its total, and no
+    row total is shown (it would add unlike things)."""
+    cells: list[list[Figure]] = [[] for _ in rows]
+    column_totals = []
+    for j in range(len(columns)):
+        column, _, totals, _ = protect([[row[j]] for row in counts], threshold)
+        for i, figure in enumerate(column):
+            cells[i].append(figure[0])
+        column_totals.append(totals[0])
+    return Protected(rows, columns, cells, None, column_totals, None)

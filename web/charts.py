@@ -42,6 +42,15 @@ def chart_rows(labels: list[str], figures: list, *, width: int = 640, bar_height
     return {"width": width, "height": 12 + len(figures) * (bar_height + 6), "left": left, "bars": bars}
 
 
+def chart_table(protected) -> dict:
+    """The chart before a monitoring table (``suppression.Protected``): each
+    row's year total or, for a table of separate measures, its first."""
+    if protected.row_totals is not None:
+        return {**chart_rows(protected.rows, protected.row_totals), "measure": "the year's totals"}
+    figures = [cells[0] for cells in protected.cells]
+    return {**chart_rows(protected.rows, figures), "measure": protected.columns[0].lower()}
+
+
 def _project(geometries: list[dict]):
     """A projection of longitude and latitude into the map's box: a plain
     equirectangular one, scaled by the cosine of the middle latitude, which

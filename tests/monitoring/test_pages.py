@@ -32,7 +32,9 @@ def analyst(client, world):
 def identifiers(world) -> list[str]:
     found = []
     for person in world.people:
-        found += [person.given_name, person.family_name, person.postcode, person.postcode.replace(" ", ""),
+        # Whole names: a family name alone may be a word of the page ("White").
+        found += [f"{person.given_name} {person.family_name}", person.display_name, person.postcode,
+                  person.postcode.replace(" ", ""),
                   person.date_of_birth.isoformat(), person.date_of_birth.strftime("%d/%m/%Y")]
     found += [r.reference for r in world.referrals] + [c.reference for c in world.cases]
     found += [str(k) for k in ReportingKey.objects.values_list("key", flat=True)]

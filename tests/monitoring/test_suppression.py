@@ -99,3 +99,18 @@ def test_the_texts():
     cells, *_ = protect([[2, 50, 60]], T)
     assert [c.text for c in cells[0]][:1] == ["fewer than 5"]
     assert cells[0][0].export == "fewer than 5" and cells[0][0].count is None
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_separate_measures_are_each_protected_with_their_total(seed):
+    from monitoring.suppression import protected_columns
+
+    rng = random.Random(seed)
+    counts = [[rng.choice([0, rng.randint(1, 4), rng.randint(0, 30)]) for _ in range(3)] for _ in range(rng.randint(1, 7))]
+    p = protected_columns([str(i) for i in range(len(counts))], ["a", "b", "c"], counts, T)
+    assert p.row_totals is None and p.total is None
+    for j in range(3):
+        column = [[p.cells[i][j]] for i in range(len(counts))]
+        assert attack(None, column, [row[0] for row in column], [p.column_totals[j]], p.column_totals[j]) == {}
+        for i, row in enumerate(counts):
+            assert p.cells[i][j].count in (None, row[j]) and (p.cells[i][j].hidden == PRIMARY) == (0 < row[j] < T)

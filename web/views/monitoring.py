@@ -45,7 +45,7 @@ def report(request, name: str):
     form, built = _report(request, name)
     figures.log_reading(request.actor, name, built.filters)
     tables = [
-        {"table": t, "chart": charts.chart_rows(t.protected.rows, t.protected.row_totals)} for t in built.tables
+        {"table": t, "chart": charts.chart_table(t.protected)} for t in built.tables
     ]
     context = {
         "form": form, "report": built, "tables": tables, "reports": figures.REPORTS,
