@@ -5,11 +5,13 @@
 1. A full refresh of every partnership's reporting schema (``refresh_all``
    with ``full=True``): wall time, young people and facts written. Target at
    1,000,000 cases: under 2 minutes on two cores.
-2. A second refresh straight after, with nothing new: it reads the change
-   history since the last run and rewrites nothing. Target: under 5 s.
-   (Changes recorded in the 10 minutes before the first run's start are
-   read again by design, ``monitoring.refresh.OVERLAP``: the row says how
-   many young people it recomputed.)
+2. A second refresh straight after: the changes recorded in the 10 minutes
+   before the first run's start are read again by design
+   (``monitoring.refresh.OVERLAP``), so a freshly generated dataset is
+   recomputed (the row says how many young people). Then one with nothing
+   new since the last run (its mark moved past the overlap, as on a quiet
+   night): it reads the change history and rewrites nothing. Target:
+   under 5 s.
 3. Each report as its page computes it, as a reporting analyst of the
    cast's partnership under its row-level security: the figures
    (``monitoring.figures.build``, every table suppressed) and the charts
@@ -41,7 +43,8 @@ def run(ctx: Context) -> list[Result]:
     from django.utils import timezone
 
     from monitoring import figures
-    from monitoring.refresh import refresh_all
+    from monitoring.models import RefreshState
+    from monitoring.refresh import OVERLAP, refresh_all
     from safeguarding import access
     from web import charts
 
@@ -54,14 +57,22 @@ def run(ctx: Context) -> list[Result]:
         name="monitoring.refresh_full", value=round(took, 2), unit="s", target="under 120 s at 1,000,000 cases",
         met=took < 120, extra={"young_people": sum(r.young_people for r in full.values()), "facts": facts},
     ))
-    started = time.perf_counter()
-    again = refresh_all()
-    took = time.perf_counter() - started
-    results.append(Result(
-        name="monitoring.refresh_nothing_new", value=round(took, 2), unit="s", target="under 5 s",
-        met=took < 5, extra={"young_people_recomputed": sum(r.young_people for r in again.values()),
-                             "full": any(r.full for r in again.values())},
-    ))
+    # Straight after, the freshly generated rows' history (recorded in the
+    # last 10 minutes) is read again by design: that run is reported as it
+    # is. Then a run as a quiet night's would be, the last run's mark moved
+    # past the overlap: nothing recorded since, nothing rewritten.
+    for name, quiet in (("refresh_again_within_overlap", False), ("refresh_nothing_new", True)):
+        if quiet:
+            RefreshState.objects.update(changes_until=timezone.now() + OVERLAP)
+        started = time.perf_counter()
+        again = refresh_all()
+        took = time.perf_counter() - started
+        recomputed = sum(r.young_people for r in again.values())
+        results.append(Result(
+            name=f"monitoring.{name}", value=round(took, 2), unit="s",
+            target="under 5 s with nothing new" if quiet else "", met=(took < 5 and recomputed == 0) if quiet else None,
+            extra={"young_people_recomputed": recomputed, "full": any(r.full for r in again.values())},
+        ))
     actor = _analyst(ctx)
     filters = figures.Filters(year=figures.financial_year(timezone.localdate()))
     n = max(10, ctx.size.single_requests // 2)

@@ -42,9 +42,11 @@ def sex(gender: str) -> str:
 
 
 def age_band_sql(dob: str, on: str) -> str:
-    """SQL for the age band of date-of-birth expression ``dob`` on date ``on``."""
-    whens = " ".join(f"WHEN x.age >= {floor} THEN '{band.value}'" for floor, band in AGE_BAND_FLOORS)
-    return f"(SELECT CASE {whens} END FROM (SELECT date_part('year', age({on}, {dob})) AS age) x)"
+    """SQL for the age band of date-of-birth column ``dob`` on date column
+    ``on`` (columns, not parameters: the age is written once per band)."""
+    age = f"date_part('year', age({on}, {dob}))"
+    whens = " ".join(f"WHEN {age} >= {floor} THEN '{band.value}'" for floor, band in AGE_BAND_FLOORS)
+    return f"(CASE {whens} END)"
 
 
 def ethnic_group_sql(ethnicity: str) -> str:

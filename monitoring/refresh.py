@@ -16,6 +16,10 @@ the risk after an intervention) is right. A run with nothing new reads a
 short range of the history's indexes and writes nothing. Loading reference
 data, or a first run, rewrites everything.
 
+The referrals and reviews a case's or an intervention's facts look up are
+inlined (``NOT MATERIALIZED``), so each lookup is an index scan by case,
+not a pass over every review.
+
 Changes are read with an overlap (``OVERLAP``) behind the last run's start:
 a change recorded by a transaction that was still open when the last run
 read the history carries that transaction's start time, which can be
@@ -73,12 +77,12 @@ def _holidays() -> list[dt.date]:
     return sorted(d for year in range(2000, today.year + 2) for d in bank_holidays(year))
 
 
-def _ward(alias: str) -> str:
-    """The ward of a row's postcode by the partnership's lookup: NULL (ward
-    not known) when the postcode is not in it. Never guessed."""
+def _ward_join(alias: str) -> str:
+    """The ward of a row's postcode by the partnership's lookup (``pw.ward_id``):
+    NULL (ward not known) when the postcode is not in it. Never guessed."""
     return (
-        f"(SELECT pw.ward_id FROM monitoring_postcodeward pw WHERE pw.partnership_id = {alias}.partnership_id"
-        f" AND pw.postcode = {bands.postcode_sql(f'{alias}.postcode')})"
+        f" LEFT JOIN monitoring_postcodeward pw ON pw.partnership_id = {alias}.partnership_id"
+        f" AND pw.postcode = {bands.postcode_sql(f'{alias}.postcode')}"
     )
 
 
@@ -117,20 +121,21 @@ def _referral_facts(cursor, referrals: QuerySet, tz: str) -> int:
     )
     statement = (
         f"WITH r AS ({sql}), t AS (SELECT r.*, lag(r.received_at) OVER"
-        f" (PARTITION BY r.young_person_id ORDER BY r.received_at) AS previous_at, {hours} AS hours FROM r)"
+        f" (PARTITION BY r.young_person_id ORDER BY r.received_at) AS previous_at,"
+        f" {_local_date('r.received_at')} AS received_on, {hours} AS hours FROM r)"
         f" INSERT INTO monitoring_referralfact (partnership_id, person_key, received_month, concerns,"
         f" referring_agency_kind, ward_id, age_band, sex, ethnic_group, risk_level, status, decision_hours,"
         f" within_standard, repeat_within_year)"
-        f" SELECT t.partnership_id, k.key, {_month('t.received_at')}, t.concerns, t.agency_kind, {_ward('t')},"
-        f" {bands.age_band_sql('t.dob', _local_date('t.received_at'))}, {bands.sex_sql('t.gender')},"
+        f" SELECT t.partnership_id, k.key, date_trunc('month', t.received_on)::date, t.concerns, t.agency_kind,"
+        f" pw.ward_id, {bands.age_band_sql('t.dob', 't.received_on')}, {bands.sex_sql('t.gender')},"
         f" {bands.ethnic_group_sql('t.ethnicity')}, t.risk_level, t.status,"
         f" CASE WHEN t.decided_at IS NULL THEN NULL ELSE coalesce(t.hours, 0) END,"
         f" CASE WHEN t.decided_at IS NULL THEN NULL ELSE coalesce(t.hours, 0) <= {STANDARD_HOURS} END,"
         f" coalesce(t.previous_at >= t.received_at - interval '12 months', false)"
-        f" FROM t JOIN monitoring_reportingkey k ON k.young_person_id = t.young_person_id"
+        f" FROM t JOIN monitoring_reportingkey k ON k.young_person_id = t.young_person_id{_ward_join('t')}"
     )
     holidays = _holidays()
-    return _execute(cursor, statement, [*params, tz, tz, tz, tz, holidays, tz, tz, tz, tz])
+    return _execute(cursor, statement, [*params, tz, tz, tz, tz, tz, holidays, tz, tz])
 
 
 def _entry_risk(cases: str, referrals: str) -> str:
@@ -150,21 +155,22 @@ def _case_facts(cursor, cases: QuerySet, referrals: QuerySet, reviews: QuerySet,
     ref_sql, ref_params = _sql(referrals.values("case_id", "received_at", "risk_level"))
     rev_sql, rev_params = _sql(reviews.values("case_id", "decision"))
     statement = (
-        f"WITH c AS ({case_sql}), r AS ({ref_sql}), v AS ({rev_sql})"
+        f"WITH c0 AS ({case_sql}), c AS (SELECT c0.*, {_local_date('c0.opened_at')} AS opened_on FROM c0),"
+        f" r AS NOT MATERIALIZED ({ref_sql}), v AS NOT MATERIALIZED ({rev_sql})"
         f" INSERT INTO monitoring_casefact (partnership_id, person_key, opened_month, closed_month, status,"
         f" closure_reason, risk_on_entry, risk_now, opened_on, closed_on, stepped_down, escalated, ward_id,"
         f" age_band, sex, ethnic_group)"
-        f" SELECT c.partnership_id, k.key, {_month('c.opened_at')},"
+        f" SELECT c.partnership_id, k.key, date_trunc('month', c.opened_on)::date,"
         f" CASE WHEN c.closed_at IS NULL THEN NULL ELSE {_month('c.closed_at')} END, c.status, c.closure_reason,"
-        f" {_entry_risk('c', 'SELECT * FROM r')}, c.risk_level, {_local_date('c.opened_at')},"
+        f" {_entry_risk('c', 'SELECT * FROM r')}, c.risk_level, c.opened_on,"
         f" CASE WHEN c.closed_at IS NULL THEN NULL ELSE {_local_date('c.closed_at')} END,"
         f" c.closure_reason = 'stepped_down' OR EXISTS (SELECT 1 FROM v WHERE v.case_id = c.id AND v.decision = 'step_down'),"
         f" c.closure_reason = 'escalated' OR EXISTS (SELECT 1 FROM v WHERE v.case_id = c.id AND v.decision = 'escalate'),"
-        f" {_ward('c')}, {bands.age_band_sql('c.dob', _local_date('c.opened_at'))}, {bands.sex_sql('c.gender')},"
+        f" pw.ward_id, {bands.age_band_sql('c.dob', 'c.opened_on')}, {bands.sex_sql('c.gender')},"
         f" {bands.ethnic_group_sql('c.ethnicity')}"
-        f" FROM c JOIN monitoring_reportingkey k ON k.young_person_id = c.young_person_id"
+        f" FROM c JOIN monitoring_reportingkey k ON k.young_person_id = c.young_person_id{_ward_join('c')}"
     )
-    params = [*case_params, *ref_params, *rev_params, tz, tz, tz, tz, tz]
+    params = [*case_params, tz, *ref_params, *rev_params, tz, tz]
     return _execute(cursor, statement, params)
 
 
@@ -192,7 +198,7 @@ def _intervention_facts(cursor, interventions: QuerySet, referrals: QuerySet, re
     rev_sql, rev_params = _sql(reviews.values("case_id", "completed_at", "risk_after"))
     start = f"coalesce(i.started_on, {_local_date('i.created_at')})"
     statement = (
-        f"WITH i AS ({sql}), r AS ({ref_sql}), v AS ({rev_sql})"
+        f"WITH i AS ({sql}), r AS NOT MATERIALIZED ({ref_sql}), v AS NOT MATERIALIZED ({rev_sql})"
         f" INSERT INTO monitoring_interventionfact (partnership_id, person_key, kind, provider, status, month,"
         f" sessions_offered, sessions_attended, risk_before, risk_after, ward_id)"
         f" SELECT i.partnership_id, k.key, i.kind, i.provider, i.status, date_trunc('month', {start})::date,"
@@ -202,8 +208,8 @@ def _intervention_facts(cursor, interventions: QuerySet, referrals: QuerySet, re
         f" (SELECT r.risk_level FROM r WHERE r.case_id = i.case_id ORDER BY r.received_at LIMIT 1), i.case_risk),"
         f" coalesce((SELECT v.risk_after FROM v WHERE v.case_id = i.case_id AND i.ended_on IS NOT NULL"
         f" AND {_local_date('v.completed_at')} >= i.ended_on ORDER BY v.completed_at LIMIT 1), ''),"
-        f" {_ward('i')}"
-        f" FROM i JOIN monitoring_reportingkey k ON k.young_person_id = i.young_person_id"
+        f" pw.ward_id"
+        f" FROM i JOIN monitoring_reportingkey k ON k.young_person_id = i.young_person_id{_ward_join('i')}"
     )
     params = [*params, *ref_params, *rev_params, tz, tz, tz, tz]
     return _execute(cursor, statement, params)
