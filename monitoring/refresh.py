@@ -258,7 +258,7 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
                 people = len(changed)
                 for start in range(0, len(changed), CHUNK):
                     chunk = changed[start:start + CHUNK]
-                    keys = ReportingKey.objects.filter(young_person_id__in=chunk).values("key")
+                    keys = list(ReportingKey.objects.filter(young_person_id__in=chunk).values_list("key", flat=True))
                     for model in FACT_MODELS:
                         model.objects.filter(person_key__in=keys).delete()
                     for name, count in _write_facts(cursor, sources, chunk, tz).items():
