@@ -218,6 +218,8 @@ def _intervention_facts(cursor, interventions: QuerySet, referrals: QuerySet, re
 def _write_facts(cursor, sources: access.ReportingSources, people: list[int] | None, tz: str) -> dict[str, int]:
     """Write the facts of these young people (None: all the partnership's)."""
     def of(queryset: QuerySet, field: str) -> QuerySet:
+        # No ordering: the models' default ones would sort every inner query.
+        queryset = queryset.order_by()
         return queryset if people is None else queryset.filter(**{f"{field}__in": people})
 
     referrals = of(sources.referrals, "young_person_id")
