@@ -55,7 +55,9 @@ def run(ctx: Context) -> list[Result]:
     facts = {k: sum(r.facts[k] for r in full.values()) for k in ("referrals", "cases", "reviews", "interventions")}
     results.append(Result(
         name="monitoring.refresh_full", value=round(took, 2), unit="s", target="under 120 s at 1,000,000 cases",
-        met=took < 120, extra={"young_people": sum(r.young_people for r in full.values()), "facts": facts},
+        # The target is for 1,000,000 cases: judged at the full size only.
+        met=(took < 120) if ctx.size.name == "full" else None,
+        extra={"young_people": sum(r.young_people for r in full.values()), "facts": facts},
     ))
     # Straight after, the freshly generated rows' history (recorded in the
     # last 10 minutes) is read again by design: that run is reported as it
@@ -71,7 +73,8 @@ def run(ctx: Context) -> list[Result]:
         results.append(Result(
             name=f"monitoring.{name}", value=round(took, 2), unit="s",
             target="under 5 s with nothing new" if quiet else "", met=(took < 5 and recomputed == 0) if quiet else None,
-            extra={"young_people_recomputed": recomputed, "full": any(r.full for r in again.values())},
+            extra={"young_people_recomputed": recomputed,
+                   "run": "full" if any(r.full for r in again.values()) else "incremental"},
         ))
     actor = _analyst(ctx)
     filters = figures.Filters(year=figures.financial_year(timezone.localdate()))
