@@ -79,6 +79,9 @@ class Role(models.TextChoices):
     # held in the partnership's community-safety hub, it means nothing in
     # another kind of agency. No case content comes with it.
     PARTNERSHIP_ADMIN = "partnership_admin", "Partnership administrator"
+    # Reads the partnership's monitoring (``monitoring``): pseudonymised,
+    # suppressed figures only. No case records, no young person's name.
+    REPORTING = "reporting", "Reporting analyst"
 
 
 @pghistory.track()

@@ -7,7 +7,8 @@ Generates the dataset first if the database does not hold it yet
 (``bench.generate``; the database is ``crossroads_bench_<size>`` on the server
 of ``DATABASE_URL``, or ``--database-url``), then calls ``run(ctx)`` of each
 benchmark module present, in order: ``bench.caseload``, ``bench.dashboard``,
-``bench.intake``, ``bench.row_security``, ``bench.reminders``, ``bench.memory``, ``bench.contexts``, ``bench.load`` (``--only`` picks
+``bench.intake``, ``bench.row_security``, ``bench.reminders``, ``bench.memory``, ``bench.contexts``,
+``bench.monitoring``, ``bench.load`` (``--only`` picks
 some). Writes ``bench/results/<size>.md`` and ``<size>.json``: each row's
 median, p95, value, ratios, target and whether it was met, with the
 machine it ran on (cores, load average, PostgreSQL) and the command.
@@ -38,7 +39,7 @@ from bench.common import (
     machine,
 )
 
-MODULES = ["caseload", "dashboard", "intake", "row_security", "reminders", "memory", "contexts", "load"]
+MODULES = ["caseload", "dashboard", "intake", "row_security", "reminders", "memory", "contexts", "monitoring", "load"]
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -38,6 +38,7 @@ from partnerships.rules import Rules, rules_in_force
 
 __all__ = [
     "add_working_days",
+    "bank_holidays",
     "add_working_hours",
     "alert_at",
     "decision_due_at",
@@ -55,6 +56,12 @@ def _bank_holidays(year: int) -> frozenset[dt.date]:
     # One frozen set per year: cheap to look up and safe to share between
     # threads (a ``holidays`` object fills itself in lazily as it is asked).
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def bank_holidays(year: int) -> frozenset[dt.date]:
+    """England and Wales bank holidays of a year (for working time counted
+    in the database: the monitoring's time to decision)."""
+    return _bank_holidays(year)
 
 
 def _as_date(day: dt.date | dt.datetime) -> dt.date:

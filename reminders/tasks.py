@@ -36,6 +36,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
 from casework import transfers
+from monitoring import refresh
 from reminders import services as reminders
 from safeguarding import access, retention
 from safeguarding import services as sharing
@@ -322,3 +323,16 @@ def retention_run() -> int | None:
     """Retention goes through each partnership itself (``retention_run``)."""
     run = retention.retention_run()
     return run.pk if run else None
+
+
+# ---------------------------------------------------------------------------
+# The monitoring's reporting schema
+# ---------------------------------------------------------------------------
+
+
+@shared_task(name="reminders.monitoring_refresh", **RELIABLE)
+def monitoring_refresh() -> dict[int, int]:
+    """Refresh each partnership's reporting schema: only the young people
+    whose records changed since the last run (``monitoring.refresh``).
+    Returns how many young people were recomputed in each."""
+    return {pid: result.young_people for pid, result in refresh.refresh_all().items()}

@@ -75,9 +75,11 @@ from referrals.models import (
     CaseStatus,
     CaseTransfer,
     EnquiryStatus,
+    Intervention,
     NoteVisibility,
     PartnershipEnquiry,
     Referral,
+    Review,
     TransferStatus,
     YoungPerson,
 )
@@ -497,6 +499,76 @@ def task_transfers_joint_ended(actor: Actor, today) -> QuerySet[CaseTransfer]:
     if actor.partnership is not None:
         transfers = transfers.filter(from_partnership_id=actor.partnership_id)
     return transfers
+
+
+# The monitoring's refresh (``monitoring.refresh``) is scheduled work too: it
+# reads the partnership's casework records to write the pseudonymised
+# reporting schema, through these and only these.
+
+
+@dataclass(frozen=True)
+class ReportingSources:
+    """What the monitoring's refresh reads, all of one partnership."""
+
+    young_people: QuerySet[YoungPerson]
+    referrals: QuerySet[Referral]
+    cases: QuerySet[Case]
+    interventions: QuerySet[Intervention]
+    reviews: QuerySet[Review]
+
+
+def reporting_sources(actor: Actor) -> ReportingSources:
+    """The young people, referrals, cases, interventions and completed
+    reviews of the system actor's partnership, for the monitoring's refresh
+    (which turns them into age bands, wards, months and random keys). For
+    a system actor working in a partnership only; anyone else gets none."""
+    if not is_system_actor(actor) or actor.partnership is None:
+        return ReportingSources(
+            YoungPerson.objects.none(), Referral.objects.none(), Case.objects.none(),
+            Intervention.objects.none(), Review.objects.none(),
+        )
+    pid = actor.partnership_id
+    return ReportingSources(
+        young_people=YoungPerson.objects.filter(partnership_id=pid),
+        referrals=Referral.objects.filter(partnership_id=pid),
+        cases=Case.objects.filter(partnership_id=pid),
+        interventions=Intervention.objects.filter(case__partnership_id=pid),
+        reviews=Review.objects.filter(case__partnership_id=pid, completed_at__isnull=False),
+    )
+
+
+def reporting_changes(actor: Actor, since) -> set[int]:
+    """The young people (ids) of the system actor's partnership whose
+    records changed after ``since``, by the change history (which database
+    triggers write, whatever the write path): their own record, or a
+    referral, case, intervention or review of theirs. A referral or case
+    that changed counts for every young person it was ever filed under (a
+    merge moves it), so each is recomputed. For the system actor only."""
+    if not is_system_actor(actor) or actor.partnership is None:
+        return set()
+    pid = actor.partnership_id
+    events = {model: model.pgh_event_model.objects for model in (YoungPerson, Referral, Case, Intervention, Review)}
+    changed = set(events[YoungPerson].filter(partnership_id=pid, pgh_created_at__gt=since)
+                  .values_list("pgh_obj_id", flat=True))
+    for model in (Referral, Case):
+        moved = events[model].filter(partnership_id=pid, pgh_created_at__gt=since).values("pgh_obj_id")
+        changed.update(events[model].filter(pgh_obj_id__in=moved).values_list("young_person_id", flat=True))
+    for model in (Intervention, Review):
+        touched = events[model].filter(pgh_created_at__gt=since).values("case_id")
+        changed.update(Case.objects.filter(partnership_id=pid, pk__in=touched).values_list("young_person_id", flat=True))
+    return changed
+
+
+def may_read_monitoring(actor: Actor) -> bool:
+    """Who reads the partnership's monitoring (pseudonymised, with small
+    numbers suppressed): a person holding the reporting role, for the
+    partnership they are working in. The role opens no case record (it is
+    not a casework role), and no other role opens the monitoring: deny by
+    default, managers, DPOs and administrators included."""
+    return (
+        actor.user is not None and not is_machine_client(actor) and actor.partnership is not None
+        and actor.has_role(Role.REPORTING)
+    )
 
 
 # ---------------------------------------------------------------------------

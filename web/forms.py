@@ -710,3 +710,27 @@ class PanelActionForm(forms.Form):
 class PanelActionUpdateForm(forms.Form):
     status = _radios(ActionStatus.choices, "Status")
     update = forms.CharField(label="Update (optional)", widget=forms.Textarea, max_length=20_000, required=False)
+
+
+class MonitoringFiltersForm(forms.Form):
+    """The monitoring's filters: a financial year (fixed quarters, so no two
+    periods overlap), a ward or "ward not known", a concern."""
+
+    year = forms.TypedChoiceField(label="Financial year", coerce=int)
+    ward = forms.ChoiceField(label="Ward", required=False)
+    concern = forms.ChoiceField(label="Concern", required=False)
+
+    def __init__(self, data, *, years: list[int], wards: list, concerns: list[tuple[str, str]], not_known: int):
+        super().__init__(data)
+        self.fields["year"].choices = [(y, f"April {y} to March {y + 1}") for y in years]
+        self.fields["ward"].choices = [("", "All wards"), *((w.pk, w.name) for w in wards),
+                                       (not_known, "Ward not known")]
+        self.fields["concern"].choices = [("", "All concerns"), *concerns]
+
+    def chosen(self, default_year: int) -> tuple[int, int | None, str | None]:
+        """The filters chosen, or every one left at its default if any is
+        not one of the choices."""
+        if not self.is_bound or not self.is_valid():
+            return default_year, None, None
+        ward = self.cleaned_data["ward"]
+        return self.cleaned_data["year"], int(ward) if ward != "" else None, self.cleaned_data["concern"] or None

@@ -6,6 +6,7 @@ from web.views import (
     cases,
     contexts,
     home,
+    monitoring,
     notifications,
     panels,
     partnership_settings,
@@ -17,6 +18,8 @@ from web.views import (
 urlpatterns = [
     path("", home.home, name="home"),
     path("caseload.csv", home.caseload_export, name="caseload-export"),
+    path("monitoring/<slug:name>/", monitoring.report, name="monitoring-report"),
+    path("monitoring/<slug:name>/export.<slug:kind>", monitoring.export, name="monitoring-export"),
     # Notifications
     path("notifications/", notifications.notifications, name="notifications"),
     path("notifications/<int:notification_id>/read/", notifications.notification_read, name="notification-read"),

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "safeguarding",
     "casework",
     "contextwork",
+    "monitoring",
     "reminders",
     "api",
     "web",
@@ -373,6 +374,10 @@ def _crontab_at(hh_mm: str):
 
 
 _SWEEP = float(REMINDER_SWEEP_SECONDS)
+# How often beat refreshes the monitoring's reporting schema (only what
+# changed since the last run is rewritten).
+MONITORING_REFRESH_SECONDS = env.int("MONITORING_REFRESH_SECONDS", default=900)
+
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "reminders.review_sweep", "schedule": _SWEEP},
     "screening-deadlines": {"task": "reminders.screening_sweep", "schedule": _SWEEP},
@@ -384,6 +389,7 @@ CELERY_BEAT_SCHEDULE = {
     "panel-carry-forward": {"task": "reminders.panel_carry_sweep", "schedule": _SWEEP},
     "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
     "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
+    "monitoring-refresh": {"task": "reminders.monitoring_refresh", "schedule": MONITORING_REFRESH_SECONDS},
 }
 
 REST_FRAMEWORK = {

@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PARTS = ["lib", "agencies", "partnerships", "referrals", "contexts", "safeguarding", "casework", "contextwork", "reminders",
+PARTS = ["lib", "agencies", "partnerships", "referrals", "contexts", "safeguarding", "casework", "contextwork",
+         "monitoring", "reminders",
          "reports", "governance", "api", "web", "config", "bench"]
 
 

@@ -62,6 +62,8 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
     expected = {
         "intake.match", "intake.referral", "intake.end_to_end", "intake.load_bare", "intake.throughput",
         "memory.web_worker_peak_rss", "reminders.scaling", "row_security.caseload", "row_security.intake",
+        "monitoring.refresh_full", "monitoring.refresh_nothing_new",
+        *(f"monitoring.page_{name}" for name in ("referrals", "cases", "interventions", "disproportionality")),
         *(f"reminders.{kind}_{due}" for kind in ("sweep", "process", "second_run", "worker_peak_rss")
           for due in due_counts),
     }
@@ -76,6 +78,12 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
         assert rows[f"reminders.process_{due}"]["extra"]["notifications"] >= due
         assert rows[f"reminders.second_run_{due}"]["met"] is True  # a second run sends nothing
     assert rows["memory.web_worker_peak_rss"]["value"] > 0
+    # The monitoring's full refresh wrote a fact for every referral (those
+    # generated and those the intake benchmark made); with nothing new
+    # since, a refresh rewrites nothing.
+    generated = data["dataset"]["counts"]["referrals_referral"]
+    assert rows["monitoring.refresh_full"]["extra"]["facts"]["referrals"] >= generated
+    assert rows["monitoring.refresh_nothing_new"]["extra"]["young_people_recomputed"] == 0
     for name in ("row_security.caseload", "row_security.intake"):
         assert rows[name]["extra"]["without_median_ms"] > 0 and "rls_cost" in rows[name]["ratios"]
     # The load test ran its users (signed in with two-factor codes, partner

@@ -104,6 +104,8 @@ OPEN_REFERRAL_READERS = frozenset({"referrer/practitioner", "referrer/manager", 
 PARTNERSHIP_ADMINS = frozenset({"hub/partnership_admin"})
 SETTINGS_HISTORY_READERS = PARTNERSHIP_ADMINS | DPOS
 PARTNERS = frozenset(ROLE_SUBJECTS)
+# The monitoring: the reporting analysts of any agency of the partnership.
+REPORTING_ANALYSTS = who(ALL_RELATIONS, ["reporting"])
 
 # Contexts: every case-working agency of the partnership sees a place; the
 # person of concern only the agencies its recorder (the sharing police) chose.
@@ -223,6 +225,16 @@ WEB: dict[str, Page] = {
     "home": signed_in_only(),
     "caseload-export": Page(
         ok=who(ALL_RELATIONS, ["manager"]), forbidden=SIGNED_IN - who(ALL_RELATIONS, ["manager"]), subjects=BY_ROLE,
+    ),
+    # The partnership's monitoring: its reporting analysts, and nobody else
+    # (no manager, DPO or administrator; a casework role gives none of it).
+    "monitoring-report": Page(
+        kwargs=lambda w: {"name": "referrals"}, ok=REPORTING_ANALYSTS, forbidden=SIGNED_IN - REPORTING_ANALYSTS,
+        subjects=BY_ROLE,
+    ),
+    "monitoring-export": Page(
+        kwargs=lambda w: {"name": "cases", "kind": "ods"}, ok=REPORTING_ANALYSTS,
+        forbidden=SIGNED_IN - REPORTING_ANALYSTS, subjects=BY_ROLE,
     ),
     "notifications": signed_in_only(),
     # Which partnership a person is working in (their agency's, theirs to pick)

@@ -27,6 +27,7 @@ def home(request):
         "actor": actor, "today": today, "due_soon": today + timezone.timedelta(days=selectors.DUE_SOON_DAYS),
         "edits_partnership_settings": access.may_edit_partnership_settings(actor),
         "sees_settings_history": access.may_see_partnership_settings_history(actor),
+        "reads_monitoring": access.may_read_monitoring(actor),
     }
     shown_cases = []
     if actor.has_role(Role.PRACTITIONER):

@@ -165,6 +165,7 @@ DEMO_SIGN_INS = [
     DemoSignIn("dpo", "hub", Role.DPO, "Partnership data-protection officer"),
     DemoSignIn("sysadmin", None, "superuser"),
     DemoSignIn("partnershipadmin", "hub", Role.PARTNERSHIP_ADMIN, "Community safety partnership officer"),
+    DemoSignIn("analyst", "hub", Role.REPORTING, "Community safety analyst"),
 ]
 
 WARDS = {
@@ -181,6 +182,17 @@ WARDS = {
     "Ashgrove": ("SE22",),
 }
 POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters Royal Mail uses in the inward code
+
+
+def sector_in_ward(wards: dict[str, tuple[str, ...]], ward: str, district: str, draw: int) -> int:
+    """The postcode sector (1 to 9) for a draw of 1 to 9, kept to the
+    sectors of ``district`` that lie in ``ward``: a district shared by
+    several wards has its sectors dealt out among them, so every demo
+    postcode lies in one ward, as the demo's postcode lookup
+    (``monitoring/demo/<borough>/postcodes.csv``) says."""
+    sharing = sorted(w for w, districts in wards.items() if district in districts)
+    sectors = [n for n in range(1, 10) if (n - 1) % len(sharing) == sharing.index(ward)]
+    return sectors[(draw - 1) % len(sectors)]
 
 # ---------------------------------------------------------------------------
 # The neighbouring borough
@@ -866,6 +878,7 @@ class Command(BaseCommand):
         self.print_sign_ins()
         call_command("seed_matching_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 7
         call_command("seed_contexts_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 16
+        call_command("seed_monitoring_demo", stdout=self.stdout, verbosity=self.verbosity)  # issue 17
 
     def say(self, message: str) -> None:
         if self.verbosity >= 1:
@@ -1124,10 +1137,9 @@ class Command(BaseCommand):
         rng = self.names_rng
         wards = self.borough.spec.wards
         ward = rng.choice(list(wards))
-        postcode = (
-            f"{rng.choice(wards[ward])} {rng.randint(1, 9)}"
-            f"{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
-        )
+        district = rng.choice(wards[ward])
+        sector = sector_in_ward(wards, ward, district, rng.randint(1, 9))
+        postcode = f"{district} {sector}{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
         return ward, postcode
 
     def new_person(self) -> dict:

@@ -1,0 +1,119 @@
+"""A borough with wards, a postcode lookup and a young population loaded,
+and casework spread over them: referrals of every kind of decision, cases
+with reviews and interventions, young people whose postcodes are in the
+lookup and one whose postcode is not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from agencies.models import AgencyKind, Role
+from monitoring import reference
+from monitoring.figures import financial_year
+from monitoring.refresh import refresh
+from referrals import models as rm
+from safeguarding import access
+from tests import factories as f
+from tests.partnerships.conftest import boroughs  # noqa: F401 (a fixture)
+
+
+def square(lon: float, lat: float) -> dict:
+    ring = [[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat - 0.01], [lon, lat - 0.01], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+WARDS = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"code": "E05000001", "name": "North Ward"}, "geometry": square(-0.1, 51.5)},
+    {"type": "Feature", "properties": {"code": "E05000002", "name": "South Ward"}, "geometry": square(-0.1, 51.49)},
+]}
+POSTCODES = "pcds,osward\nSE15 4QF,E05000001\nSE15 5AA,E05000001\nSE5 7BB,E05000002\nN1 1AA,E05999999\n"
+POPULATION = "ward_code,age_band,ethnic_group,people\n" + "".join(
+    f"{code},{band},{group},{people}\n"
+    for code in ("E05000001", "E05000002")
+    for band, group, people in (("14-15", "white", 400), ("14-15", "black", 300), ("16-17", "asian", 200),
+                                ("16-17", "white", 100))
+)
+
+
+def load_reference(partnership) -> None:
+    reference.wards_load(partnership=partnership, text=json.dumps(WARDS))
+    reference.postcodes_load(partnership=partnership, text=POSTCODES)
+    reference.population_load(partnership=partnership, text=POPULATION)
+
+
+def refresh_as_task(partnership_id: int, *, full: bool = False):
+    actor = access.system_actor(label="monitoring", partnership=partnership_id)
+    with access.within_partnership(actor):
+        return refresh(actor, full=full)
+
+
+@pytest.fixture
+def world(cast):
+    partnership = f.default_partnership()
+    load_reference(partnership)
+    today = timezone.localdate()
+    # From 100 days ago, two days apart (some on weekends, so the working
+    # time to a decision is not the time itself).
+    base = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0) - dt.timedelta(days=100)
+    moments = [base + dt.timedelta(days=2 * i) for i in range(40)]
+    police = f.AgencyFactory(name="Borough Police", slug="borough-police", kind=AgencyKind.POLICE)
+    postcodes = ["SE15 4QF", "SE15 5AA", "SE5 7BB", "ZZ9 9ZZ"]
+    ethnicities = ["white_british", "black_caribbean", "asian_indian", "mixed_other", "not_stated"]
+    genders = ["male", "female", "male", "non_binary"]
+    people = []
+    for i in range(24):
+        person = f.YoungPersonFactory(
+            recorded_by=cast.owner, partnership=partnership, postcode=postcodes[i % 4],
+            ethnicity=ethnicities[i % 5], gender=genders[i % 4],
+            date_of_birth=today - dt.timedelta(days=365 * (11 + i % 8) + 40),
+        )
+        people.append(person)
+    referrals, cases = [], []
+    statuses = ["accepted", "accepted", "signposted", "no_further_action", "submitted", "withdrawn"]
+    for i, person in enumerate(people):
+        received = moments[i]
+        status = statuses[i % 6]
+        case = None
+        if status == "accepted":
+            case = f.CaseFactory(young_person=person, lead_agency=cast.owner, opened_at=received + dt.timedelta(hours=3),
+                                 risk_level=["red", "amber", "green"][i % 3])
+            cases.append(case)
+        decided = None if status == "submitted" else received + dt.timedelta(hours=[3, 30, 80][i % 3])
+        referrals.append(f.ReferralFactory(
+            young_person=person, partnership=partnership, referring_agency=[cast.referrer, police][i % 2],
+            concerns=[["weapon"], ["gang_association", "weapon"], ["criminal_exploitation"]][i % 3], received_at=received,
+            decision_due_at=received + dt.timedelta(days=1), status=status, decided_at=decided, case=case,
+            risk_level=["red", "amber", "green"][i % 3],
+        ))
+    # A repeat referral for two of them, a month after their first.
+    for person in people[:2]:
+        first = person.referrals.get()
+        referrals.append(f.ReferralFactory(
+            young_person=person, partnership=partnership, referring_agency=cast.referrer, concerns=["weapon"],
+            received_at=min(first.received_at + dt.timedelta(days=30), timezone.now()),
+            decision_due_at=first.received_at + dt.timedelta(days=31), status="signposted",
+            decided_at=min(first.received_at + dt.timedelta(days=30, hours=2), timezone.now()),
+        ))
+    worker = cast.user("owner", Role.PRACTITIONER)
+    for i, case in enumerate(cases):
+        rm.Review.objects.create(
+            case=case, due_on=today, completed_at=timezone.now(), completed_by=worker,
+            risk_after=["green", "amber", "red"][i % 3], summary="Reviewed",
+            decision=["continue", "step_down", "escalate"][i % 3],
+        )
+        rm.Intervention.objects.create(
+            case=case, provider_agency=cast.owner, kind=["mentoring", "diversion"][i % 2],
+            status=["completed", "active"][i % 2], started_on=case.opened_at.date(),
+            ended_on=case.opened_at.date() if i % 2 == 0 else None, goals="Weekly sessions",
+            sessions_offered=10, sessions_attended=7, recorded_by=worker,
+        )
+    analyst = cast.user("hub", Role.REPORTING)
+    years = sorted({financial_year(timezone.localtime(r.received_at).date()) for r in referrals})
+    return SimpleNamespace(partnership=partnership, people=people, referrals=referrals, cases=cases, years=years,
+                           police=police, analyst=analyst,
+                           analyst_actor=access.actor_for_user(analyst, partnership=partnership.pk))

@@ -1,0 +1,156 @@
+"""The refresh: pseudonymised (no record id, no name, no date of birth, no
+postcode in the reporting schema), incremental (a second run with nothing
+new rewrites nothing; a change rewrites only its young person's facts),
+logged, for the system actor only, and under row-level security."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from agencies.models import Role
+from monitoring import refresh as refreshing
+from monitoring.models import CaseFact, InterventionFact, RefreshState, ReferralFact, ReportingKey, ReviewFact
+from referrals.models import Case, Referral, YoungPerson
+from reminders import tasks
+from safeguarding import access
+from safeguarding.models import AccessEvent
+from tests import factories as f
+from tests.monitoring.conftest import load_reference, refresh_as_task
+from tests.partnerships.test_row_security import count_as_app
+
+pytestmark = pytest.mark.django_db
+FACTS = (ReferralFact, CaseFact, ReviewFact, InterventionFact)
+
+
+def facts(partnership) -> dict:
+    return {m.__name__: sorted(
+        tuple(v for k, v in row.items() if k != "id") for row in m.objects.filter(partnership=partnership).values()
+    ) for m in FACTS}
+
+
+def same_as_a_full_refresh(partnership) -> None:
+    after = facts(partnership)
+    refresh_as_task(partnership.pk, full=True)
+    assert facts(partnership) == after
+
+
+def as_if_later(partnership) -> None:
+    """As if the last run were an hour ago and everything so far recorded
+    before it. (A test is one transaction, in which every change is
+    recorded at the transaction's start: the history is moved back an hour
+    so that what the test changes next is recorded after the last run.)"""
+    with connection.cursor() as cursor:
+        for table in ("referrals_youngpersonevent", "referrals_referralevent", "referrals_caseevent",
+                      "referrals_interventionevent", "referrals_reviewevent"):
+            cursor.execute(f"UPDATE {table} SET pgh_created_at = pgh_created_at - interval '1 hour'")
+    RefreshState.objects.filter(partnership=partnership).update(
+        changes_until=timezone.now() - dt.timedelta(minutes=30) + refreshing.OVERLAP)
+
+
+def test_the_reporting_schema_holds_no_direct_identifier(world):
+    refresh_as_task(world.partnership.pk)
+    for model in FACTS:
+        columns = {f.column for f in model._meta.concrete_fields}
+        assert not columns & {"young_person_id", "referral_id", "case_id", "reference", "given_name", "family_name",
+                              "date_of_birth", "postcode"}, model
+    keys = {str(k) for k in ReportingKey.objects.values_list("key", flat=True)}
+    with connection.cursor() as cursor:
+        for model in FACTS:
+            cursor.execute(f"SELECT row_to_json(t)::text FROM {model._meta.db_table} t")
+            text = " ".join(row[0] for row in cursor.fetchall())
+            for person in world.people:
+                assert person.family_name not in text and person.date_of_birth.isoformat() not in text
+                assert person.postcode not in text and person.postcode.replace(" ", "") not in text
+            for referral in world.referrals:
+                assert referral.reference not in text
+    # The key is random: not the record id, nor anything made from it.
+    assert all(len(k) == 36 for k in keys)
+    assert not {str(p.pk) for p in world.people} & keys
+
+
+def test_a_second_refresh_with_nothing_new_rewrites_nothing(world):
+    first = refresh_as_task(world.partnership.pk)
+    assert first.full and first.facts["referrals"] == len(world.referrals)
+    before = facts(world.partnership)
+    as_if_later(world.partnership)
+    second = refresh_as_task(world.partnership.pk)
+    assert not second.full and second.young_people == 0 and sum(second.facts.values()) == 0
+    assert facts(world.partnership) == before
+
+
+def test_a_change_rewrites_only_that_young_persons_facts(world):
+    refresh_as_task(world.partnership.pk)
+    as_if_later(world.partnership)
+    person = world.people[0]
+    # A bulk update (no save(), no updated_at): the change history sees it.
+    YoungPerson.objects.filter(pk=person.pk).update(postcode="ZZ9 9ZZ")
+    result = refresh_as_task(world.partnership.pk)
+    assert result.young_people == 1
+    key = ReportingKey.objects.get(young_person=person).key
+    assert set(ReferralFact.objects.filter(person_key=key).values_list("ward_id", flat=True)) == {None}
+    same_as_a_full_refresh(world.partnership)
+
+
+def test_a_referral_moved_to_another_record_leaves_no_fact_behind(world):
+    refresh_as_task(world.partnership.pk)
+    as_if_later(world.partnership)
+    moved = world.referrals[2]  # signposted: no case
+    old, new = moved.young_person, world.people[5]
+    Referral.objects.filter(pk=moved.pk).update(young_person=new)
+    refresh_as_task(world.partnership.pk)
+    old_key = ReportingKey.objects.get(young_person=old).key
+    assert ReferralFact.objects.filter(person_key=old_key).count() == Referral.objects.filter(young_person=old).count()
+    same_as_a_full_refresh(world.partnership)
+
+
+def test_loading_reference_data_makes_the_next_refresh_full(world):
+    refresh_as_task(world.partnership.pk)
+    as_if_later(world.partnership)
+    load_reference(world.partnership)
+    assert refresh_as_task(world.partnership.pk).full
+
+
+def test_the_refresh_is_logged_and_the_task_runs_every_partnership(world, boroughs):
+    f.ReferralFactory(young_person=f.YoungPersonFactory(partnership=boroughs.b, recorded_by=boroughs.youth_b),
+                      referring_agency=boroughs.youth_b)
+    counts = tasks.monitoring_refresh()
+    assert set(counts) >= {world.partnership.pk, boroughs.b.pk}
+    logged = AccessEvent.objects.filter(action="refresh", object_type="reporting schema")
+    assert logged.count() >= 2 and all(e.api_client == "monitoring" and e.channel == "task" for e in logged)
+    # Each partnership's facts are its own.
+    b_people = set(ReportingKey.objects.filter(partnership=boroughs.b).values_list("key", flat=True))
+    assert set(ReferralFact.objects.filter(partnership=world.partnership).values_list("person_key", flat=True)).isdisjoint(b_people)
+
+
+def test_only_the_system_actor_reads_the_sources(world, cast):
+    for actor in (access.actor_for_user(cast.user("hub", Role.REPORTING)),
+                  access.actor_for_user(cast.user("owner", Role.MANAGER)),
+                  access.system_actor(channel="web", partnership=world.partnership.pk)):
+        sources = access.reporting_sources(actor)
+        assert not sources.referrals.exists() and not sources.young_people.exists()
+        assert access.reporting_changes(actor, timezone.now() - dt.timedelta(days=1)) == set()
+
+
+def test_every_monitoring_table_is_under_row_level_security(world, boroughs):
+    import importlib
+
+    policy = importlib.import_module("monitoring.migrations.0002_reporting_row_security")
+    load_reference(boroughs.b)
+    f.ReferralFactory(young_person=f.YoungPersonFactory(partnership=boroughs.b, recorded_by=boroughs.youth_b),
+                      referring_agency=boroughs.youth_b)
+    tasks.monitoring_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'monitoring\\_%%' AND relkind = 'r'"
+                       " AND NOT relrowsecurity")
+        assert cursor.fetchall() == []
+    for table in policy.TABLES:
+        assert count_as_app(table, None) == 0
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            everything = cursor.fetchone()[0]
+        assert count_as_app(table, world.partnership.pk) + count_as_app(table, boroughs.b.pk) == everything
+    assert Case.objects.exists()
