@@ -75,6 +75,7 @@ from referrals.models import (
     CaseStatus,
     CaseTransfer,
     EnquiryStatus,
+    Intervention,
     NoteVisibility,
     PartnershipEnquiry,
     Referral,
@@ -717,6 +718,39 @@ def may_correct_note(actor: Actor, note: CaseNote) -> bool:
     return note.agency_id == (actor.agency.pk if actor.agency else None) and may(
         actor, Action.CONTRIBUTE, note.case
     )
+
+
+# --- Redaction (issue 18): who may withhold a passage -----------------------
+# What each agency is shown is decided in ``safeguarding.redaction.shown``.
+
+
+def record_author_agency_id(record) -> int | None:
+    """The agency that wrote a chronology entry, referral or intervention."""
+    if isinstance(record, CaseNote):
+        return record.agency_id
+    if isinstance(record, Referral):
+        return record.referring_agency_id
+    if isinstance(record, Intervention):
+        return record.provider_agency_id
+    return None
+
+
+def may_withhold_passage(actor: Actor, record) -> bool:
+    """A person (never a partner system) of the record's author's agency, a
+    practitioner or manager, who may still add to the case (or, for a
+    referral not yet a case, may see the referral)."""
+    if actor.user is None or is_machine_client(actor) or actor.agency is None:
+        return False
+    if not (actor.has_role(Role.PRACTITIONER) or actor.has_role(Role.MANAGER)):
+        return False
+    if record_author_agency_id(record) != actor.agency.pk:
+        return False
+    case = record.case
+    if case is not None:
+        return may(actor, Action.CONTRIBUTE, case)
+    return visible_referrals(actor).filter(pk=record.pk).exists()
+
+# --- end of redaction hooks --------------------------------------------------
 
 
 # ---------------------------------------------------------------------------
