@@ -735,20 +735,23 @@ def record_author_agency_id(record) -> int | None:
     return None
 
 
-def may_withhold_passage(actor: Actor, record) -> bool:
-    """A person (never a partner system) of the record's author's agency, a
-    practitioner or manager, who may still add to the case (or, for a
-    referral not yet a case, may see the referral)."""
+def withholds_passages(actor: Actor) -> bool:
+    """Whether the actor is someone who may withhold words at all: a person
+    (never a partner system), a practitioner or manager of an agency."""
     if actor.user is None or is_machine_client(actor) or actor.agency is None:
         return False
-    if not (actor.has_role(Role.PRACTITIONER) or actor.has_role(Role.MANAGER)):
+    return actor.has_role(Role.PRACTITIONER) or actor.has_role(Role.MANAGER)
+
+
+def may_withhold_passage(actor: Actor, record) -> bool:
+    """Someone who ``withholds_passages``, of the record's author's agency,
+    who may still add to the case (for a referral: who may see the
+    referral, whether or not it became a case)."""
+    if not withholds_passages(actor) or record_author_agency_id(record) != actor.agency.pk:
         return False
-    if record_author_agency_id(record) != actor.agency.pk:
-        return False
-    case = record.case
-    if case is not None:
-        return may(actor, Action.CONTRIBUTE, case)
-    return visible_referrals(actor).filter(pk=record.pk).exists()
+    if isinstance(record, Referral):
+        return visible_referrals(actor).filter(pk=record.pk).exists()
+    return may(actor, Action.CONTRIBUTE, record.case)
 
 # --- end of redaction hooks --------------------------------------------------
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 
 import pgtrigger
 from django.db import transaction
-from django.db.models import F, Prefetch, QuerySet, Value
+from django.db.models import F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
 
@@ -81,8 +81,24 @@ PASSAGES = Prefetch(
 
 def with_passages(queryset: QuerySet) -> QuerySet:
     """A queryset of notes, referrals or interventions with their passages
-    prefetched, for ``shown``."""
-    return queryset.prefetch_related(PASSAGES)
+    prefetched, for ``shown`` (a correction's with its original's too)."""
+    queryset = queryset.prefetch_related(PASSAGES)
+    if queryset.model is CaseNote:
+        queryset = queryset.prefetch_related(Prefetch(
+            "corrects__withheld_passages",
+            queryset=WithheldPassage.objects.select_related("agency").prefetch_related("agencies", "released_to"),
+        ))
+    return queryset
+
+
+def _passages_for(record, field: str) -> dict[int, WithheldPassage]:
+    """The passages a record's tokens may name: its own and, for a
+    correction, the original's (a correction typed over an entry keeps the
+    tokens it was given, and so keeps the original's passages withheld)."""
+    found = [p for p in record.withheld_passages.all() if p.field == field]
+    if isinstance(record, CaseNote) and record.corrects_id is not None:
+        found += [p for p in record.corrects.withheld_passages.all() if p.field == field]
+    return {p.pk: p for p in found}
 
 
 class SubjectAccess:
@@ -135,7 +151,12 @@ def shown(reader, record, field_name: str) -> str:
     raw = getattr(record, field_name) or ""
     if "⟦" not in raw:
         return raw
-    passages = {p.pk: p for p in record.withheld_passages.all() if p.field == field}
+    return render(raw, _passages_for(record, field), reader)
+
+
+def render(raw: str, passages: dict[int, WithheldPassage], reader) -> str:
+    """Text holding tokens, with each passage put back or marked for
+    ``reader`` (as ``shown``), given the passages its tokens may name."""
     agency_id = _reader_agency_id(reader)
 
     def put_back(match: re.Match) -> str:
@@ -157,6 +178,30 @@ def third_parties_left_out(records: Iterable) -> int:
         1 for record in records for p in record.withheld_passages.all()
         if p.is_third_party and TOKEN.search(getattr(record, p.field.split(".")[1]) or "") is not None
     )
+
+
+def passages_about(case_ids: Iterable[int], referral_ids: Iterable[int]) -> dict[int, WithheldPassage]:
+    """Every passage of these cases and referrals, by id: for words of the
+    change history, whose tokens name passages of many records."""
+    found = WithheldPassage.objects.filter(
+        Q(case_id__in=list(case_ids)) | Q(referral_id__in=list(referral_ids)),
+    ).select_related("agency")
+    return {p.pk: p for p in found}
+
+
+def shown_in_change(change: dict, passages: dict[int, WithheldPassage]) -> dict:
+    """A change-history entry (``history.Change.as_dict``) for a
+    subject-access export: third parties' words left out of every value."""
+    def words(value):
+        if isinstance(value, str) and "⟦" in value:
+            return render(value, passages, SUBJECT_ACCESS)
+        if isinstance(value, dict):
+            return {k: words(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [words(v) for v in value]
+        return value
+
+    return words(change)
 
 
 def passages_of(reader, record) -> list[WithheldPassage]:

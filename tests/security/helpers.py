@@ -12,7 +12,7 @@ from partnerships.models import AgreementTemplate, Concern, Indicator, Partnersh
 from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
-from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
+from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest, WithheldPassage
 from tests.security import url_table as t
 
 SERVED = {p.key: p for p in t.served_patterns()}
@@ -31,6 +31,7 @@ TRACKED = {
     cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
     cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
     cm.Context.restricted_to.through: ("agency_id",),
+    WithheldPassage: (), rm.CaseNote: ("text",), rm.Referral: ("status", "account"),
 }
 
 
