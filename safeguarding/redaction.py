@@ -330,10 +330,11 @@ def _chronicle(actor: Actor, case, record, passage: WithheldPassage, named: list
         else ", ".join(a.name for a in named)
     )
     if passage.is_third_party:
-        whom = "every agency but " + passage.agency.name + " (third-party information)"
+        whom = f"every agency but {passage.agency.name}, as information about someone else"
     CaseNote.objects.create(
         case=case, occurred_at=timezone.now(), kind=NoteKind.DECISION, author=actor.user, agency=actor.agency,
         # Withholding part of an agency-only entry does not tell others it exists.
         visibility=getattr(record, "visibility", NoteVisibility.CASE),
-        text=f"A passage of {where} was withheld from {whom}: {passage.get_category_display()}. Ask {passage.ask}.",
+        text=f"Words of {where} were withheld from {whom} ({passage.get_category_display().lower()}). "
+             f"Ask {passage.ask}.",
     )

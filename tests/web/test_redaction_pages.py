@@ -55,7 +55,7 @@ def test_the_author_withholds_a_witness_from_the_school(client, cast, scene):
     page = html.unescape(client.get(reverse("case-detail", args=[case.pk])).content.decode())
     assert WITNESS not in page
     assert "[withheld by Sharing Police — ask PC 123 Jones, Riverside Police] saw the fight" in page
-    assert "was withheld from" in page  # the chronology says so, never what
+    assert "were withheld from every agency but Sharing Police" in page  # the chronology says so, never what
     assert url(case, note) not in page
 
 
