@@ -234,8 +234,8 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
         "notifications": _records(notifications, exclude=("dedup_key",)),
         "record_merges": _records(merges),
         "history": [
-            redaction.shown_in_change(change.as_dict(), passages)
-            for change in history.changes(None, person, include_shares=True)
+            change.as_dict() for change in redaction.shown_in_history(
+                redaction.SUBJECT_ACCESS, history.changes(None, person, include_shares=True), passages)
         ],
         "access_log": [_access_row(event) for event in access_rows],
     }

@@ -185,23 +185,19 @@ def passages_about(case_ids: Iterable[int], referral_ids: Iterable[int]) -> dict
     change history, whose tokens name passages of many records."""
     found = WithheldPassage.objects.filter(
         Q(case_id__in=list(case_ids)) | Q(referral_id__in=list(referral_ids)),
-    ).select_related("agency")
+    ).select_related("agency").prefetch_related("agencies", "released_to")
     return {p.pk: p for p in found}
 
 
-def shown_in_change(change: dict, passages: dict[int, WithheldPassage]) -> dict:
-    """A change-history entry (``history.Change.as_dict``) for a
-    subject-access export: third parties' words left out of every value."""
-    def words(value):
-        if isinstance(value, str) and "⟦" in value:
-            return render(value, passages, SUBJECT_ACCESS)
-        if isinstance(value, dict):
-            return {k: words(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [words(v) for v in value]
-        return value
-
-    return words(change)
+def shown_in_history(reader, changes: list, passages: dict[int, WithheldPassage]) -> list:
+    """Change-history entries (``safeguarding.history.Change``) with every
+    value's tokens rendered for ``reader``, as ``shown`` renders a field:
+    the history keeps tokens where the words were (``passage_withhold``)."""
+    for change in changes:
+        for field in change.fields:
+            field.before = render(field.before, passages, reader) if "⟦" in field.before else field.before
+            field.after = render(field.after, passages, reader) if "⟦" in field.after else field.after
+    return changes
 
 
 def passages_of(reader, record) -> list[WithheldPassage]:

@@ -221,3 +221,17 @@ def test_a_passage_is_never_deleted(cast, scene):
     withhold(police, note, WITNESS, agencies=[cast.referrer])
     with pytest.raises(DatabaseError), transaction.atomic():
         WithheldPassage.objects.all().delete()
+
+
+def test_anonymisation_erases_the_withheld_words_with_the_record(cast, scene):
+    from safeguarding import retention
+
+    case, note, police = scene
+    passage = withhold(police, note, WITNESS, agencies=[cast.referrer])
+    rm.Case.objects.filter(pk=case.pk).update(
+        status="closed", closed_at=timezone.now(), closure_reason="outcomes_met",
+        next_review_due=None,
+    )
+    rm.YoungPerson.objects.filter(pk=case.young_person_id).update(date_of_birth=dt.date(1990, 1, 1))
+    assert retention.case_anonymise(case_id=case.pk)
+    assert WithheldPassage.objects.get(pk=passage.pk).text == retention.REDACTED
