@@ -281,6 +281,7 @@ class NoteForm(forms.Form):
 
 class CorrectNoteForm(forms.Form):
     text = forms.CharField(label="Corrected entry", widget=forms.Textarea, max_length=20_000,
+                           help_text="Leave any ⟦withheld:…⟧ in place: it keeps those words withheld.",
                            error_messages={"required": "Enter the corrected entry"})
 
 

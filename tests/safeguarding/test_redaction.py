@@ -235,3 +235,16 @@ def test_anonymisation_erases_the_withheld_words_with_the_record(cast, scene):
     rm.YoungPerson.objects.filter(pk=case.young_person_id).update(date_of_birth=dt.date(1990, 1, 1))
     assert retention.case_anonymise(case_id=case.pk)
     assert WithheldPassage.objects.get(pk=passage.pk).text == retention.REDACTED
+
+
+def test_a_correction_keeps_the_originals_words_withheld(cast, scene):
+    case, note, police = scene
+    passage = withhold(police, note, WITNESS, agencies=[cast.referrer])
+    original = rm.CaseNote.objects.get(pk=note.pk)
+    correction = casework.case_note_correct(actor=police, note=original,
+                                            text=original.text.replace("chip shop", "kebab shop"))
+    correction = fresh(correction)
+    assert passage.token in correction.text
+    assert WITNESS in redaction.shown(police, correction, "text")
+    school = redaction.shown(cast.actor("referrer", "practitioner"), correction, "text")
+    assert WITNESS not in school and "[withheld by Sharing Police" in school
