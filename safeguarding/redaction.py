@@ -71,23 +71,18 @@ FIELDS = {
 }
 _RECORD_FK = {CaseNote: "note", Referral: "referral", Intervention: "intervention"}
 
-# For selectors: fetch each record's passages (and whom they concern) in
-# three queries for a whole page, instead of three per record.
-PASSAGES = Prefetch(
-    "withheld_passages",
-    queryset=WithheldPassage.objects.select_related("agency").prefetch_related("agencies", "released_to"),
-)
+def _passages() -> QuerySet[WithheldPassage]:
+    # With whom each passage concerns: what ``is_withheld_from`` reads.
+    return WithheldPassage.objects.select_related("agency").prefetch_related("agencies", "released_to")
 
 
 def with_passages(queryset: QuerySet) -> QuerySet:
     """A queryset of notes, referrals or interventions with their passages
-    prefetched, for ``shown`` (a correction's with its original's too)."""
-    queryset = queryset.prefetch_related(PASSAGES)
+    prefetched for ``shown`` (a correction's with its original's too): a
+    few queries for a whole page instead of a few per record."""
+    queryset = queryset.prefetch_related(Prefetch("withheld_passages", queryset=_passages()))
     if queryset.model is CaseNote:
-        queryset = queryset.prefetch_related(Prefetch(
-            "corrects__withheld_passages",
-            queryset=WithheldPassage.objects.select_related("agency").prefetch_related("agencies", "released_to"),
-        ))
+        queryset = queryset.prefetch_related(Prefetch("corrects__withheld_passages", queryset=_passages()))
     return queryset
 
 
@@ -176,16 +171,14 @@ def third_parties_left_out(records: Iterable) -> int:
     """How many third-party passages a subject-access export leaves out."""
     return sum(
         1 for record in records for p in record.withheld_passages.all()
-        if p.is_third_party and TOKEN.search(getattr(record, p.field.split(".")[1]) or "") is not None
+        if p.is_third_party and p.token in (getattr(record, p.field.split(".")[1]) or "")
     )
 
 
 def passages_about(case_ids: Iterable[int], referral_ids: Iterable[int]) -> dict[int, WithheldPassage]:
     """Every passage of these cases and referrals, by id: for words of the
     change history, whose tokens name passages of many records."""
-    found = WithheldPassage.objects.filter(
-        Q(case_id__in=list(case_ids)) | Q(referral_id__in=list(referral_ids)),
-    ).select_related("agency").prefetch_related("agencies", "released_to")
+    found = _passages().filter(Q(case_id__in=list(case_ids)) | Q(referral_id__in=list(referral_ids)))
     return {p.pk: p for p in found}
 
 
@@ -229,15 +222,16 @@ def _agencies(values, *, field: str, exclude: int) -> list[Agency]:
 
 
 def passage_withhold(
-    *, actor: Actor, record, field: str, passage: str, category: str, withheld_from: str,
-    agencies: Iterable = (), released_to: Iterable = (), ask: str, reason: str = "",
+    *, actor: Actor, record, field: str, passage: str = "", whole: bool = False, category: str,
+    withheld_from: str, agencies: Iterable = (), released_to: Iterable = (), ask: str, reason: str = "",
 ) -> WithheldPassage:
     """Withhold words of one field of a chronology entry, referral or
     intervention from other agencies.
 
     Only a person of the record's author's agency who may still work on it
     (``access.may_withhold_passage``). The words must appear exactly once in
-    the field as it stands. In one transaction: the passage row, the token
+    the field as it stands; ``whole`` withholds all of the field instead (a
+    named field withheld). In one transaction: the passage row, the token
     in the field and in its change history, a chronology entry saying that
     something was withheld (not what), and an access-log row."""
     if not access.may_withhold_passage(actor, record):
@@ -245,7 +239,8 @@ def passage_withhold(
     model_field = _field_of(record, field) if field in FIELDS.get(type(record), {}) else None
     if model_field is None:
         raise DomainError("Choose which part of the record", field="field", code="invalid_choice")
-    words = inputs.text(passage, field="passage", label="The words to withhold", max_length=TEXT_MAX_LENGTH)
+    words = "" if whole else inputs.text(passage, field="passage", label="The words to withhold",
+                                          max_length=TEXT_MAX_LENGTH)
     if "⟦" in words or "⟧" in words:
         raise DomainError("The words to withhold cannot include a passage withheld already", field="passage")
     category = inputs.choice(category, WithholdingCategory, field="category", label="Category")
@@ -266,11 +261,21 @@ def passage_withhold(
     with transaction.atomic():
         current = model.objects.select_for_update().get(pk=record.pk)
         raw = getattr(current, field)
+        if whole:
+            if TOKEN.search(raw):
+                raise DomainError("Part of it is withheld already: withhold the rest by copying its words",
+                                  field="whole", code="partly_withheld")
+            if not raw.strip():
+                raise DomainError("There is nothing there to withhold", field="whole", code="empty")
+            words = raw
+        if any(words in m.group(0) for m in TOKEN.finditer(raw)):
+            raise DomainError("Those words are part of the mark of words withheld already", field="passage",
+                              code="in_mark")
         found = raw.count(words)
         if found == 0:
             raise DomainError("Copy the words exactly as they are written in the record", field="passage",
                               code="not_found")
-        if found > 1 or any(words in m.group(0) for m in TOKEN.finditer(raw)):
+        if found > 1:
             raise DomainError(
                 f"Those words appear {found} times: add some of the words around the ones to withhold",
                 field="passage", code="ambiguous",

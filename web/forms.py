@@ -719,11 +719,11 @@ class WithholdForm(forms.Form):
 
     field = _radios([], "Which part")
     passage = forms.CharField(
-        label="Words to withhold", widget=forms.Textarea, max_length=5_000,
+        label="Words to withhold", widget=forms.Textarea, max_length=5_000, required=False,
         help_text="Copy them exactly as they are written. If they appear more than once, include some of the "
                   "words around them.",
-        error_messages={"required": "Enter the words to withhold"},
     )
+    whole = forms.BooleanField(label="Withhold all of it instead", required=False)
     category = forms.ChoiceField(
         label="What kind of information is it?", choices=WithholdingCategory.choices, widget=forms.RadioSelect,
         error_messages={"required": "Select what kind of information it is"},

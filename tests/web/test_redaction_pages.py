@@ -98,3 +98,24 @@ def test_a_referrer_withholds_words_of_its_referral(client, cast):
     client.force_login(cast.user("hub", "hub_screener"))
     screening = html.unescape(client.get(reverse("screening", args=[referral.pk])).content.decode())
     assert WITNESS not in screening and "[withheld by Referrer School" in screening
+
+
+def test_a_whole_field_withheld(client, cast, scene):
+    """A named field withheld: all of an intervention's outcome."""
+    case, _note = scene
+    police = cast.actor("sharing", "practitioner")
+    intervention = casework.intervention_record(
+        actor=police, case=case, provider_agency=cast.sharing, kind="diversion", goals="Diversion scheme",
+        status="planned", planned_start=None, started_on=None, sessions_offered=0,
+    )
+    client.force_login(cast.user("sharing", "practitioner"))
+    target = reverse("intervention-withhold", args=[case.pk, intervention.pk])
+    response = client.post(target, body(cast, field="goals", passage="", whole="on", category="intelligence"))
+    assert response.status_code == 302, response.context["form"].errors
+    assert rm.Intervention.objects.get(pk=intervention.pk).goals.startswith("⟦withheld:")
+    client.force_login(cast.user("referrer", "practitioner"))
+    page = html.unescape(client.get(reverse("case-detail", args=[case.pk])).content.decode())
+    assert "Diversion scheme" not in page and "[withheld by Sharing Police" in page
+    client.force_login(cast.user("sharing", "practitioner"))
+    response = client.post(target, body(cast, field="goals", passage="", whole="on"))
+    assert response.status_code == 200 and "whole" in response.context["form"].errors

@@ -21,10 +21,3 @@ def shown(context, record, field: str) -> str:
     # No signed-in actor: a reader outside every agency, shown markers only.
     return redaction.shown(getattr(request, "actor", None), record, field)
 
-
-@register.simple_tag(takes_context=True)
-def passages_withheld(context, record) -> list:
-    """What the reader's own agency withheld of this record, for the author's
-    agency to see listed beside it."""
-    request = context.get("request")
-    return redaction.passages_of(getattr(request, "actor", None), record)

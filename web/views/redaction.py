@@ -39,7 +39,7 @@ def _withhold_page(request, *, record, fields: list[str], back: str, caption: st
         data = form.cleaned_data
         try:
             redaction.passage_withhold(
-                actor=actor, record=record, field=data["field"], passage=data["passage"],
+                actor=actor, record=record, field=data["field"], passage=data["passage"], whole=data["whole"],
                 category=data["category"], withheld_from=data["withheld_from"],
                 agencies=[int(pk) for pk in data["agencies"]], released_to=[int(pk) for pk in data["released_to"]],
                 ask=data["ask"], reason=data["reason"],
