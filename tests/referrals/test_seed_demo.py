@@ -438,3 +438,19 @@ def test_the_demo_has_contexts_with_a_pattern_and_a_past_and_a_coming_panel(demo
     assert past.held_at is not None and past.minutes.exists() and past.actions.count() == 3
     assert coming.held_at is None and coming.meets_at > timezone.now()
     assert coming.agenda.filter(carried_action__panel=past).count() == 1  # the overdue action, by itself
+
+
+def test_the_demo_has_a_witness_withheld_from_the_school(demo):
+    """Issue 18: the police officer sees the witness's name; the teacher, on
+    the same case, sees a marker."""
+    from safeguarding import redaction
+    from safeguarding.models import WithheldPassage
+
+    passage = WithheldPassage.objects.select_related("note").get()
+    note = redaction.with_passages(CaseNote.objects.filter(pk=passage.note_id)).get()
+    police = access.actor_for_user(get_user_model().objects.get(username="police"))
+    teacher = access.actor_for_user(get_user_model().objects.get(username="teacher"))
+    assert access.may(teacher, access.Action.VIEW, note.case)
+    assert passage.text in redaction.shown(police, note, "text")
+    shown = redaction.shown(teacher, note, "text")
+    assert passage.text not in shown and "[withheld by Met Police South East BCU (Riverside)" in shown
