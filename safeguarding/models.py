@@ -426,6 +426,9 @@ class WithheldPassage(models.Model):
     withheld_at = models.DateTimeField(default=timezone.now)
     ask = models.CharField(max_length=120, help_text="Whom to ask for it")
     reason = models.TextField(blank=True)
+    release_reason = models.TextField(
+        blank=True, help_text="Why it was last released to more agencies (every release is in the access log)",
+    )
 
     class Meta:
         ordering = ["pk"]

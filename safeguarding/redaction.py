@@ -290,7 +290,9 @@ def passage_withhold(
         row.agencies.set(named)
         row.released_to.set(released)
         _replace_in_record(current, field, words, row.token)
-        if case is not None:
+        # Into the chronology of a case the actor works on (a referrer who
+        # does not see the case behind its referral writes nothing there).
+        if case is not None and access.may(actor, access.Action.VIEW, case):
             _chronicle(actor, case, current, row, named)
         access.log_access(actor, "withhold", current, detail={
             "passage": row.pk, "field": model_field, "category": category, "withheld_from": withheld_from,
@@ -339,3 +341,73 @@ def _chronicle(actor: Actor, case, record, passage: WithheldPassage, named: list
         text=f"Words of {where} were withheld from {whom} ({passage.get_category_display().lower()}). "
              f"Ask {passage.ask}.",
     )
+
+
+# ---------------------------------------------------------------------------
+# Releasing withheld words to an agency
+# ---------------------------------------------------------------------------
+
+
+def record_of(passage: WithheldPassage):
+    """The note, referral or intervention a passage was taken from."""
+    return passage.note or passage.referral or passage.intervention
+
+
+def passage_for_author(actor: Actor, passage_id) -> WithheldPassage:
+    """A passage, for its author's agency to release: ``NotVisible`` when
+    the actor cannot see the record it was taken from (or there is no such
+    passage), ``NotAllowed`` when they can but are not of the author's
+    agency (``access.may_withhold_passage``)."""
+    passage = (
+        _passages().select_related("note__case", "referral__case", "intervention__case")
+        .filter(partnership_id=actor.partnership_id, pk=passage_id).first()
+        if str(passage_id).isdigit() else None
+    )
+    if passage is None:
+        raise access.NotVisible("No such passage")
+    record = record_of(passage)
+    if isinstance(record, Referral):
+        visible = access.visible_referrals(actor).filter(pk=record.pk).exists()
+    elif isinstance(record, CaseNote):
+        visible = access.visible_notes(actor, record.case).filter(pk=record.pk).exists()
+    else:
+        visible = access.may(actor, access.Action.VIEW, record.case)
+    if not visible:
+        raise access.NotVisible("No such passage")
+    if not access.may_withhold_passage(actor, record):
+        raise access.NotAllowed("Only the author's agency releases words it withheld")
+    return passage
+
+
+def passage_release(*, actor: Actor, passage: WithheldPassage, agencies: Iterable, reason: str) -> WithheldPassage:
+    """Release withheld words to more agencies (a strategy meeting agreed
+    that the school needs the victim's address, say): they read the words
+    from then on. The author's agency only, with a reason; in one
+    transaction with a chronology entry (never the words) and an access-log
+    row."""
+    record = record_of(passage)
+    if not access.may_withhold_passage(actor, record):
+        raise access.NotAllowed("Only the author's agency releases words it withheld")
+    released = _agencies(agencies, field="agencies", exclude=passage.agency_id)
+    if not released:
+        raise DomainError("Choose the agencies to release it to", field="agencies", code="required")
+    reason = inputs.text(reason, field="reason", label="Why it is released", max_length=TEXT_MAX_LENGTH)
+    with transaction.atomic():
+        passage = WithheldPassage.objects.select_for_update().get(pk=passage.pk)
+        already = set(passage.released_to.values_list("pk", flat=True))
+        new = [a for a in released if a.pk not in already]
+        if not new:
+            raise DomainError("It is released to those agencies already", field="agencies", code="unchanged")
+        passage.released_to.add(*new)
+        WithheldPassage.objects.filter(pk=passage.pk).update(release_reason=reason)
+        if passage.case_id is not None and access.may(actor, access.Action.VIEW, record.case):
+            CaseNote.objects.create(
+                case_id=passage.case_id, occurred_at=timezone.now(), kind=NoteKind.DECISION, author=actor.user,
+                agency=actor.agency, visibility=getattr(record, "visibility", NoteVisibility.CASE),
+                text=f"Words withheld ({passage.get_category_display().lower()}) were released to "
+                     f"{', '.join(a.name for a in new)}: {reason}",
+            )
+        access.log_access(actor, "release_withheld", record, detail={
+            "passage": passage.pk, "released_to": [a.pk for a in new], "reason": reason,
+        })
+    return passage

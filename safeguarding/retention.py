@@ -144,7 +144,7 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_
     rm.Review.objects.filter(pk__in=reviews).exclude(summary="").update(summary=REDACTED)
     rm.Case.objects.filter(pk=case.pk).update(outcome="", anonymised_at=now)
     # Words withheld from the case's records (issue 18) go with them.
-    WithheldPassage.objects.filter(case=case).exclude(text=REDACTED).update(text=REDACTED, reason="")
+    WithheldPassage.objects.filter(case=case).exclude(text=REDACTED).update(text=REDACTED, reason="", release_reason="")
 
     person_anonymised = False
     if person.anonymised_at is None and not rm.Case.objects.filter(
@@ -162,7 +162,7 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_
         )
         _forget_history(rm.YoungPerson.pgh_event_model, [person.pk])
         _forget_history(rm.Referral.pgh_event_model, referrals)
-        WithheldPassage.objects.filter(referral__in=referrals).exclude(text=REDACTED).update(text=REDACTED, reason="")
+        WithheldPassage.objects.filter(referral__in=referrals).exclude(text=REDACTED).update(text=REDACTED, reason="", release_reason="")
         person_anonymised = True
 
     _forget_history(rm.Case.pgh_event_model, [case.pk])

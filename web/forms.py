@@ -755,3 +755,19 @@ class WithholdForm(forms.Form):
             self.fields["field"].widget = forms.HiddenInput()
         self.fields["agencies"].choices = agencies
         self.fields["released_to"].choices = agencies
+
+
+class ReleaseForm(forms.Form):
+    """Release withheld words to agencies (``safeguarding.redaction``)."""
+
+    agencies = forms.MultipleChoiceField(
+        label="Release the words to", widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select the agencies to release it to",
+                        "invalid_choice": "Select agencies from the list"},
+    )
+    reason = forms.CharField(label="Why are they released", widget=forms.Textarea, max_length=5_000,
+                             error_messages={"required": "Enter why they are released"})
+
+    def __init__(self, *args, agencies: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agencies"].choices = agencies

@@ -75,6 +75,7 @@ urlpatterns = [
     path("cases/<int:case_id>/interventions/<int:intervention_id>/withhold/", redaction.intervention_withhold,
          name="intervention-withhold"),
     path("referrals/<int:referral_id>/withhold/", redaction.referral_withhold, name="referral-withhold"),
+    path("withheld/<int:passage_id>/release/", redaction.passage_release, name="passage-release"),
     path("cases/<int:case_id>/chronology.csv", redaction.chronology_export, name="case-chronology-export"),
     path("cases/<int:case_id>/review/", cases.review_complete, name="review-complete"),
     path("cases/<int:case_id>/shares/add/", cases.share_add, name="share-add"),

@@ -29,6 +29,7 @@ class Migration(migrations.Migration):
                 ('withheld_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('ask', models.CharField(help_text='Whom to ask for it', max_length=120)),
                 ('reason', models.TextField(blank=True)),
+                ('release_reason', models.TextField(blank=True, help_text='Why it was last released to more agencies (every release is in the access log)')),
                 ('agencies', models.ManyToManyField(blank=True, db_table='safeguarding_withheldpassage_agencies', help_text='The agencies it is withheld from (when ``withheld_from`` is named)', related_name='+', to='agencies.agency')),
                 ('agency', models.ForeignKey(help_text="The author's agency", on_delete=django.db.models.deletion.PROTECT, related_name='+', to='agencies.agency')),
                 ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='withheld_passages', to='referrals.case')),

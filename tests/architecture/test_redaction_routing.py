@@ -39,6 +39,7 @@ NOT_CASE_RECORDS = {
     ("referrals/includes/transfer_panel.html", "entry.text"):
         "the chronology as sent to another partnership, redacted when sent (casework.transfers)",
     ("safeguarding/withhold.html", "p.text"): "the author's agency's own withheld words, listed only to it",
+    ("safeguarding/release.html", "passage.text"): "the words being released, shown only to the author's agency",
 }
 FREE_TEXT = {"text", "account", "goals", "outcome"}
 # Output serializers' fields of those names that are not a case record's free text.

@@ -103,6 +103,18 @@ def test_a_witness_withheld_from_the_school(live_server, context, scan, cast):
     assert WITNESS not in document and "Information about other people left out" in document
     page.set_content(document)
     scan(page, "subject-access-document")
+    page.goto(f"{live_server.url}/")
+    sign_out(page)
+
+    # 4. Later, the officer releases the witness's name to the lead agency.
+    sign_in(page, live_server, officer)
+    page.goto(f"{live_server.url}/withheld/{WithheldPassage.objects.get().pk}/release/")
+    scan(page, "release-form")
+    page.get_by_label("Owner Youth Service").check()
+    page.get_by_label("Why are they released").fill("Agreed at the strategy meeting")
+    page.get_by_role("button", name="Release the words").click()
+    page.wait_for_url(f"{live_server.url}/cases/{case.pk}/")
+    assert WithheldPassage.objects.get().released_to.filter(pk=cast.owner.pk).exists()
 
     assert not errors, errors
     assert not scan.problems, "axe-core found serious or critical violations:\n" + "\n".join(scan.problems)

@@ -19,8 +19,8 @@ SERVED = {p.key: p for p in t.served_patterns()}
 
 # Rows a write may touch, and the columns that show a change.
 TRACKED = {
-    rm.YoungPerson: (), rm.Referral: ("status",), rm.Case: ("status", "key_worker_id", "risk_level", "next_review_due"),
-    rm.CaseNote: (), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
+    rm.YoungPerson: (), rm.Referral: ("status", "account"), rm.Case: ("status", "key_worker_id", "risk_level", "next_review_due"),
+    rm.CaseNote: ("text",), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
     SubjectAccessRequest: ("completed_on",), StaticToken: ("token",), rm.CaseTransfer: ("status",),
@@ -31,7 +31,7 @@ TRACKED = {
     cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
     cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
     cm.Context.restricted_to.through: ("agency_id",),
-    WithheldPassage: (), rm.CaseNote: ("text",), rm.Referral: ("status", "account"),
+    WithheldPassage: ("release_reason",), WithheldPassage.released_to.through: ("agency_id",),
 }
 
 

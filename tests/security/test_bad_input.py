@@ -71,7 +71,7 @@ WEB_FORMS = {
     "panel-minute-add": forms.PanelMinuteForm, "panel-minute-correct": forms.PanelMinuteCorrectForm,
     "panel-action-add": forms.PanelActionForm, "panel-action-update": forms.PanelActionUpdateForm,
     "note-withhold": forms.WithholdForm, "intervention-withhold": forms.WithholdForm,
-    "referral-withhold": forms.WithholdForm,
+    "referral-withhold": forms.WithholdForm, "passage-release": forms.ReleaseForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {

@@ -354,6 +354,14 @@ WEB: dict[str, Page] = {
         ok=frozenset({"referrer/practitioner", "referrer/manager"}), forbidden=frozenset({"hub/hub_screener"}),
     ),
     "case-chronology-export": case_page(ok=CASE_TEAM),
+    # Words the referrer withheld from the accepted referral: its people
+    # release them; who else sees the referral is refused (403), others 404.
+    "passage-release": Page(
+        kwargs=lambda w: {"passage_id": w.withheld.pk}, methods=("GET", "POST"),
+        post=lambda w: {"agencies": [str(w.agencies["own"].pk)], "reason": "Agreed at the strategy meeting"},
+        ok=frozenset({"referrer/practitioner", "referrer/manager"}),
+        forbidden=ACCEPTED_REFERRAL_READERS - {"referrer/practitioner", "referrer/manager"},
+    ),
     "review-complete": case_page(
         ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS, methods=("GET", "POST"),
         post=lambda w: {"risk_after": "amber", "decision": "continue", "summary": "Matrix review"},

@@ -119,3 +119,27 @@ def test_a_whole_field_withheld(client, cast, scene):
     client.force_login(cast.user("sharing", "practitioner"))
     response = client.post(target, body(cast, field="goals", passage="", whole="on"))
     assert response.status_code == 200 and "whole" in response.context["form"].errors
+
+
+def test_a_third_party_passage_released_later_to_the_lead(client, cast, scene):
+    case, note = scene
+    client.force_login(cast.user("sharing", "practitioner"))
+    client.post(url(case, note), body(cast, withheld_from="all_but_author", agencies=[]))
+    passage = WithheldPassage.objects.get()
+    release = reverse("passage-release", args=[passage.pk])
+    assert release in client.get(url(case, note)).content.decode()
+    response = client.post(release, {"agencies": [], "reason": ""})
+    assert response.status_code == 200
+    assert {"agencies", "reason"} <= set(response.context["form"].errors)
+    response = client.post(release, {"agencies": [str(cast.owner.pk)], "reason": "Agreed at the strategy meeting"})
+    assert response.status_code == 302
+    assert AccessEvent.objects.filter(action="release_withheld", case_id=case.pk).exists()
+    client.force_login(cast.user("owner", "manager"))
+    assert client.get(release).status_code == 403  # sees the case, but did not write the words
+    page = html.unescape(client.get(reverse("case-detail", args=[case.pk])).content.decode())
+    assert f"{WITNESS} saw the fight" in page and "were released to Owner Youth Service" in page
+    client.force_login(cast.user("referrer", "practitioner"))
+    page = html.unescape(client.get(reverse("case-detail", args=[case.pk])).content.decode())
+    assert WITNESS not in page
+    client.force_login(cast.user("outsider", "manager"))
+    assert client.get(release).status_code == 404

@@ -91,6 +91,33 @@ def referral_withhold(request, referral_id: int):
 
 
 @page
+def passage_release(request, passage_id: int):
+    actor = request.actor
+    passage = redaction.passage_for_author(actor, passage_id)
+    record = redaction.record_of(passage)
+    back = (reverse("referral-detail", args=[passage.referral_id]) if passage.referral_id is not None
+            else reverse("case-detail", args=[passage.case_id]))
+    released = {a.pk for a in passage.released_to.all()}
+    agencies = [
+        (str(a.pk), a.name) for a in agency_selectors.directory(partnership=passage.partnership_id,
+                                                                exclude=passage.agency_id)
+        if a.pk not in released
+    ]
+    form = forms.ReleaseForm(posted(request), agencies=agencies)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redaction.passage_release(actor=actor, passage=passage, reason=form.cleaned_data["reason"],
+                                      agencies=[int(pk) for pk in form.cleaned_data["agencies"]])
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, "The words are released to the agencies chosen.")
+            return redirect(back)
+    access.log_access(actor, "view", record)
+    return render(request, "safeguarding/release.html", {"form": form, "passage": passage, "back": back})
+
+
+@page
 def chronology_export(request, case_id: int):
     """The chronology the reader's agency may see, as a spreadsheet: every
     entry's text through ``redaction.shown``, the export in the access log."""
