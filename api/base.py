@@ -148,6 +148,11 @@ class ApiView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def out(self, serializer_class, instance) -> dict:
+        """One record rendered for the calling agency (free text through
+        ``safeguarding.redaction``, which needs the actor)."""
+        return serializer_class(instance, context={"actor": self.actor}).data
+
     def paginate(
         self, queryset, serializer_class=None, *, object_type: str | None, case=None, render=None, total=None,
     ):
@@ -161,7 +166,7 @@ class ApiView(APIView):
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         if object_type is not None:
             selectors.log_page(self.actor, object_type, page, case=case)
-        data = render(page) if render is not None else serializer_class(page, many=True).data
+        data = render(page) if render is not None else serializer_class(page, many=True, context={"actor": self.actor}).data
         response = paginator.get_paginated_response(data)
         if total is not None:
             response.data = {"count": total(page), **response.data}

@@ -35,6 +35,7 @@ from agencies.models import AgencyKind
 from partnerships import vocabulary
 from partnerships.models import OTHER_CONCERN
 from contexts.models import ContextKind, HandlingCode, IntelligenceAssessment, SourceEvaluation
+from safeguarding import redaction
 from referrals.models import (
     CaseStatus,
     Consent,
@@ -85,6 +86,21 @@ def _in_range(day: dt.date) -> str | None:
     if not DATE_MIN <= day <= DATE_MAX:
         return f"Give a date from {DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d}"
     return None
+
+
+class Shown(serializers.CharField):
+    """Free text of a case record as the calling agency may see it: every
+    chronology text, referral account and intervention's goals and outcome
+    goes out through ``safeguarding.redaction.shown``, with the actor from
+    the serializer's context (none: every withheld passage stays a marker).
+    ``tests/architecture`` fails an output serializer that declares those
+    fields any other way."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record) -> str:
+        return redaction.shown(self.context.get("actor"), record, self.field_name)
 
 
 @extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
@@ -476,7 +492,7 @@ class ReferralOut(serializers.Serializer):
         help_text="The signs the referrer ticked, with the concern each is a sign of",
     )
     risk_level = serializers.ChoiceField(choices=RiskLevel.choices)
-    account = serializers.CharField()
+    account = Shown()
     consent = serializers.ChoiceField(choices=Consent.choices)
     lawful_basis = serializers.CharField()
     consent_reason = serializers.CharField()
@@ -610,7 +626,7 @@ class NoteOut(serializers.Serializer):
     occurred_at = DateTime()
     recorded_at = DateTime()
     kind = serializers.ChoiceField(choices=NoteKind.choices)
-    text = serializers.CharField()
+    text = Shown()
     visibility = serializers.ChoiceField(choices=NoteVisibility.choices)
     agency = AgencyRef()
     author = serializers.SerializerMethodField()
@@ -642,10 +658,10 @@ class InterventionOut(serializers.Serializer):
     planned_start = Date(allow_null=True)
     started_on = Date(allow_null=True)
     ended_on = Date(allow_null=True)
-    goals = serializers.CharField()
+    goals = Shown()
     sessions_offered = serializers.IntegerField()
     sessions_attended = serializers.IntegerField()
-    outcome = serializers.CharField()
+    outcome = Shown()
     created_at = DateTime()
     updated_at = DateTime()
 

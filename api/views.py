@@ -157,7 +157,7 @@ class ReferralListCreate(ApiView):
             young_person=YoungPerson(pk=young_person_id) if young_person_id is not None else None, **data,
         )
         referral = selectors.agency_referrals(self.actor).get(pk=referral.pk)
-        return Response(s.ReferralOut(referral).data, status=status.HTTP_201_CREATED)
+        return Response(self.out(s.ReferralOut, referral), status=status.HTTP_201_CREATED)
 
 
 class ReferralDetail(ApiView):
@@ -171,7 +171,7 @@ class ReferralDetail(ApiView):
         responses={200: s.ReferralOut, **_problems(404)},
     )
     def get(self, request, referral_id):
-        return Response(s.ReferralOut(selectors.agency_referral(self.actor, referral_id)).data)
+        return Response(self.out(s.ReferralOut, selectors.agency_referral(self.actor, referral_id)))
 
 
 # ---------------------------------------------------------------------------
@@ -263,7 +263,7 @@ class NoteListCreate(ApiView):
         data = self.parse(s.NoteIn, request.data)
         case = self.get_case()
         note = services.case_note_add(actor=self.actor, case=case, **data)
-        return Response(s.NoteOut(selectors.case_note(self.actor, case, note.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(self.out(s.NoteOut, selectors.case_note(self.actor, case, note.pk)), status=status.HTTP_201_CREATED)
 
 
 class NoteCorrect(ApiView):
@@ -287,7 +287,7 @@ class NoteCorrect(ApiView):
         note = selectors.case_note(self.actor, case, note_id)
         correction = services.case_note_correct(actor=self.actor, note=note, text=data["text"])
         return Response(
-            s.NoteOut(selectors.case_note(self.actor, case, correction.pk)).data, status=status.HTTP_201_CREATED,
+            self.out(s.NoteOut, selectors.case_note(self.actor, case, correction.pk)), status=status.HTTP_201_CREATED,
         )
 
 
@@ -333,7 +333,7 @@ class InterventionListCreate(ApiView):
         case = self.get_case()
         intervention = services.intervention_record(actor=self.actor, case=case, **data)
         intervention = selectors.case_intervention(self.actor, case, intervention.pk)
-        return Response(s.InterventionOut(intervention).data, status=status.HTTP_201_CREATED)
+        return Response(self.out(s.InterventionOut, intervention), status=status.HTTP_201_CREATED)
 
 
 class InterventionUpdate(ApiView):
@@ -355,7 +355,7 @@ class InterventionUpdate(ApiView):
         case = self.get_case()
         intervention = selectors.case_intervention(self.actor, case, intervention_id)
         services.intervention_update(actor=self.actor, intervention=intervention, **changes)
-        return Response(s.InterventionOut(selectors.case_intervention(self.actor, case, intervention.pk)).data)
+        return Response(self.out(s.InterventionOut, selectors.case_intervention(self.actor, case, intervention.pk)))
 
 
 class ReviewList(ApiView):

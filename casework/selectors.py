@@ -47,7 +47,7 @@ from referrals.models import (
     RiskLevel,
     YoungPerson,
 )
-from safeguarding import access
+from safeguarding import access, redaction
 
 # ---------------------------------------------------------------------------
 # Caseloads and case files
@@ -126,7 +126,8 @@ def case_file(
     may_manage = access.may(actor, access.Action.MANAGE, case)
     return CaseFile(
         case=case,
-        notes=notes.select_related("author", "agency", "corrects").order_by("-occurred_at", "-pk"),
+        notes=redaction.with_passages(notes.select_related("author", "agency", "corrects")).order_by(
+            "-occurred_at", "-pk"),
         chronology_agencies=chronology_agencies,
         interventions=list(case_interventions(actor, case).order_by("-created_at", "-pk")),
         reviews=list(case_reviews(actor, case).order_by("-due_on", "-pk")[:reviews]),
@@ -154,7 +155,7 @@ def agency_referrals(
     if actor.agency is None:
         return Referral.objects.none()
     referrals = (
-        access.visible_referrals(actor)
+        redaction.with_passages(access.visible_referrals(actor))
         .filter(referring_agency_id=actor.agency.pk)
         .select_related("young_person", "referring_agency")
         .annotate(case_visible=Exists(access.visible_cases(actor).filter(pk=OuterRef("case_id"))))
@@ -227,7 +228,7 @@ def the_case(actor: access.Actor, case: Case) -> QuerySet[Case]:
 def case_notes(actor: access.Actor, case: Case) -> QuerySet[CaseNote]:
     """The chronology the actor may see (``access.visible_notes``): other
     agencies' agency-only entries never appear."""
-    return access.visible_notes(actor, case).select_related("author", "agency")
+    return redaction.with_passages(access.visible_notes(actor, case).select_related("author", "agency"))
 
 
 def case_note(actor: access.Actor, case: Case, note_id) -> CaseNote:
@@ -284,7 +285,7 @@ def case_interventions(actor: access.Actor, case: Case) -> QuerySet[Intervention
     ``access.get_case``; anyone else gets none)."""
     if not access.may(actor, access.Action.VIEW, case):
         return Intervention.objects.none()
-    return Intervention.objects.filter(case=case).select_related("provider_agency")
+    return redaction.with_passages(Intervention.objects.filter(case=case).select_related("provider_agency"))
 
 
 def case_intervention(actor: access.Actor, case: Case, intervention_id) -> Intervention:

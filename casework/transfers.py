@@ -58,7 +58,7 @@ from referrals.models import (
     TransferStatus,
     YoungPerson,
 )
-from safeguarding import access
+from safeguarding import access, redaction
 from safeguarding.access import Action, Actor
 
 REASON_MAX_LENGTH = 2_000
@@ -140,14 +140,16 @@ def _clean_proposal(actor: Actor, case: Case, data: dict[str, Any]) -> dict[str,
         raise DomainError(f"Choose at most {CHRONOLOGY_MAX_ENTRIES} chronology entries: summarise the rest",
                           field="note_ids")
     notes = list(
-        access.visible_notes(actor, case).filter(pk__in=wanted).select_related("agency").order_by("occurred_at", "pk")
+        redaction.with_passages(access.visible_notes(actor, case).filter(pk__in=wanted).select_related("agency"))
+        .order_by("occurred_at", "pk")
     )
     if len(notes) != len(wanted):
         raise DomainError("Choose chronology entries from the list", field="note_ids")
     cleaned["chronology"] = [
         {
             "occurred_at": timezone.localtime(n.occurred_at).isoformat(), "kind": n.get_kind_display(),
-            "agency": n.agency.name, "text": n.text,
+            # Another partnership reads it: every withheld passage stays a marker.
+            "agency": n.agency.name, "text": redaction.shown(None, n, "text"),
         }
         for n in notes
     ]

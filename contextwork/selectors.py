@@ -32,7 +32,7 @@ from contexts.models import (
 )
 from contextwork.network import Network, href
 from referrals.models import Case, CaseNote, RiskLevel, young_person_name
-from safeguarding import access
+from safeguarding import access, redaction
 
 
 def log_cases_shown(actor: access.Actor, case_ids, *, via: str, detail: dict | None = None) -> None:
@@ -439,7 +439,8 @@ def panel_papers(actor: access.Actor, panel_id) -> Papers:
     cases = Case.objects.filter(pk__in=seen).select_related("young_person", "lead_agency", "key_worker").in_bulk()
     papers_cases = {}
     for case_id, case in cases.items():
-        notes = list(access.visible_notes(actor, case).select_related("agency").order_by("-occurred_at")[:PAPER_NOTES])
+        notes = list(redaction.with_passages(access.visible_notes(actor, case).select_related("agency"))
+                     .order_by("-occurred_at")[:PAPER_NOTES])
         papers_cases[case_id] = PaperCase(case, notes, case_links(actor, case).contexts)
     network, context_links = panel_network(actor, panel, agenda=agenda, seen=seen)
     shown = set(seen) | {int(key[1:]) for key, node in network.nodes.items() if node.kind == "case"}

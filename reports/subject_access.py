@@ -29,7 +29,7 @@ from referrals.models import (
     YoungPersonMerge,
 )
 from reminders.models import Notification
-from safeguarding import access, history
+from safeguarding import access, history, redaction
 from safeguarding.access import Actor
 from safeguarding.models import (
     AccessEvent,
@@ -134,10 +134,15 @@ def _value(obj, model_field, words: dict | None = None) -> tuple[object, str]:
 def _record(obj, *, exclude: tuple[str, ...] = (), words: dict | None = None) -> dict:
     """One record as ``{"data": {field: value}, "fields": [(label, words)]}``."""
     data, fields = {}, []
+    free_text = redaction.FIELDS.get(type(obj), {})
     for model_field in obj._meta.concrete_fields:
         if model_field.name in exclude:
             continue
-        raw, words_of = _value(obj, model_field, words)
+        if model_field.name in free_text:
+            # Third parties' words are left out, and the place marked.
+            raw = words_of = redaction.shown(redaction.SUBJECT_ACCESS, obj, model_field.name)
+        else:
+            raw, words_of = _value(obj, model_field, words)
         data[model_field.name] = raw
         fields.append((str(model_field.verbose_name).capitalize(), words_of or "–"))
     return {"data": data, "fields": fields}
@@ -176,17 +181,20 @@ def subject_access_export(*, actor: Actor, sar: SubjectAccessRequest, format: st
 def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Actor, now) -> dict:
     cases = list(Case.objects.filter(young_person=person).select_related("lead_agency", "key_worker").order_by("pk"))
     case_ids = [case.pk for case in cases]
-    referrals = Referral.objects.filter(young_person=person).select_related(
+    referrals = redaction.with_passages(Referral.objects.filter(young_person=person)).select_related(
         "referring_agency", "referred_by", "screener", "decided_by", "case").order_by("received_at", "pk")
     referral_ids = list(referrals.values_list("pk", flat=True))
-    case_sections = []
+    case_sections, free_text_records = [], list(referrals)
     for case in cases:
+        notes = list(redaction.with_passages(CaseNote.objects.filter(case=case)).select_related(
+            "author", "agency", "corrects").order_by("occurred_at", "pk"))
+        interventions = list(redaction.with_passages(Intervention.objects.filter(case=case)).select_related(
+            "provider_agency", "recorded_by").order_by("created_at", "pk"))
+        free_text_records += notes + interventions
         case_sections.append({
             "case": _record(case),
-            "notes": _records(CaseNote.objects.filter(case=case).select_related("author", "agency", "corrects")
-                              .order_by("occurred_at", "pk")),
-            "interventions": _records(Intervention.objects.filter(case=case).select_related(
-                "provider_agency", "recorded_by").order_by("created_at", "pk")),
+            "notes": _records(notes),
+            "interventions": _records(interventions),
             "reviews": _records(Review.objects.filter(case=case).select_related("completed_by").order_by("due_on", "pk")),
             "share_grants": _records(ShareGrant.objects.filter(case=case).select_related(
                 "agency", "agreement", "granted_by", "revoked_by").order_by("granted_at", "pk")),
@@ -200,6 +208,8 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
     access_rows = AccessEvent.objects.filter(Q(young_person_id=person.pk) | rows_about_cases(case_ids)).order_by(
         "occurred_at", "id")
     anonymised_at = person.anonymised_at
+    left_out = redaction.third_parties_left_out(free_text_records)
+    passages = redaction.passages_about(case_ids, referral_ids)
     return {
         "generated_at": now.isoformat(),
         "generated_by": {"username": actor.label, "agency": actor.agency.name if actor.agency else ""},
@@ -210,6 +220,8 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
             "schedule. Names, date of birth, identifiers and accounts were removed then; what remains is below."
             if anonymised_at else ""
         ),
+        "third_parties_left_out": left_out,
+        "third_parties_statement": redaction.SUBJECT_ACCESS_STATEMENT if left_out else "",
         "young_person": _record(person),
         "referrals": _records(referrals, words={
             "concerns": vocabulary.labels(person.partnership_id),
@@ -221,6 +233,9 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
         "cases": case_sections,
         "notifications": _records(notifications, exclude=("dedup_key",)),
         "record_merges": _records(merges),
-        "history": [change.as_dict() for change in history.changes(None, person, include_shares=True)],
+        "history": [
+            change.as_dict() for change in redaction.shown_in_history(
+                redaction.SUBJECT_ACCESS, history.changes(None, person, include_shares=True), passages)
+        ],
         "access_log": [_access_row(event) for event in access_rows],
     }

@@ -791,6 +791,42 @@ def may_correct_note(actor: Actor, note: CaseNote) -> bool:
     )
 
 
+# --- Redaction (issue 18): who may withhold a passage -----------------------
+# What each agency is shown is decided in ``safeguarding.redaction.shown``.
+
+
+def record_author_agency_id(record) -> int | None:
+    """The agency that wrote a chronology entry, referral or intervention."""
+    if isinstance(record, CaseNote):
+        return record.agency_id
+    if isinstance(record, Referral):
+        return record.referring_agency_id
+    if isinstance(record, Intervention):
+        return record.provider_agency_id
+    return None
+
+
+def withholds_passages(actor: Actor) -> bool:
+    """Whether the actor is someone who may withhold words at all: a person
+    (never a partner system), a practitioner or manager of an agency."""
+    if actor.user is None or is_machine_client(actor) or actor.agency is None:
+        return False
+    return actor.has_role(Role.PRACTITIONER) or actor.has_role(Role.MANAGER)
+
+
+def may_withhold_passage(actor: Actor, record) -> bool:
+    """Someone who ``withholds_passages``, of the record's author's agency,
+    who may still add to the case (for a referral: who may see the
+    referral, whether or not it became a case)."""
+    if not withholds_passages(actor) or record_author_agency_id(record) != actor.agency.pk:
+        return False
+    if isinstance(record, Referral):
+        return visible_referrals(actor).filter(pk=record.pk).exists()
+    return may(actor, Action.CONTRIBUTE, record.case)
+
+# --- end of redaction hooks --------------------------------------------------
+
+
 # ---------------------------------------------------------------------------
 # Referrals and young people
 # ---------------------------------------------------------------------------

@@ -348,3 +348,116 @@ class CaseAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} visible to {self.agency_id} ({self.relation})"
+
+
+# ===========================================================================
+# Redaction (issue 18): passages withheld from agencies.
+#
+# A withheld passage leaves the record's own field: the service
+# (``safeguarding.redaction.passage_withhold``) moves the words into a
+# ``WithheldPassage`` row and puts a token (``⟦withheld:<id>⟧``) in their
+# place, in the field and in its change history. A read that forgets
+# redaction therefore shows the token, never the words; only
+# ``redaction.shown`` puts words or a marker back, for one agency at a time.
+# ===========================================================================
+
+
+class WithholdingCategory(models.TextChoices):
+    WITNESS = "witness", "Third party: witness"
+    THIRD_PARTY = "third_party", "Third party: another person named"
+    VICTIM_ADDRESS = "victim_address", "Victim's address"
+    HEALTH = "health", "Health detail"
+    INTELLIGENCE = "intelligence", "Police intelligence"
+    OTHER = "other", "Other"
+
+
+# Information about someone other than the young person: protected by
+# default in every share and always left out of a subject-access export.
+THIRD_PARTY_CATEGORIES = frozenset({
+    WithholdingCategory.WITNESS, WithholdingCategory.THIRD_PARTY, WithholdingCategory.VICTIM_ADDRESS,
+})
+
+
+class WithheldFrom(models.TextChoices):
+    NAMED = "named", "The agencies I name"
+    ALL_BUT_AUTHOR = "all_but_author", "Every agency but mine"
+
+
+class RecordField(models.TextChoices):
+    """The free-text fields that may hold a withheld passage."""
+
+    NOTE_TEXT = "note.text", "Chronology entry"
+    REFERRAL_ACCOUNT = "referral.account", "Referral: what happened"
+    INTERVENTION_GOALS = "intervention.goals", "Intervention: goals"
+    INTERVENTION_OUTCOME = "intervention.outcome", "Intervention: outcome"
+
+
+class WithheldPassage(models.Model):
+    """Words taken out of one field of one record, withheld from some
+    agencies. The record's field holds ``token`` where the words were."""
+
+    partnership = models.ForeignKey(
+        "agencies.Partnership", on_delete=models.PROTECT, related_name="+",
+    )
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="withheld_passages")
+    note = models.ForeignKey(
+        "referrals.CaseNote", null=True, blank=True, on_delete=models.PROTECT, related_name="withheld_passages",
+    )
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.PROTECT, related_name="withheld_passages",
+    )
+    intervention = models.ForeignKey(
+        "referrals.Intervention", null=True, blank=True, on_delete=models.PROTECT, related_name="withheld_passages",
+    )
+    field = models.CharField(max_length=24, choices=RecordField.choices)
+    text = models.TextField(help_text="The words withheld")
+    category = models.CharField(max_length=16, choices=WithholdingCategory.choices)
+    withheld_from = models.CharField(max_length=16, choices=WithheldFrom.choices)
+    agencies = models.ManyToManyField(
+        Agency, blank=True, related_name="+", db_table="safeguarding_withheldpassage_agencies",
+        help_text="The agencies it is withheld from (when ``withheld_from`` is named)",
+    )
+    released_to = models.ManyToManyField(
+        Agency, blank=True, related_name="+", db_table="safeguarding_withheldpassage_released_to",
+        help_text="Agencies it is explicitly released to (third-party information is otherwise withheld)",
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+", help_text="The author's agency")
+    withheld_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withheld_at = models.DateTimeField(default=timezone.now)
+    ask = models.CharField(max_length=120, help_text="Whom to ask for it")
+    reason = models.TextField(blank=True)
+    release_reason = models.TextField(
+        blank=True, help_text="Why it was last released to more agencies (every release is in the access log)",
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(field="note.text", note__isnull=False, referral__isnull=True, intervention__isnull=True)
+                    | Q(field="referral.account", note__isnull=True, referral__isnull=False, intervention__isnull=True)
+                    | Q(field__in=["intervention.goals", "intervention.outcome"], note__isnull=True,
+                        referral__isnull=True, intervention__isnull=False)
+                ),
+                name="withheld_passage_one_record",
+            ),
+            models.CheckConstraint(condition=Q(category__in=WithholdingCategory.values), name="withheld_passage_category_valid"),
+            models.CheckConstraint(condition=Q(withheld_from__in=WithheldFrom.values), name="withheld_passage_from_valid"),
+            models.CheckConstraint(condition=~Q(text=""), name="withheld_passage_not_empty"),
+        ]
+        triggers = [
+            # The words stay until the record is anonymised (retention).
+            pgtrigger.Protect(name="withheld_passage_kept", operation=pgtrigger.Delete),
+        ]
+
+    @property
+    def token(self) -> str:
+        return f"⟦withheld:{self.pk}⟧"
+
+    @property
+    def is_third_party(self) -> bool:
+        return self.category in THIRD_PARTY_CATEGORIES
+
+    def __str__(self) -> str:
+        return f"Passage {self.pk} of {self.field} withheld by {self.agency_id}"

@@ -61,7 +61,7 @@ from partnerships.rules import rules_in_force
 from agencies import oauth
 from referrals import models as rm
 from safeguarding import access
-from safeguarding.models import RetentionRun
+from safeguarding.models import RetentionRun, WithheldPassage
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +143,8 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_
     reviews = list(rm.Review.objects.filter(case=case).values_list("pk", flat=True))
     rm.Review.objects.filter(pk__in=reviews).exclude(summary="").update(summary=REDACTED)
     rm.Case.objects.filter(pk=case.pk).update(outcome="", anonymised_at=now)
+    # Words withheld from the case's records (issue 18) go with them.
+    WithheldPassage.objects.filter(case=case).exclude(text=REDACTED).update(text=REDACTED, reason="", release_reason="")
 
     person_anonymised = False
     if person.anonymised_at is None and not rm.Case.objects.filter(
@@ -160,6 +162,7 @@ def case_anonymise(*, case_id: int, now: dt.datetime | None = None, partnership_
         )
         _forget_history(rm.YoungPerson.pgh_event_model, [person.pk])
         _forget_history(rm.Referral.pgh_event_model, referrals)
+        WithheldPassage.objects.filter(referral__in=referrals).exclude(text=REDACTED).update(text=REDACTED, reason="", release_reason="")
         person_anonymised = True
 
     _forget_history(rm.Case.pgh_event_model, [case.pk])

@@ -38,6 +38,7 @@ from referrals.models import (
     RiskLevel,
     TransferArrangement,
 )
+from safeguarding.models import WithheldFrom, WithholdingCategory
 
 
 def agency_choices(blank: str, *, partnership: int | None, exclude: int | None = None) -> list[tuple[str, str]]:
@@ -280,6 +281,7 @@ class NoteForm(forms.Form):
 
 class CorrectNoteForm(forms.Form):
     text = forms.CharField(label="Corrected entry", widget=forms.Textarea, max_length=20_000,
+                           help_text="Leave any ⟦withheld:…⟧ in place: it keeps those words withheld.",
                            error_messages={"required": "Enter the corrected entry"})
 
 
@@ -734,3 +736,62 @@ class MonitoringFiltersForm(forms.Form):
             return default_year, None, None
         ward = self.cleaned_data["ward"]
         return self.cleaned_data["year"], int(ward) if ward != "" else None, self.cleaned_data["concern"] or None
+
+
+class WithholdForm(forms.Form):
+    """Withhold words of a record from other agencies (``safeguarding.redaction``)."""
+
+    field = _radios([], "Which part")
+    passage = forms.CharField(
+        label="Words to withhold", widget=forms.Textarea, max_length=5_000, required=False,
+        help_text="Copy them exactly as they are written. If they appear more than once, include some of the "
+                  "words around them.",
+    )
+    whole = forms.BooleanField(label="Withhold all of it instead", required=False)
+    category = forms.ChoiceField(
+        label="What kind of information is it?", choices=WithholdingCategory.choices, widget=forms.RadioSelect,
+        error_messages={"required": "Select what kind of information it is"},
+    )
+    withheld_from = _radios(WithheldFrom.choices, "Whom to withhold it from")
+    agencies = forms.MultipleChoiceField(
+        label="The agencies to withhold it from", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Only when withholding it from the agencies you name.",
+        error_messages={"invalid_choice": "Select agencies from the list"},
+    )
+    released_to = forms.MultipleChoiceField(
+        label="Release it to (optional)", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Information about a third party (a witness, a victim, anyone else named) is withheld from "
+                  "every other agency unless you release it to one.",
+        error_messages={"invalid_choice": "Select agencies from the list"},
+    )
+    ask = forms.CharField(
+        label="Whom should they ask for it", max_length=120, initial="the case's lead",
+        help_text="Shown where the words were, for example: the case's lead, or a named officer and how to "
+                  "reach them.", error_messages={"required": "Enter whom they should ask"},
+    )
+    reason = forms.CharField(label="Why (optional)", widget=forms.Textarea, max_length=5_000, required=False)
+
+    def __init__(self, *args, fields: list[tuple[str, str]], agencies: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = fields
+        if len(fields) == 1:
+            self.fields["field"].initial = fields[0][0]
+            self.fields["field"].widget = forms.HiddenInput()
+        self.fields["agencies"].choices = agencies
+        self.fields["released_to"].choices = agencies
+
+
+class ReleaseForm(forms.Form):
+    """Release withheld words to agencies (``safeguarding.redaction``)."""
+
+    agencies = forms.MultipleChoiceField(
+        label="Release the words to", widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Select the agencies to release it to",
+                        "invalid_choice": "Select agencies from the list"},
+    )
+    reason = forms.CharField(label="Why are they released", widget=forms.Textarea, max_length=5_000,
+                             error_messages={"required": "Enter why they are released"})
+
+    def __init__(self, *args, agencies: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agencies"].choices = agencies

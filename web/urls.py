@@ -11,6 +11,7 @@ from web.views import (
     panels,
     partnership_settings,
     partnerships,
+    redaction,
     referrals,
     screening,
 )
@@ -72,6 +73,13 @@ urlpatterns = [
     path("cases/<int:case_id>/interventions/add/", cases.intervention_add, name="intervention-add"),
     path("cases/<int:case_id>/interventions/<int:intervention_id>/", cases.intervention_update,
          name="intervention-update"),
+    # Redaction (issue 18): withholding words from other agencies
+    path("cases/<int:case_id>/notes/<int:note_id>/withhold/", redaction.note_withhold, name="note-withhold"),
+    path("cases/<int:case_id>/interventions/<int:intervention_id>/withhold/", redaction.intervention_withhold,
+         name="intervention-withhold"),
+    path("referrals/<int:referral_id>/withhold/", redaction.referral_withhold, name="referral-withhold"),
+    path("withheld/<int:passage_id>/release/", redaction.passage_release, name="passage-release"),
+    path("cases/<int:case_id>/chronology.csv", redaction.chronology_export, name="case-chronology-export"),
     path("cases/<int:case_id>/review/", cases.review_complete, name="review-complete"),
     path("cases/<int:case_id>/shares/add/", cases.share_add, name="share-add"),
     path("cases/<int:case_id>/shares/decline/", cases.share_decline, name="share-decline"),

@@ -455,3 +455,19 @@ def test_the_demo_ships_its_monitoring_reference_data_and_a_first_refresh(demo):
     # Most postcodes are in the demo's lookup; a few are left out on purpose.
     assert riverside.filter(ward__isnull=True).exists()
     assert riverside.filter(ward__isnull=False).count() > 0.9 * riverside.count()
+
+
+def test_the_demo_has_a_witness_withheld_from_the_school(demo):
+    """Issue 18: the police officer sees the witness's name; the teacher, on
+    the same case, sees a marker."""
+    from safeguarding import redaction
+    from safeguarding.models import WithheldPassage
+
+    passage = WithheldPassage.objects.select_related("note").get()
+    note = redaction.with_passages(CaseNote.objects.filter(pk=passage.note_id)).get()
+    police = access.actor_for_user(get_user_model().objects.get(username="police"))
+    teacher = access.actor_for_user(get_user_model().objects.get(username="teacher"))
+    assert access.may(teacher, access.Action.VIEW, note.case)
+    assert passage.text in redaction.shown(police, note, "text")
+    shown = redaction.shown(teacher, note, "text")
+    assert passage.text not in shown and "[withheld by Met Police South East BCU (Riverside)" in shown

@@ -35,6 +35,7 @@ from partnerships.models import AgreementTemplate, Concern, Indicator
 from referrals import models as rm
 from safeguarding import access
 from safeguarding.models import ShareGrant
+from safeguarding.redaction import passage_withhold
 from reports.subject_access import subject_access_request_record
 from tests import factories as f
 from tests.api.conftest import bearer
@@ -83,6 +84,12 @@ def build_world() -> SimpleNamespace:
         referred_by=users[("referrer", "practitioner")], status=rm.ReferralStatus.ACCEPTED,
         received_at=now - dt.timedelta(days=61), decided_at=now - dt.timedelta(days=60),
         decided_by=users[("hub", "hub_screener")], case=case,
+    )
+    # Words of the accepted referral withheld by its maker (issue 18).
+    withheld = passage_withhold(
+        actor=access.actor_for_user(users[("referrer", "practitioner")]), record=accepted, field="account",
+        passage="outside the school gates", category="victim_address", withheld_from="all_but_author",
+        ask="the referrer",
     )
     open_referral = f.ReferralFactory(
         young_person=f.YoungPersonFactory(given_name="Amara", family_name="Bello", recorded_by=agencies["referrer"]),
@@ -174,6 +181,7 @@ def build_world() -> SimpleNamespace:
         notification=notification, api_clients=api_clients, secrets=secrets, tokens=tokens,
         subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
         enquiry=enquiry, concern=concern, indicator=indicator, agreement_template=agreement_template,
+        withheld=withheld,
         **contexts,
     )
 

@@ -12,15 +12,15 @@ from partnerships.models import AgreementTemplate, Concern, Indicator, Partnersh
 from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
-from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
+from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest, WithheldPassage
 from tests.security import url_table as t
 
 SERVED = {p.key: p for p in t.served_patterns()}
 
 # Rows a write may touch, and the columns that show a change.
 TRACKED = {
-    rm.YoungPerson: (), rm.Referral: ("status",), rm.Case: ("status", "key_worker_id", "risk_level", "next_review_due"),
-    rm.CaseNote: (), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
+    rm.YoungPerson: (), rm.Referral: ("status", "account"), rm.Case: ("status", "key_worker_id", "risk_level", "next_review_due"),
+    rm.CaseNote: ("text",), rm.Intervention: ("status", "goals", "started_on"), rm.Review: ("completed_at",),
     ShareGrant: ("revoked_at", "expires_at"), SharingDecision: (), ApiClient: ("revoked_at",),
     Notification: ("read_at",), get_user_model(): ("is_active", "password"),
     SubjectAccessRequest: ("completed_on",), StaticToken: ("token",), rm.CaseTransfer: ("status",),
@@ -31,6 +31,7 @@ TRACKED = {
     cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
     cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
     cm.Context.restricted_to.through: ("agency_id",),
+    WithheldPassage: ("release_reason",), WithheldPassage.released_to.through: ("agency_id",),
 }
 
 

@@ -30,6 +30,7 @@ from web import forms
 from contexts import models as cm
 from referrals import models as rm
 from api import serializers as s
+from safeguarding.models import WithheldPassage
 from web.forms import SubjectAccessRequestForm
 from tests.security import url_table as t
 from tests.security.conftest import BAD_INPUTS
@@ -69,6 +70,8 @@ WEB_FORMS = {
     "panel-attendee-add": forms.PanelAttendeeForm, "panel-agenda-add": forms.PanelAgendaForm,
     "panel-minute-add": forms.PanelMinuteForm, "panel-minute-correct": forms.PanelMinuteCorrectForm,
     "panel-action-add": forms.PanelActionForm, "panel-action-update": forms.PanelActionUpdateForm,
+    "note-withhold": forms.WithholdForm, "intervention-withhold": forms.WithholdForm,
+    "referral-withhold": forms.WithholdForm, "passage-release": forms.ReleaseForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -306,7 +309,7 @@ def test_choose_rejects_an_unknown_record(world):
 
 TEXT_MODELS = [rm.CaseNote, rm.Intervention, rm.Review, rm.Case, rm.Referral, rm.YoungPerson, rm.CaseTransfer,
                rm.PartnershipEnquiry, cm.Context, cm.ContextLink, cm.PeerLink, cm.ContextIntervention,
-               cm.ContextNote, cm.Panel, cm.PanelAgendaItem, cm.PanelAction, cm.PanelMinute]
+               cm.ContextNote, cm.Panel, cm.PanelAgendaItem, cm.PanelAction, cm.PanelMinute, WithheldPassage]
 SETTINGS_MODELS = [Concern, Indicator, AgreementTemplate, PartnershipRules]
 
 

@@ -192,6 +192,15 @@ def case_page(ok, forbidden=frozenset(), **kwargs) -> Page:
     return Page(kwargs=lambda w: {"case_id": w.case.pk}, ok=ok, forbidden=forbidden, **kwargs)
 
 
+# Who withholds words of the owner's records: its practitioners and managers.
+WITHHOLDERS = who(("own", "key_worker"), ("practitioner", "manager"))
+
+
+def _withhold_body(w, words: str) -> dict:
+    return {"field": "text", "passage": words, "category": "witness", "withheld_from": "named",
+            "agencies": [str(w.agencies["other"].pk)], "ask": "the case's lead", "reason": "Witness safety"}
+
+
 def _case_kwargs(**more) -> Callable:
     return lambda w: {"case_id": w.case.pk, **{k: v(w) for k, v in more.items()}}
 
@@ -338,6 +347,32 @@ WEB: dict[str, Page] = {
         post=lambda w: {"status": "active", **date_parts("started_on", _today()), "sessions_offered": "4",
                         "sessions_attended": "1", "outcome": ""},
         ok=CASE_TEAM,
+    ),
+    # Redaction (issue 18): only the author's agency withholds words, and only
+    # someone who works the case or sees the referral; the rest of the case
+    # team may see the record (403), anyone else not (404).
+    "note-withhold": Page(
+        kwargs=_case_kwargs(note_id=lambda w: w.notes.owner_case.pk), methods=("GET", "POST"),
+        post=lambda w: _withhold_body(w, "youth centre"), ok=WITHHOLDERS, forbidden=CASE_TEAM - WITHHOLDERS,
+    ),
+    "intervention-withhold": Page(
+        kwargs=_case_kwargs(intervention_id=lambda w: w.intervention.pk), methods=("GET", "POST"),
+        post=lambda w: {**_withhold_body(w, "mentoring"), "field": "goals"},
+        ok=WITHHOLDERS, forbidden=CASE_TEAM - WITHHOLDERS,
+    ),
+    "referral-withhold": Page(
+        kwargs=lambda w: {"referral_id": w.open_referral.pk}, methods=("GET", "POST"),
+        post=lambda w: {**_withhold_body(w, "knife"), "field": "account"},
+        ok=frozenset({"referrer/practitioner", "referrer/manager"}), forbidden=frozenset({"hub/hub_screener"}),
+    ),
+    "case-chronology-export": case_page(ok=CASE_TEAM),
+    # Words the referrer withheld from the accepted referral: its people
+    # release them; who else sees the referral is refused (403), others 404.
+    "passage-release": Page(
+        kwargs=lambda w: {"passage_id": w.withheld.pk}, methods=("GET", "POST"),
+        post=lambda w: {"agencies": [str(w.agencies["own"].pk)], "reason": "Agreed at the strategy meeting"},
+        ok=frozenset({"referrer/practitioner", "referrer/manager"}),
+        forbidden=ACCEPTED_REFERRAL_READERS - {"referrer/practitioner", "referrer/manager"},
     ),
     "review-complete": case_page(
         ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS, methods=("GET", "POST"),

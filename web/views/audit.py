@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from lib.errors import DomainError
 from reports import subject_access
-from safeguarding import access, history, selectors
+from safeguarding import access, history, redaction, selectors
 from safeguarding.access import Action
 from web.forms import (
     CompleteSubjectAccessRequestForm,
@@ -40,7 +40,10 @@ def case_history(request, case_id: int):
     case = access.get_case(actor, case_id, log=False)
     may_manage = access.may(actor, Action.MANAGE, case)
     access.log_access(actor, "view_history", case)
-    changes = history.changes(case, case.young_person, include_shares=may_manage)
+    changes = redaction.shown_in_history(
+        actor, history.changes(case, case.young_person, include_shares=may_manage),
+        redaction.passages_about([case.pk], case.referrals.values_list("pk", flat=True)),
+    )
     return render(request, "safeguarding/case_history.html", {
         "case": case, "changes": paginate(request, changes, per_page=25), "shows_shares": may_manage,
     })

@@ -20,7 +20,7 @@ from casework import selectors, services, transfers
 from contextwork import selectors as context_selectors
 from lib.errors import DomainError
 from referrals.models import NoteKind
-from safeguarding import access
+from safeguarding import access, redaction
 from safeguarding import selectors as audit
 from safeguarding import services as sharing
 from safeguarding.access import Action
@@ -53,6 +53,7 @@ def case_detail(request, case_id: int):
         "may_close": file.may_close,
         "may_see_access_log": file.may_see_access_log,
         "actor_agency_id": actor.agency.pk,
+        "may_withhold": file.may_contribute and access.withholds_passages(actor),
         "agencies_in_chronology": file.chronology_agencies,
         "kinds": NoteKind.choices,
         "agency_filter": agency_filter,
@@ -268,7 +269,7 @@ def transfer_propose(request, case_id: int):
         (str(p.pk), p.name) for p in access.transfer_destinations(actor, case)
     ]
     form.fields["note_ids"].choices = [
-        (str(n.pk), f"{n.occurred_at:%d %b %Y}, {n.get_kind_display()}, {n.agency.name}: {n.text[:120]}")
+        (str(n.pk), f"{n.occurred_at:%d %b %Y}, {n.get_kind_display()}, {n.agency.name}: {redaction.shown(actor, n, 'text')[:120]}")
         for n in selectors.case_notes(actor, case).order_by("-occurred_at", "-pk")[:transfers.CHRONOLOGY_MAX_ENTRIES * 4]
     ]
 

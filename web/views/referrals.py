@@ -254,6 +254,7 @@ def detail(request, referral_id: int):
     return render(request, "referrals/referral_detail.html", {
         "referral": referral,
         "may_screen": access.may_screen(request.actor, referral),
+        "may_withhold": access.may_withhold_passage(request.actor, referral),
         "concerns": vocabulary.concern_names(referral.partnership_id, referral.concerns),
         "indicators": vocabulary.indicator_texts(referral.indicators),
         "transfer": selectors.referral_transfer(request.actor, referral),

@@ -85,12 +85,15 @@ from referrals.models import (
     YoungPerson,
 )
 from safeguarding import access
+from safeguarding import redaction
 from safeguarding import services as sharing
 from safeguarding.models import (
     Channel,
     ShareGrant,
     SharingDecision,
     SpecialCategoryCondition,
+    WithheldFrom,
+    WithholdingCategory,
 )
 
 DEMO_PASSWORD = "crossroads-demo-2026"
@@ -872,6 +875,7 @@ class Command(BaseCommand):
             self.neighbouring_borough()
             self.across_the_border()
             self.local_rules()
+            self.withheld_witness()
 
         self.say(f"Loaded in {time.monotonic() - started:.1f}s: {self.counts()}")
         self.demo_authenticator_apps()
@@ -1091,6 +1095,34 @@ class Command(BaseCommand):
                 alert_minutes_red=30, alert_minutes_amber=60, alert_minutes_green=0,
                 retention_age_years=25, reason="Tighter limits agreed at the partnership board",
             )
+
+    def withheld_witness(self) -> None:
+        """Redaction (issue 18): on a Riverside case both the Safer Schools
+        officer (``police``) and Parkside's safeguarding lead (``teacher``)
+        work on, the officer records an incident naming a witness and
+        withholds the witness from everyone but the police: ``teacher`` sees
+        a marker where the name was."""
+        self.borough = self.riverside
+        officer = self.actor(self.demo_users["police"])
+        teacher = self.actor(self.demo_users["teacher"])
+        case = (
+            access.visible_cases(officer).filter(status=CaseStatus.OPEN)
+            .filter(pk__in=access.visible_cases(teacher).values("pk")).order_by("pk").first()
+        )
+        if case is None:
+            return
+        witness = "Dwayne Okafor, 17, of Marsh Lane"
+        note = casework.case_note_add(
+            actor=officer, case=case, kind=NoteKind.INCIDENT, visibility=NoteVisibility.CASE,
+            text=f"Fight outside the chicken shop on the High Street after school. Witness {witness} saw "
+                 f"{case.young_person.given_name} hand a knife to an older boy and is willing to make a statement.",
+        )
+        redaction.passage_withhold(
+            actor=officer, record=note, field="text", passage=witness, category=WithholdingCategory.WITNESS,
+            withheld_from=WithheldFrom.ALL_BUT_AUTHOR, ask="PC Adams, Safer Schools officer",
+            reason="The witness fears reprisals",
+        )
+        self.say(f"A witness withheld from every agency but the police on case {case.reference}")
 
     # -- helpers ------------------------------------------------------------
 
