@@ -12,7 +12,15 @@ from partnerships.models import AgreementTemplate, Concern, Indicator, Partnersh
 from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
-from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
+from safeguarding.models import (
+    BreakGlassAccess,
+    BreakGlassReview,
+    ConsentRecord,
+    ConsentWithdrawal,
+    ShareGrant,
+    SharingDecision,
+    SubjectAccessRequest,
+)
 from tests.security import url_table as t
 
 SERVED = {p.key: p for p in t.served_patterns()}
@@ -31,6 +39,7 @@ TRACKED = {
     cm.ContextNote: (), cm.Panel: ("held_at",), cm.PanelAttendee: ("confidentiality_accepted_at",),
     cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
     cm.Context.restricted_to.through: ("agency_id",),
+    ConsentRecord: (), ConsentWithdrawal: (), BreakGlassAccess: (), BreakGlassReview: (),
 }
 
 

@@ -20,7 +20,7 @@ from casework import selectors, services, transfers
 from contextwork import selectors as context_selectors
 from lib.errors import DomainError
 from referrals.models import NoteKind
-from safeguarding import access
+from safeguarding import access, consent
 from safeguarding import selectors as audit
 from safeguarding import services as sharing
 from safeguarding.access import Action
@@ -65,6 +65,9 @@ def case_detail(request, case_id: int):
         "may_propose_transfer": file.may_propose_transfer,
         "links": context_selectors.case_links(actor, file.case),
         "now": timezone.now(),
+        # Consent and break-glass (issue 18)
+        "consents": list(consent.case_consents(actor, file.case)),
+        "break_glass": access.break_glass_opening(actor, file.case),
     }
     return render(request, "referrals/case_detail.html", context)
 
