@@ -60,17 +60,32 @@ def _chronology(actor: Actor, case: Case, text: str, now: dt.datetime) -> CaseNo
     )
 
 
-def case_consents(actor: Actor, case: Case) -> QuerySet[ConsentRecord]:
+def case_consents(actor: Actor, case: Case, *, may_view: bool | None = None) -> QuerySet[ConsentRecord]:
     """The case's consent records, newest first, with their withdrawals:
     for anyone who may see the case (a shared agency should know what its
-    access rests on)."""
-    if not access.may(actor, Action.VIEW, case):
+    access rests on). ``may_view``: ``may(actor, VIEW, case)`` when the
+    caller has it (the case page, which has just read the case through
+    ``get_case``)."""
+    if not (access.may(actor, Action.VIEW, case) if may_view is None else may_view):
         return ConsentRecord.objects.none()
     return (
         ConsentRecord.objects.filter(case=case)
         .select_related("recorded_by", "recorded_by_agency", "withdrawal", "withdrawal__recorded_by")
         .order_by("-recorded_at", "-pk")
     )
+
+
+def referral_consent(actor: Actor, case: Case, *, may_view: bool | None = None) -> str:
+    """What the referral behind the case recorded about consent, in words
+    (where the case's consent starts before any record of its own); "" for
+    anyone who may not see the case, or a case with no referral."""
+    if not (access.may(actor, Action.VIEW, case) if may_view is None else may_view):
+        return ""
+    referral = case.referrals.order_by("-received_at", "-pk").only("consent", "lawful_basis").first()
+    if referral is None:
+        return ""
+    words = referral.get_consent_display().lower()
+    return f"{words}: {referral.get_lawful_basis_display()}" if referral.lawful_basis else words
 
 
 def consent_in_force(actor: Actor, case: Case) -> ConsentRecord | None:
