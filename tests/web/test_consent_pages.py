@@ -79,3 +79,15 @@ def test_the_review_queue_lists_and_signs_off(client, cast, owned_case):
     response = client.post(f"/break-glass/reviews/{opening.pk}/", {"outcome": "signed_off", "note": "Justified"})
     assert response.status_code == 302
     assert "Nothing is waiting for review" in client.get("/break-glass/reviews/").content.decode()
+
+
+def test_the_home_page_leads_to_break_glass_and_its_review_queue(client, cast):
+    client.force_login(cast.user("outsider", "practitioner"))
+    body = client.get("/").content.decode()
+    assert 'href="/break-glass/"' in body and 'href="/break-glass/reviews/"' not in body
+    for role in ("manager", "dpo"):
+        client.force_login(cast.user("outsider", role))
+        assert 'href="/break-glass/reviews/"' in client.get("/").content.decode()
+    client.force_login(cast.user("outsider", "agency_admin"))
+    body = client.get("/").content.decode()
+    assert "/break-glass/" not in body
