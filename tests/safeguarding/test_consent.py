@@ -260,10 +260,17 @@ def test_each_agency_is_told_once_in_the_app_and_once_by_email(
     assert not Notification.objects.filter(recipient=cast.user("referrer", "manager")).exists()
 
 
-def test_withdrawal_also_ends_a_share_through_the_api_and_reminders(cast, case, shared_under_consent):
-    record, on_consent, _ = shared_under_consent
-    system = access.system_actor()
+def test_an_ended_share_is_no_longer_reminded_of(cast, case, shared_under_consent):
+    """The reminders channel: a share about to expire is reminded of to the
+    granting agency; once consent is withdrawn there is nothing to remind."""
+    record, on_consent, on_safeguarding = shared_under_consent
+    soon = timezone.now() + dt.timedelta(days=3)
+    ShareGrant.objects.filter(pk__in=[on_consent.pk, on_safeguarding.pk]).update(expires_at=soon)
+    handed: list[int] = []
+    reminders.share_expiring_sweep(enqueue=handed.append)
+    assert set(handed) == {on_consent.pk, on_safeguarding.pk}
     withdraw(cast, case, record)
-    # The expiry warnings read unrevoked grants only: no reminder for an ended share.
-    assert not access.task_share_grants(system).filter(pk=on_consent.pk, revoked_at__isnull=True).exists()
+    handed.clear()
+    reminders.share_expiring_sweep(enqueue=handed.append)
+    assert handed == [on_safeguarding.pk]
     assert ShareGrant.objects.get(pk=on_consent.pk).revoked_by == cast.user("owner", "manager")
