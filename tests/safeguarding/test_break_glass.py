@@ -89,6 +89,9 @@ def test_every_access_log_row_under_break_glass_is_marked(cast, case, client):
     client.force_login(cast.user("owner", "manager"))
     client.get(f"/cases/{case.pk}/")
     assert not AccessEvent.objects.filter(user=cast.user("owner", "manager"), break_glass=True).exists()
+    # The lead agency's manager sees the marked rows in "who has seen this record".
+    log = client.get(f"/cases/{case.pk}/access-log/").content.decode()
+    assert log.count('govuk-tag--orange">Break-glass</strong>') == rows.count()
 
 
 def test_the_partnerships_break_glass_hours_apply(cast, case):
