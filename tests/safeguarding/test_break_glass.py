@@ -309,3 +309,33 @@ def test_break_glass_tables_keep_to_their_partnership(cast, case):
         assert count_as_app(table, other.pk) == 0
         assert count_as_app(table, case.partnership_id) == 1
 
+
+
+def test_the_subject_access_export_holds_consent_and_break_glass(cast, case, client):
+    from reports import subject_access
+
+    manager = cast.actor("owner", "manager")
+    given = consent.consent_record(actor=manager, case=case, given_by="parent_carer")
+    with transaction.atomic():
+        consent.consent_withdraw(actor=manager, case=case, consent=given, withdrawn_by="parent_carer",
+                                 reason="Mother withdrew it")
+    opening = open_glass(cast, case)
+    break_glass.break_glass_review(actor=cast.actor("outsider", "manager"), opening=opening, outcome="signed_off",
+                                   note="Justified")
+    client.force_login(cast.user("outsider", "practitioner"))
+    client.get(f"/cases/{case.pk}/")
+    sar = subject_access.subject_access_request_record(
+        actor=cast.actor("owner", "dpo"), young_person=case.young_person, received_on=timezone.localdate())
+    data = subject_access.subject_access_export(actor=cast.actor("owner", "dpo"), sar=sar, format="json")
+    section = data["cases"][0]
+    assert [c["data"]["given_by"] for c in section["consents"]] == ["parent_carer"]
+    assert section["consent_withdrawals"][0]["data"]["reason"] == "Mother withdrew it"
+    assert section["break_glass_openings"][0]["data"]["reason"] == REASON
+    assert section["break_glass_reviews"][0]["data"]["outcome"] == "signed_off"
+    marked = [row for row in data["access_log"] if row["break_glass"]]
+    assert {row["action"] for row in marked} >= {"break_glass_open", "view"}
+    assert all(row["username"] == cast.user("outsider", "practitioner").username for row in marked)
+    client.force_login(cast.user("owner", "dpo"))
+    page = client.get(f"/subject-access/{sar.pk}/export.html").content.decode()
+    assert "Consent withdrawn (1)" in page and "Emergency (break-glass) openings (1)" in page
+    assert "Review of a break-glass opening" in page
