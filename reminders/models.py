@@ -21,6 +21,9 @@ class NotificationKind(models.TextChoices):
     SHARE_EXPIRING = "share_expiring", "Share about to expire"
     DIGEST = "digest", "Daily digest"
     PANEL_ACTION_DUE = "panel_action_due", "Panel action due"
+    CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn: access ended"
+    BREAK_GLASS_OPENED = "break_glass_opened", "Break-glass access opened"
+    BREAK_GLASS_ESCALATED = "break_glass_escalated", "Break-glass opening escalated"
 
 
 class Notification(models.Model):

@@ -94,6 +94,8 @@ from contextwork import services as context_services
 from referrals import deadlines
 from reminders.models import Notification, NotificationKind
 from safeguarding import access
+from safeguarding import consent as consent_services
+from safeguarding import models as break_glass_models
 from safeguarding.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -954,3 +956,100 @@ def notification_mark_read(*, user, notification_id: int) -> Notification:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     return notification
+
+
+# ---------------------------------------------------------------------------
+# Consent withdrawn, break-glass opened or escalated (issue 18)
+# ---------------------------------------------------------------------------
+# Told at once: recorded in the same transaction as the withdrawal or the
+# opening (in the app when it commits), under a key naming the event, so
+# each person is told once however often this runs; e-mailed after commit by
+# ``notifications_email_send`` (once each) through the tasks.
+
+
+def _managers_and_dpos(agency_ids: Iterable[int]) -> dict[int, list]:
+    return _members_by_agency(agency_ids, [Role.MANAGER, Role.DPO])
+
+
+@transaction.atomic
+def consent_withdrawn_record(*, withdrawal_id: int) -> list[int]:
+    """Tell each agency whose share of the case ended with a withdrawal of
+    consent: its managers and data-protection officers, once each. Returns
+    the notifications still to e-mail. Who: the page that recorded the
+    withdrawal, in its transaction (access has already ended)."""
+    withdrawal, grants = consent_services.withdrawal_told(withdrawal_id)
+    if withdrawal is None:
+        return []
+    people = _managers_and_dpos({grant.agency_id for grant in grants})
+    reference = withdrawal.case.reference if withdrawal.case is not None else ""
+    due = [
+        _Reminder(
+            recipients=tuple(people.get(grant.agency_id, ())), kind=NotificationKind.CONSENT_WITHDRAWN,
+            dedup_key=f"consent_withdrawn:{withdrawal.pk}:agency:{grant.agency_id}",
+            subject=f"Consent withdrawn: {grant.agency.name} no longer has case {reference}",
+            body=(
+                f"Consent for sharing case {reference} has been withdrawn. The share with {grant.agency.name} "
+                "rested on that consent and has ended: your agency can no longer see the case in Crossroads or "
+                "through its partner system. Do not use information from it further without another lawful basis."
+            ),
+            case_id=withdrawal.case_id,
+        )
+        for grant in grants
+    ]
+    return _record(due)
+
+
+@transaction.atomic
+def break_glass_opened_record(*, opening_id: int) -> list[int]:
+    """Tell the case's lead agency's managers and the data-protection
+    officers of the lead agency and of the opener's agency that someone
+    opened the case by break-glass, once each. Returns the notifications
+    still to e-mail."""
+    opening = break_glass_models.BreakGlassAccess.objects.select_related("case", "agency", "user").filter(
+        pk=opening_id).first()
+    if opening is None:
+        return []
+    lead_id = opening.case.lead_agency_id
+    managers = tuple(_members_by_agency([lead_id], [Role.MANAGER]).get(lead_id, []))
+    dpos = _members_by_agency([lead_id, opening.agency_id], [Role.DPO])
+    dpos = tuple(p for p in dict.fromkeys([*dpos.get(lead_id, []), *dpos.get(opening.agency_id, [])])
+                 if p not in managers)
+    until = timezone.localtime(opening.expires_at).strftime("%-d %B %Y at %H:%M")
+    subject = f"Break-glass: case {opening.case.reference} opened by {opening.agency.name}"
+    body = (
+        f"{opening.user.get_full_name() or opening.user.get_username()} of {opening.agency.name} opened case "
+        f"{opening.case.reference} by break-glass, until {until}. The reason they gave is on the review page "
+        "(not in this e-mail: it may name people). A manager of their agency reviews the opening; every page "
+        "they read is marked in the access log."
+    )
+    # The lead agency's managers go to their case; the DPOs to the review queue.
+    return _record([
+        _Reminder(recipients=managers, kind=NotificationKind.BREAK_GLASS_OPENED,
+                  dedup_key=f"break_glass_opened:{opening.pk}:lead", subject=subject, body=body,
+                  link=_case_link(opening.case_id), case_id=opening.case_id),
+        _Reminder(recipients=dpos, kind=NotificationKind.BREAK_GLASS_OPENED,
+                  dedup_key=f"break_glass_opened:{opening.pk}:dpo", subject=subject, body=body,
+                  link=_path("break-glass-queue-item", opening.pk), case_id=opening.case_id),
+    ])
+
+
+@transaction.atomic
+def break_glass_escalated_record(*, opening_id: int) -> list[int]:
+    """Tell the data-protection officers of the opener's agency and of the
+    lead agency that a manager escalated a break-glass opening, once
+    each."""
+    opening = break_glass_models.BreakGlassAccess.objects.select_related("case", "agency", "review").filter(
+        pk=opening_id, review__outcome=break_glass_models.BreakGlassOutcome.ESCALATED).first()
+    if opening is None:
+        return []
+    lead_id = opening.case.lead_agency_id
+    dpos = _members_by_agency([lead_id, opening.agency_id], [Role.DPO])
+    recipients = tuple(dict.fromkeys([*dpos.get(opening.agency_id, []), *dpos.get(lead_id, [])]))
+    return _record([_Reminder(
+        recipients=recipients, kind=NotificationKind.BREAK_GLASS_ESCALATED,
+        dedup_key=f"break_glass_escalated:{opening.pk}",
+        subject=f"Break-glass escalated: case {opening.case.reference}, {opening.agency.name}",
+        body=f"A manager of {opening.agency.name} escalated a break-glass opening of case "
+             f"{opening.case.reference} to you. Their note is on the review page.",
+        link=_path("break-glass-queue-item", opening.pk), case_id=opening.case_id,
+    )])

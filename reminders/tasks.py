@@ -93,7 +93,7 @@ class _Batches:
             self.ids = []
 
 
-def _email_later(notification_ids: list[int]) -> int:
+def email_later(notification_ids: list[int]) -> int:
     """Queue the e-mails of notifications just recorded, in batches, to their
     own task (``notification_email_many``), once the recording has
     committed; returns how many. Recording a batch of reminders takes a
@@ -197,7 +197,7 @@ def reminders_sweep() -> dict[str, int]:
 @shared_task(name="reminders.review_remind_many", **RELIABLE)
 def review_remind_many(case_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return _email_later(reminders.review_reminders_record_many(case_ids=case_ids, actor=actor))
+        return email_later(reminders.review_reminders_record_many(case_ids=case_ids, actor=actor))
 
 
 @shared_task(name="reminders.review_remind", **RELIABLE)
@@ -208,7 +208,7 @@ def review_remind(case_id: int, partnership_id: int | None = None) -> int:
 @shared_task(name="reminders.screening_remind_many", **RELIABLE)
 def screening_remind_many(referral_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return _email_later(reminders.screening_reminders_record_many(referral_ids=referral_ids, actor=actor))
+        return email_later(reminders.screening_reminders_record_many(referral_ids=referral_ids, actor=actor))
 
 
 @shared_task(name="reminders.screening_remind", **RELIABLE)
@@ -219,7 +219,7 @@ def screening_remind(referral_id: int, partnership_id: int | None = None) -> int
 @shared_task(name="reminders.digest_send", **RELIABLE)
 def digest_send(user_id: int, agency_id: int, partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)):
-        return _email_later(reminders.manager_digest_record(
+        return email_later(reminders.manager_digest_record(
             user_id=user_id, agency_id=agency_id, partnership_id=partnership_id,
         ))
 
@@ -237,7 +237,7 @@ def panel_action_remind_many(action_ids: list[int], partnership_id: int | None =
             notification_id for action_id in action_ids
             for notification_id in reminders.panel_action_reminders_record(action_id=action_id, actor=actor)
         ]
-        return _email_later(recorded)
+        return email_later(recorded)
 
 
 @shared_task(name="reminders.panel_action_remind", **RELIABLE)
@@ -276,7 +276,7 @@ def share_expiring_sweep() -> int:
 @shared_task(name="reminders.share_expiring_remind_many", **RELIABLE)
 def share_expiring_remind_many(grant_ids: list[int], partnership_id: int | None = None) -> int:
     with access.within_partnership(_system(partnership_id)) as actor:
-        return _email_later(reminders.share_expiring_reminders_record_many(grant_ids=grant_ids, actor=actor))
+        return email_later(reminders.share_expiring_reminders_record_many(grant_ids=grant_ids, actor=actor))
 
 
 @shared_task(name="reminders.share_expiring_remind", **RELIABLE)

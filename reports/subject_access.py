@@ -33,6 +33,10 @@ from safeguarding import access, history, redaction
 from safeguarding.access import Actor
 from safeguarding.models import (
     AccessEvent,
+    BreakGlassAccess,
+    BreakGlassReview,
+    ConsentRecord,
+    ConsentWithdrawal,
     ShareGrant,
     SharingDecision,
     SubjectAccessRequest,
@@ -158,6 +162,7 @@ def _access_row(event: AccessEvent) -> dict:
         "api_client": event.api_client, "action": event.action, "object_type": event.object_type,
         "object_id": event.object_id, "case_id": event.case_id, "channel": event.channel,
         "ip_address": event.ip_address, "request_id": event.request_id, "basis": event.basis,
+        "break_glass": event.break_glass,
     }
 
 
@@ -200,6 +205,15 @@ def _everything_about(person: YoungPerson, sar: SubjectAccessRequest, actor: Act
                 "agency", "agreement", "granted_by", "revoked_by").order_by("granted_at", "pk")),
             "sharing_decisions": _records(SharingDecision.objects.filter(case=case).select_related(
                 "recipient", "agreement", "decided_by", "grant").order_by("decided_at", "pk")),
+            # Issue 18: consent as recorded and withdrawn; emergency openings and their review.
+            "consents": _records(ConsentRecord.objects.filter(case=case).select_related(
+                "recorded_by", "recorded_by_agency").order_by("recorded_at", "pk")),
+            "consent_withdrawals": _records(ConsentWithdrawal.objects.filter(case=case).select_related(
+                "recorded_by", "recorded_by_agency").order_by("recorded_at", "pk")),
+            "break_glass_openings": _records(BreakGlassAccess.objects.filter(case=case).select_related(
+                "user", "agency").order_by("opened_at", "pk")),
+            "break_glass_reviews": _records(BreakGlassReview.objects.filter(opening__case=case).select_related(
+                "opening", "reviewed_by").order_by("reviewed_at", "pk")),
         })
     notifications = Notification.objects.filter(
         Q(case_id__in=case_ids) | Q(referral_id__in=referral_ids)).select_related("recipient").order_by("created_at", "pk")

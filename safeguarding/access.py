@@ -85,6 +85,7 @@ from referrals.models import (
 )
 from safeguarding.models import (
     AccessEvent,
+    BreakGlassAccess,
     CaseAccess,
     CaseGroupObjectPermission,
     CaseloadSize,
@@ -729,7 +730,8 @@ def may(actor: Actor, action: Action, case: Case) -> bool:
             return False
     rel = relation(actor.agency, case)
     if rel is None:
-        return False
+        # Break-glass (issue 18): that person, reading, through the pages only.
+        return action is Action.VIEW and break_glass_opening(actor, case) is not None
     checker = ObjectPermissionChecker(actor.agency.group)
     if not checker.has_perm(_PERMISSION[action], case):
         return False
@@ -754,10 +756,10 @@ def get_case(actor: Actor, case_id, action: Action = Action.VIEW, *, log: bool =
         queryset = visible_cases(actor).select_related("young_person", "lead_agency", "key_worker")
         if for_update:
             queryset = queryset.select_for_update(of=("self",))
-        case = queryset.get(pk=case_id)
-    except (Case.DoesNotExist, ValueError, TypeError):
+        case = queryset.filter(pk=case_id).first() or _break_glass_case(actor, case_id)
+    except (ValueError, TypeError):
         raise NotVisible("No such case") from None
-    if not may(actor, Action.VIEW, case):
+    if case is None or not may(actor, Action.VIEW, case):
         raise NotVisible("No such case")
     if action is not Action.VIEW and not may(actor, action, case):
         raise NotAllowed(f"You may not {action} this case")
@@ -825,6 +827,94 @@ def may_withhold_passage(actor: Actor, record) -> bool:
     return may(actor, Action.CONTRIBUTE, record.case)
 
 # --- end of redaction hooks --------------------------------------------------
+
+
+# ---------------------------------------------------------------------------
+# Break-glass (issue 18): emergency access outside the actor's reach
+# ---------------------------------------------------------------------------
+# A person working cases may open a case of their partnership they cannot
+# otherwise see, with a reason (``safeguarding.break_glass``). It lets that
+# person alone read the case page for the partnership's break-glass hours:
+# never a partner system, never the API, exports, lists or panel papers
+# (``visible_cases`` does not hold it), never to write, and never more than
+# an ordinary share (``visible_notes``: no other agency's agency-only
+# entries). Every access-log row written under it is marked.
+
+BREAK_GLASS_BASIS = "Break-glass"
+
+
+def may_break_glass(actor: Actor) -> bool:
+    """A person (not a partner system) working cases in a partnership, in
+    the pages."""
+    return (
+        actor.works_cases and actor.user is not None and not is_machine_client(actor)
+        and actor.channel == Channel.WEB
+    )
+
+
+def break_glass_opening(actor: Actor, case: Case, at=None) -> BreakGlassAccess | None:
+    """The actor's own break-glass opening of this case live now, if any
+    (for ``may_break_glass`` actors, in the case's partnership only)."""
+    if not may_break_glass(actor) or not actor.in_partnership(case):
+        return None
+    return (
+        BreakGlassAccess.objects.filter(
+            case_id=case.pk, user_id=actor.user.pk, agency_id=actor.agency.pk, expires_at__gt=at or timezone.now(),
+        ).order_by("-expires_at").first()
+    )
+
+
+def _break_glass_case(actor: Actor, case_id) -> Case | None:
+    """``get_case``'s way in for a live break-glass opening of the actor's."""
+    if not may_break_glass(actor):
+        return None
+    live = BreakGlassAccess.objects.filter(
+        case_id=OuterRef("pk"), user_id=actor.user.pk, agency_id=actor.agency.pk, expires_at__gt=timezone.now(),
+    )
+    return (
+        Case.objects.filter(Exists(live), pk=case_id, partnership_id=actor.partnership_id)
+        .select_related("young_person", "lead_agency", "key_worker").first()
+    )
+
+
+def reads_by_break_glass(actor: Actor, case_id: int | None) -> bool:
+    """Whether the actor reads this case only through a break-glass opening
+    of theirs (then withheld passages stay withheld from them whatever their
+    agency: ``safeguarding.redaction``). Remembered on the actor for the
+    request, so a page of many records asks once per case."""
+    if case_id is None or not may_break_glass(actor):
+        return False
+    known = actor.extra.setdefault("reads_by_break_glass", {})
+    if case_id not in known:
+        known[case_id] = (
+            not visible_cases(actor).filter(pk=case_id).exists()
+            and _break_glass_case(actor, case_id) is not None
+        )
+    return known[case_id]
+
+
+def may_review_break_glass(actor: Actor, opening: BreakGlassAccess) -> bool:
+    """A manager of the opener's agency, not the opener, in the opening's
+    partnership, signs an opening off or escalates it."""
+    return (
+        actor.user is not None and not is_machine_client(actor) and actor.has_role(Role.MANAGER)
+        and actor.partnership_id == opening.partnership_id and actor.agency.pk == opening.agency_id
+        and actor.user.pk != opening.user_id
+    )
+
+
+def break_glass_openings(actor: Actor) -> QuerySet[BreakGlassAccess]:
+    """The openings the actor may see in the review queue: a manager, those
+    of people of their agency; a data-protection officer, every opening of
+    the partnership (escalations come to them). Nobody else."""
+    if actor.user is None or is_machine_client(actor) or actor.partnership is None:
+        return BreakGlassAccess.objects.none()
+    openings = BreakGlassAccess.objects.filter(partnership_id=actor.partnership_id)
+    if is_data_protection_officer(actor):
+        return openings
+    if actor.has_role(Role.MANAGER):
+        return openings.filter(agency_id=actor.agency.pk)
+    return BreakGlassAccess.objects.none()
 
 
 # ---------------------------------------------------------------------------
@@ -1126,6 +1216,17 @@ def _case_basis(agency: Agency, case_id: int, lead_agency_id: int) -> str:
     return f"Share grant #{grant.pk} on a recorded emergency basis until {until}"
 
 
+def _break_glass_basis(actor: Actor, case_id: int) -> str:
+    opening = BreakGlassAccess.objects.filter(
+        case_id=case_id, user_id=getattr(actor.user, "pk", None), agency_id=actor.agency.pk,
+        expires_at__gt=timezone.now(),
+    ).order_by("-expires_at").first() if may_break_glass(actor) else None
+    if opening is None:
+        return ""
+    until = timezone.localtime(opening.expires_at).strftime("%-d %b %Y %H:%M")
+    return f"{BREAK_GLASS_BASIS} #{opening.pk} by {actor.label} until {until}"
+
+
 def access_basis(actor: Actor, obj) -> str:
     """Why the actor could reach the object at this moment, in words a
     data-protection officer can read back later: the lead agency, a share
@@ -1149,7 +1250,7 @@ def access_basis(actor: Actor, obj) -> str:
     else:
         case_id = lead_agency_id = None
     if case_id is not None and lead_agency_id is not None:
-        reasons.append(_case_basis(agency, case_id, lead_agency_id))
+        reasons.append(_case_basis(agency, case_id, lead_agency_id) or _break_glass_basis(actor, case_id))
     if isinstance(obj, Referral):
         if obj.referring_agency_id == agency.pk:
             reasons.append(f"Referring agency ({agency.name})")
@@ -1186,7 +1287,9 @@ def log_access(
             young_person_id = getattr(obj, "young_person_id", None)
             if young_person_id is None and case_id is not None and getattr(obj, "case", None) is not None:
                 young_person_id = obj.case.young_person_id
+    basis = access_basis(actor, obj) if basis is None else basis
     return AccessEvent.objects.create(
+        break_glass=basis.startswith(BREAK_GLASS_BASIS),
         user=actor.user,
         username=actor.user.get_username() if actor.user is not None else "",
         agency=actor.agency,
@@ -1200,7 +1303,7 @@ def log_access(
         channel=actor.channel,
         ip_address=actor.ip_address,
         request_id=actor.request_id or request_ids.current(),
-        basis=access_basis(actor, obj) if basis is None else basis,
+        basis=basis,
         detail=detail or {},
     )
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from agencies.models import Agency, InformationSharingAgreement
-from referrals.models import Case, LawfulBasis, YoungPerson
+from referrals.models import Case, Consent, LawfulBasis, YoungPerson
 
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
@@ -201,6 +201,9 @@ class AccessEvent(models.Model):
     # share grant and its agreement, the referring agency, hub screening...),
     # written with the row: the log is append-only, and the grants change.
     basis = models.CharField(max_length=300, blank=True)
+    # Read or changed under a break-glass opening (issue 18): marked on the
+    # row itself, so the DPO can pick out every such row.
+    break_glass = models.BooleanField(default=False, db_default=False)
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -461,3 +464,156 @@ class WithheldPassage(models.Model):
 
     def __str__(self) -> str:
         return f"Passage {self.pk} of {self.field} withheld by {self.agency_id}"
+
+
+# ===========================================================================
+# Consent (issue 18): who agreed to the sharing, or why it rests on another
+# lawful basis; and its withdrawal, which ends the shares that rested on it.
+# ``safeguarding.consent`` writes these; both are append-only.
+# ===========================================================================
+
+
+class ConsentRecord(models.Model):
+    """Consent to work with and share a young person's information, as it
+    was recorded: given by the young person (judged competent, at or above
+    the partnership's competence age), by a parent or carer, or not sought
+    (then the lawful basis relied on and why). About a case, with the
+    referral it came from when there is one. Append-only: a change of
+    consent is a new record, a withdrawal a ``ConsentWithdrawal``."""
+
+    partnership = models.ForeignKey("agencies.Partnership", on_delete=models.PROTECT, related_name="+")
+    young_person = models.ForeignKey(YoungPerson, on_delete=models.PROTECT, related_name="consent_records")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="consent_records")
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.PROTECT, related_name="consent_records",
+    )
+    given_by = models.CharField(max_length=16, choices=Consent.choices)
+    # The young person's age on the day, and that the recorder judged them
+    # competent to decide (Gillick): required when they gave it themselves.
+    age_when_recorded = models.PositiveSmallIntegerField(null=True, blank=True)
+    judged_competent = models.BooleanField(default=False)
+    competence_age = models.PositiveSmallIntegerField(help_text="The partnership's competence age in force")
+    lawful_basis = models.CharField(max_length=32, choices=LawfulBasis.choices, blank=True)
+    reason = models.TextField(blank=True, help_text="Why consent was not sought, or how it was given")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(given_by__in=Consent.values), name="consent_record_given_by_valid"),
+            models.CheckConstraint(
+                condition=~Q(given_by=Consent.NOT_SOUGHT) | (~Q(lawful_basis="") & ~Q(reason="")),
+                name="consent_record_not_sought_needs_basis_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(given_by=Consent.YOUNG_PERSON)
+                | (Q(judged_competent=True) & Q(age_when_recorded__gte=models.F("competence_age"))),
+                name="consent_record_young_person_competent",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "-recorded_at"], name="consent_record_latest")]
+        triggers = [
+            pgtrigger.Protect(name="consent_record_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent #{self.pk} ({self.get_given_by_display()})"
+
+    @property
+    def withdrawn(self):
+        """Its ``ConsentWithdrawal``, or None."""
+        return getattr(self, "withdrawal", None)
+
+
+class ConsentWithdrawal(models.Model):
+    """The withdrawal of a consent: when, who recorded it, and which share
+    grants it ended (those resting on consent alone). Append-only; at most
+    one per consent."""
+
+    partnership = models.ForeignKey("agencies.Partnership", on_delete=models.PROTECT, related_name="+")
+    consent = models.OneToOneField(ConsentRecord, on_delete=models.PROTECT, related_name="withdrawal")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    withdrawn_by = models.CharField(
+        max_length=16, choices=[c for c in Consent.choices if c[0] != Consent.NOT_SOUGHT],
+        help_text="Who withdrew it: the young person or a parent or carer",
+    )
+    reason = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    ended_grants = models.ManyToManyField(ShareGrant, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        triggers = [
+            pgtrigger.Protect(name="consent_withdrawal_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Withdrawal of consent #{self.consent_id}"
+
+
+# ===========================================================================
+# Break-glass (issue 18): a person opens a case outside their access in an
+# emergency, with a reason, for the partnership's break-glass hours; every
+# opening waits in a review queue for a manager of the opener's agency.
+# ``safeguarding.break_glass`` writes these.
+# ===========================================================================
+
+
+class BreakGlassAccess(models.Model):
+    """One emergency opening of one case by one person. Only that person,
+    only through the pages, only to read, only until ``expires_at``; a new
+    opening needs a new reason. Append-only (the review is its own row)."""
+
+    partnership = models.ForeignKey("agencies.Partnership", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="break_glass_openings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("opened_at")), name="break_glass_expires_later"),
+            models.CheckConstraint(condition=~Q(reason=""), name="break_glass_has_reason"),
+        ]
+        indexes = [models.Index(fields=["user", "case", "expires_at"], name="break_glass_live")]
+        triggers = [
+            pgtrigger.Protect(name="break_glass_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Break-glass #{self.pk} on {self.case_id}"
+
+    def is_active(self, at=None) -> bool:
+        return self.expires_at > (at or timezone.now())
+
+
+class BreakGlassOutcome(models.TextChoices):
+    SIGNED_OFF = "signed_off", "Signed off: the opening was justified"
+    ESCALATED = "escalated", "Escalated to the data-protection officer"
+
+
+class BreakGlassReview(models.Model):
+    """A manager's review of one break-glass opening. One per opening (the
+    queue is the openings without one). Append-only."""
+
+    partnership = models.ForeignKey("agencies.Partnership", on_delete=models.PROTECT, related_name="+")
+    opening = models.OneToOneField(BreakGlassAccess, on_delete=models.PROTECT, related_name="review")
+    outcome = models.CharField(max_length=16, choices=BreakGlassOutcome.choices)
+    note = models.TextField()
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=BreakGlassOutcome.values), name="break_glass_outcome_valid"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="break_glass_review_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]

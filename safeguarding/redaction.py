@@ -146,7 +146,16 @@ def shown(reader, record, field_name: str) -> str:
     raw = getattr(record, field_name) or ""
     if "⟦" not in raw:
         return raw
+    if isinstance(reader, Actor) and access.reads_by_break_glass(reader, _case_id_of(record)):
+        # Break-glass never reaches withheld passages (issue 18): markers
+        # only, as for a reader of no agency of the partnership.
+        reader = None
     return render(raw, _passages_for(record, field), reader)
+
+
+def _case_id_of(record) -> int | None:
+    """The case a record belongs to (a referral not yet screened has none)."""
+    return getattr(record, "case_id", None)
 
 
 def render(raw: str, passages: dict[int, WithheldPassage], reader) -> str:

@@ -38,7 +38,7 @@ from referrals.models import (
     RiskLevel,
     TransferArrangement,
 )
-from safeguarding.models import WithheldFrom, WithholdingCategory
+from safeguarding.models import BreakGlassOutcome, WithheldFrom, WithholdingCategory
 
 
 def agency_choices(blank: str, *, partnership: int | None, exclude: int | None = None) -> list[tuple[str, str]]:
@@ -795,3 +795,47 @@ class ReleaseForm(forms.Form):
     def __init__(self, *args, agencies: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agencies"].choices = agencies
+
+
+# ---------------------------------------------------------------------------
+# Consent and break-glass (issue 18)
+# ---------------------------------------------------------------------------
+
+
+class CaseConsentForm(forms.Form):
+    given_by = _radios(Consent.choices, "Consent",
+                       help_text="From the young person only if they are old enough and you judge them competent")
+    judged_competent = forms.ChoiceField(
+        label="If the young person gave it: did you judge them competent to consent?", required=False,
+        choices=[("yes", "Yes, they understand what will be shared, with whom and why"), ("no", "No")],
+        widget=forms.RadioSelect,
+    )
+    lawful_basis = forms.ChoiceField(label="If consent was not sought: the lawful basis relied on", required=False,
+                                     choices=[("", "Choose"), *LawfulBasis.choices])
+    reason = forms.CharField(label="If consent was not sought: why (otherwise, how it was given)", required=False,
+                             widget=forms.Textarea)
+
+
+class ConsentWithdrawForm(forms.Form):
+    withdrawn_by = _radios(
+        [(Consent.YOUNG_PERSON, "The young person"), (Consent.PARENT_CARER, "A parent or carer")],
+        "Who withdrew consent",
+    )
+    reason = forms.CharField(label="What they said (optional)", required=False, widget=forms.Textarea)
+
+
+class BreakGlassForm(forms.Form):
+    case_reference = forms.CharField(
+        label="Case reference", max_length=20, help_text="For example, C-7K2M-QX4P",
+        error_messages={"required": "Enter the case reference"},
+    )
+    reason = forms.CharField(
+        label="Why you need this case now", widget=forms.Textarea,
+        help_text="Your manager and the data-protection officer will read this",
+        error_messages={"required": "Enter why you need this case now"},
+    )
+
+
+class BreakGlassReviewForm(forms.Form):
+    outcome = _radios(BreakGlassOutcome.choices, "Your decision")
+    note = forms.CharField(label="Your note", widget=forms.Textarea, error_messages={"required": "Enter your note"})

@@ -32,9 +32,9 @@ from django.utils import timezone
 
 from agencies.models import Membership, Role
 from referrals.models import Case, CaseNote, NoteKind, NoteVisibility, Referral, ReferralStatus
-from safeguarding import access
+from safeguarding import access, consent
 from safeguarding.access import Action
-from safeguarding.models import ShareGrant
+from safeguarding.models import BreakGlassAccess, ShareGrant
 from tests import factories as f
 from tests.safeguarding.conftest import share
 
@@ -71,6 +71,10 @@ ROLE_RELATIONS = (
     "inactive_user",  # a lead-agency member whose user account is inactive
     "inactive_membership",  # a lead-agency member whose membership is inactive
     "hub",  # a member of the partnership's hub, with no relation to the case
+    # Issue 18:
+    "consent_withdrawn",  # a member of an agency whose share rested on consent, since withdrawn
+    "break_glass_open",  # an unrelated agency's member holding a live break-glass opening of the case
+    "break_glass_expired",  # ... whose opening has ended
 )
 # Relations with no agency and so no role.
 ROLELESS_RELATIONS = (
@@ -151,6 +155,27 @@ EXPECTED_GRID = {
     ("hub", DPO):                          "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("hub", PARTNERSHIP_ADMIN):             "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("hub", REPORTING):                     "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", PRACTITIONER):  "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", HUB_SCREENER):  "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", MANAGER):       "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", AGENCY_ADMIN):  "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", DPO):           "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", PARTNERSHIP_ADMIN):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_open", PRACTITIONER):   "  .     Y   Y      .      .      .     .     Y     .     .     .   .    .",
+    ("break_glass_open", HUB_SCREENER):   "  .     Y   Y      .      .      .     .     Y     .     .     .   .    .",
+    ("break_glass_open", MANAGER):        "  .     Y   Y      .      .      .     .     Y     .     .     .   .    .",
+    ("break_glass_open", AGENCY_ADMIN):   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_open", DPO):            "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_open", PARTNERSHIP_ADMIN):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", PRACTITIONER):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", HUB_SCREENER):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", MANAGER):     "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", AGENCY_ADMIN):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", DPO):         "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", PARTNERSHIP_ADMIN):"  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("consent_withdrawn", REPORTING): "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_open", REPORTING): "  .     .   .      .      .      .     .     .     .     .     .   .    .",
+    ("break_glass_expired", REPORTING): "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("superuser", None):                   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
     ("anonymous", None):                   "  .     .   .      .      .      .     .     .     .     .     .   .    .",
 }
@@ -270,6 +295,21 @@ def _enter(relation: str, role: str | None, cast, world: World) -> access.Actor:
         user = cast.user("owner", role)
         assert Membership.objects.filter(user=user, agency=cast.owner).update(is_active=False) == 1
         return access.actor_for_user(user)
+    if relation == "consent_withdrawn":
+        manager = cast.actor("owner", MANAGER)
+        given = consent.consent_record(actor=manager, case=case, given_by="parent_carer")
+        share(case, cast.sharing, agreement=cast.agreement, emergency_basis="", lawful_basis="consent")
+        consent.consent_withdraw(actor=manager, case=case, consent=given, withdrawn_by="parent_carer")
+        return cast.actor("sharing", role)
+    if relation in ("break_glass_open", "break_glass_expired"):
+        # Written directly, so every role has one (the service lets only
+        # case-working roles open); the policy must still refuse the others.
+        opened = timezone.now() - dt.timedelta(hours=1 if relation == "break_glass_open" else 6)
+        BreakGlassAccess.objects.create(
+            partnership=case.partnership, case=case, user=cast.user("outsider", role), agency=cast.outsider,
+            reason="Missing overnight, need contacts", opened_at=opened, expires_at=opened + dt.timedelta(hours=4),
+        )
+        return cast.actor("outsider", role)
     if relation == "superuser":
         assert cast.superuser.is_superuser and not cast.superuser.memberships.exists()
         return access.actor_for_user(cast.superuser)

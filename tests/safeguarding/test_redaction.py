@@ -248,3 +248,26 @@ def test_a_correction_keeps_the_originals_words_withheld(cast, scene):
     assert WITNESS in redaction.shown(police, correction, "text")
     school = redaction.shown(cast.actor("referrer", "practitioner"), correction, "text")
     assert WITNESS not in school and "[withheld by Sharing Police" in school
+
+
+def test_break_glass_never_reaches_withheld_words_even_where_they_were_released(cast, scene):
+    """Issue 18: a passage released to an agency whose own share has ended;
+    a practitioner of it opens the case by break-glass: the case-wide entry
+    is theirs to read, the withheld words are not."""
+    from safeguarding import break_glass
+
+    case, note, police = scene
+    withhold(police, note, WITNESS, withheld_from="all_but_author", released_to=[cast.outsider])
+    opener = cast.actor("outsider", "practitioner")
+    note = fresh(note)
+    assert redaction.shown(opener, note, "text") == TEXT  # released to them: shown where they may read it
+    with transaction.atomic():
+        break_glass.break_glass_open(actor=opener, case_reference=case.reference,
+                                     reason="Reported missing tonight; need the family's contacts now")
+    opener = cast.actor("outsider", "practitioner")
+    assert access.get_case(opener, case.pk).pk == case.pk
+    shown = redaction.shown(opener, fresh(note), "text")
+    assert WITNESS not in shown and "[withheld by Sharing Police" in shown
+    # Their colleague who reads the case on an ordinary share still sees it.
+    share(case, cast.outsider)
+    assert redaction.shown(cast.actor("outsider", "practitioner"), fresh(note), "text") == TEXT

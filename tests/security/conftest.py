@@ -44,7 +44,12 @@ from tests.safeguarding.conftest import share
 ROLES = tuple(r.value for r in Role)
 CASEWORK_ROLES = ("practitioner", "hub_screener", "manager")
 # How each agency of the world stands to the case.
-AGENCY_RELATIONS = ("own", "shared", "expired", "revoked", "other", "referrer", "hub")
+AGENCY_RELATIONS = (
+    "own", "shared", "expired", "revoked", "other", "referrer", "hub",
+    # Issue 18: a share that rested on consent, since withdrawn; a practitioner
+    # holding the case by a live break-glass opening; one whose opening ended.
+    "consent_withdrawn", "break_glass_open", "break_glass_expired",
+)
 _AGENCIES = {
     "own": ("Owner Youth Service", AgencyKind.YOUTH_SERVICE),
     "shared": ("Sharing Police", AgencyKind.POLICE),
@@ -53,6 +58,9 @@ _AGENCIES = {
     "other": ("Outsider School", AgencyKind.SCHOOL),
     "referrer": ("Referrer School", AgencyKind.SCHOOL),
     "hub": ("Partnership Hub", AgencyKind.HUB),
+    "consent_withdrawn": ("Withdrawn Academy", AgencyKind.SCHOOL),
+    "break_glass_open": ("Glass Youth Justice", AgencyKind.YOUTH_JUSTICE),
+    "break_glass_expired": ("Expired Glass Voluntary", AgencyKind.VOLUNTARY),
 }
 ALL_SCOPES = tuple(ApiScope.values)
 
@@ -166,6 +174,7 @@ def build_world() -> SimpleNamespace:
         partnership=case.partnership, title="Model agreement", body="The parties agree to share what is needed.",
     )
     contexts = build_contexts(agencies, users, case, young_person, agreement, now)
+    consent_and_break_glass = build_consent_and_break_glass(agencies, users, case, agreement, now)
     api_clients, secrets, tokens = {}, {}, {}
     for rel in AGENCY_RELATIONS:
         actor = access.actor_for_user(users[(rel, "agency_admin")])
@@ -182,8 +191,41 @@ def build_world() -> SimpleNamespace:
         subject_access=subject_access, neighbour=neighbour, moving_case=moving_case, transfer=transfer,
         enquiry=enquiry, concern=concern, indicator=indicator, agreement_template=agreement_template,
         withheld=withheld,
-        **contexts,
+        **contexts, **consent_and_break_glass,
     )
+
+
+def build_consent_and_break_glass(agencies, users, case, agreement, now) -> dict:
+    """Issue 18 around the world's case: the young person's consent, the
+    withdrawn academy's share resting on it, then its withdrawal (the share
+    ends); a parent's consent in force after it; a live break-glass opening
+    by the glass youth-justice practitioner, and one by the voluntary
+    sector's practitioner that has ended. A case led by the referrer school
+    is what a break-glass opening in the matrix opens."""
+    from safeguarding import break_glass, consent
+    from safeguarding.models import BreakGlassAccess
+
+    manager = access.actor_for_user(users[("own", "manager")])
+    given = consent.consent_record(actor=manager, case=case, given_by="young_person", judged_competent=True)
+    share(case, agencies["consent_withdrawn"], agreement=agreement, emergency_basis="", lawful_basis="consent")
+    withdrawal = consent.consent_withdraw(actor=manager, case=case, consent=given, withdrawn_by="young_person",
+                                          reason="Does not want the academy told")
+    consent_in_force = consent.consent_record(actor=manager, case=case, given_by="parent_carer")
+    glass_opening = break_glass.break_glass_open(
+        actor=access.actor_for_user(users[("break_glass_open", "practitioner")]), case_reference=case.reference,
+        reason="Missing overnight; need the key worker's contacts now",
+    )
+    BreakGlassAccess.objects.create(
+        partnership=case.partnership, case=case, user=users[("break_glass_expired", "practitioner")],
+        agency=agencies["break_glass_expired"], reason="Arrested last night; checking known associates",
+        opened_at=now - dt.timedelta(hours=6), expires_at=now - dt.timedelta(hours=2),
+    )
+    glass_case = f.CaseFactory(
+        young_person=f.YoungPersonFactory(given_name="Leon", family_name="Grant", recorded_by=agencies["referrer"]),
+        lead_agency=agencies["referrer"],
+    )
+    return {"withdrawal": withdrawal, "consent_in_force": consent_in_force, "glass_opening": glass_opening,
+            "glass_case": glass_case}
 
 
 def build_contexts(agencies, users, case, young_person, agreement, now) -> dict:

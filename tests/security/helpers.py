@@ -12,7 +12,16 @@ from partnerships.models import AgreementTemplate, Concern, Indicator, Partnersh
 from contexts import models as cm
 from reminders.models import Notification
 from referrals import models as rm
-from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest, WithheldPassage
+from safeguarding.models import (
+    BreakGlassAccess,
+    BreakGlassReview,
+    ConsentRecord,
+    ConsentWithdrawal,
+    ShareGrant,
+    SharingDecision,
+    SubjectAccessRequest,
+    WithheldPassage,
+)
 from tests.security import url_table as t
 
 SERVED = {p.key: p for p in t.served_patterns()}
@@ -32,6 +41,7 @@ TRACKED = {
     cm.PanelAgendaItem: (), cm.PanelAction: ("status", "update"), cm.PanelMinute: (),
     cm.Context.restricted_to.through: ("agency_id",),
     WithheldPassage: ("release_reason",), WithheldPassage.released_to.through: ("agency_id",),
+    ConsentRecord: (), ConsentWithdrawal: (), BreakGlassAccess: (), BreakGlassReview: (),
 }
 
 

@@ -72,6 +72,8 @@ WEB_FORMS = {
     "panel-action-add": forms.PanelActionForm, "panel-action-update": forms.PanelActionUpdateForm,
     "note-withhold": forms.WithholdForm, "intervention-withhold": forms.WithholdForm,
     "referral-withhold": forms.WithholdForm, "passage-release": forms.ReleaseForm,
+    "consent-record": forms.CaseConsentForm, "consent-withdraw": forms.ConsentWithdrawForm,
+    "break-glass-open": forms.BreakGlassForm, "break-glass-queue-item": forms.BreakGlassReviewForm,
 }
 # Pages that take a POST with no form of their own, and why.
 NO_FORM = {
@@ -200,7 +202,7 @@ def api_cases(key: str, serializer_class) -> list[tuple[str, str, object]]:
 
 
 def subject_for(key: str) -> str:
-    ok = t.WEB[key].ok
+    ok = t.WEB[key].post_ok or t.WEB[key].ok
     return "own/manager" if "own/manager" in ok else sorted(ok)[0]
 
 
@@ -316,9 +318,18 @@ SETTINGS_MODELS = [Concern, Indicator, AgreementTemplate, PartnershipRules]
 def stored_exactly(value: str) -> bool:
     """Is ``value`` in some text column of the casework, exactly as typed?"""
     from agencies.models import ApiClient
-    from safeguarding.models import ShareGrant, SharingDecision, SubjectAccessRequest
+    from safeguarding.models import (
+        BreakGlassAccess,
+        BreakGlassReview,
+        ConsentRecord,
+        ConsentWithdrawal,
+        ShareGrant,
+        SharingDecision,
+        SubjectAccessRequest,
+    )
 
-    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient, SubjectAccessRequest, *SETTINGS_MODELS):
+    for model in (*TEXT_MODELS, ShareGrant, SharingDecision, ApiClient, SubjectAccessRequest, *SETTINGS_MODELS,
+                  ConsentRecord, ConsentWithdrawal, BreakGlassAccess, BreakGlassReview):
         for f in model._meta.concrete_fields:
             if f.get_internal_type() in ("CharField", "TextField") and model.objects.filter(**{f.name: value}).exists():
                 return True
@@ -337,7 +348,8 @@ def rendered_pages(w, subject: str) -> str:
              "/agency/api-clients/", "/subject-access/", "/partnership/settings/", "/partnership/settings/history/",
              "/what-to-look-for/", "/what-to-look-for/print/", f"/partnership/settings/concerns/{w.concern.pk}/",
              "/contexts/", f"/contexts/{w.place.pk}/", "/panels/",
-             f"/panels/{w.panel.pk}/", *(f"/contexts/{pk}/" for pk in cm.Context.objects.values_list("pk", flat=True)),
+             f"/panels/{w.panel.pk}/", "/break-glass/", "/break-glass/reviews/",
+             f"/break-glass/reviews/{w.glass_opening.pk}/", *(f"/contexts/{pk}/" for pk in cm.Context.objects.values_list("pk", flat=True)),
              *(f"/panels/{pk}/" for pk in cm.Panel.objects.values_list("pk", flat=True)),
              *(f"/subject-access/{pk}/" for pk in SubjectAccessRequest.objects.values_list("pk", flat=True))]
     return "".join(client.get(p).content.decode() for p in paths)

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from django.contrib.contenttypes.models import ContentType
@@ -120,6 +120,16 @@ PANEL_ORGANISERS = frozenset({"own/manager"})
 PANEL_ATTENDEES = frozenset({"own/manager", "shared/practitioner"})
 PANEL_VIEWERS = PANEL_ATTENDEES | {"own/practitioner"}
 ACTION_UPDATERS = frozenset({"own/manager", "own/practitioner"})
+# Issue 18. Consent withdrawn: the academy's share rested on it and ended, so
+# it is like an unrelated agency everywhere. Break-glass open: that one
+# practitioner reads the case in the pages (no other role of the agency, no
+# writing, never the API, exports or papers); expired: nothing.
+BREAK_GLASS_READER = frozenset({"break_glass_open/practitioner"})
+# Break-glass is opened by a person working cases; the review queue is for
+# managers (their agency's openings) and data-protection officers (all).
+BREAK_GLASS_OPENERS = who(ALL_RELATIONS, CASEWORK_ROLES)
+BREAK_GLASS_QUEUE = who(ALL_RELATIONS, ["manager", "dpo"])
+BREAK_GLASS_REVIEWERS = frozenset({"break_glass_open/manager"})
 
 
 def grading(w) -> dict:
@@ -166,12 +176,16 @@ class Page:
     overrides: dict[str, str] = field(default_factory=dict)
     writes: bool = True  # an allowed POST changes rows (else only the session)
     subjects: tuple[str, ...] = SUBJECTS  # who is tried (BY_ROLE: pages about no case)
+    # Who may POST, when fewer than may GET (the rest of ``ok`` get 403).
+    post_ok: frozenset[str] | None = None
 
     def expected(self, subject: str, method: str) -> str:
         if method in self.overrides:
             return self.overrides[method]
         if subject == "anonymous":
             return self.anonymous
+        if method == "POST" and self.post_ok is not None and subject in self.ok:
+            return OK if subject in self.post_ok else FORBIDDEN
         if subject in self.ok:
             return OK
         if subject in self.forbidden:
@@ -326,7 +340,7 @@ WEB: dict[str, Page] = {
         ok=frozenset({"hub/hub_screener"}), forbidden=SIGNED_IN - {"hub/hub_screener"},
     ),
     # The case and its actions
-    "case-detail": case_page(ok=CASE_TEAM),
+    "case-detail": case_page(ok=CASE_TEAM | BREAK_GLASS_READER),
     "note-add": case_page(
         ok=CASE_TEAM, methods=("GET", "POST"),
         post=lambda w: {"kind": "contact", "text": "Matrix entry", "visibility": "case"},
@@ -395,6 +409,29 @@ WEB: dict[str, Page] = {
         kwargs=_case_kwargs(grant_id=lambda w: w.grants["shared"].pk), methods=("GET", "POST"),
         post=lambda w: {"reason": "Joint work finished"},
         ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS,
+    ),
+    # Consent (issue 18): recorded and withdrawn by those who manage the case.
+    "consent-record": case_page(
+        ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS | BREAK_GLASS_READER, methods=("GET", "POST"),
+        post=lambda w: {"given_by": "parent_carer", "judged_competent": "", "lawful_basis": "", "reason": ""},
+    ),
+    "consent-withdraw": Page(
+        kwargs=_case_kwargs(consent_id=lambda w: w.consent_in_force.pk), methods=("GET", "POST"),
+        post=lambda w: {"withdrawn_by": "parent_carer", "reason": "Her mother withdrew it by phone"},
+        ok=CASE_MANAGERS, forbidden=CASE_TEAM - CASE_MANAGERS | BREAK_GLASS_READER,
+    ),
+    # Break-glass (issue 18): opened by a person working cases, in the pages.
+    "break-glass-open": Page(
+        methods=("GET", "POST"),
+        post=lambda w: {"case_reference": w.glass_case.reference,
+                        "reason": "Reported missing tonight: need the family's address now"},
+        ok=BREAK_GLASS_OPENERS, forbidden=SIGNED_IN - BREAK_GLASS_OPENERS, subjects=BY_ROLE,
+    ),
+    "break-glass-queue": Page(ok=BREAK_GLASS_QUEUE, forbidden=SIGNED_IN - BREAK_GLASS_QUEUE, subjects=BY_ROLE),
+    "break-glass-queue-item": Page(
+        kwargs=lambda w: {"opening_id": w.glass_opening.pk}, methods=("GET", "POST"),
+        post=lambda w: {"outcome": "signed_off", "note": "Justified: she was missing overnight"},
+        ok=DPOS | BREAK_GLASS_REVIEWERS, post_ok=BREAK_GLASS_REVIEWERS,
     ),
     "case-close": case_page(
         ok=LEAD_MANAGERS, forbidden=CASE_TEAM - LEAD_MANAGERS, methods=("GET", "POST"),
@@ -510,7 +547,7 @@ WEB: dict[str, Page] = {
         ok=ACTION_UPDATERS, forbidden=PANEL_VIEWERS - ACTION_UPDATERS,
     ),
     # The audit trail (safeguarding/urls.py)
-    "case-history": case_page(ok=CASE_TEAM),
+    "case-history": case_page(ok=CASE_TEAM | BREAK_GLASS_READER),  # as a share reads it
     "case-access-log": case_page(ok=ACCESS_LOG_READERS),
     "young-person-access-log": Page(
         kwargs=lambda w: {"young_person_id": w.young_person.pk}, ok=ACCESS_LOG_READERS,
@@ -569,6 +606,16 @@ WEB: dict[str, Page] = {
     ),
 }
 
+
+# Break-glass opens the case to read: every page that acts on it answers the
+# break-glass reader as it answers anyone else who may see but not act (403).
+BREAK_GLASS_REFUSED = (
+    "note-add", "note-correct", "intervention-add", "intervention-update", "review-complete", "share-add",
+    "share-decline", "share-revoke", "case-close", "case-reassign", "transfer-propose", "case-context-link-add",
+    "peer-link-add",
+)
+for _key in BREAK_GLASS_REFUSED:
+    WEB[_key] = replace(WEB[_key], forbidden=WEB[_key].forbidden | BREAK_GLASS_READER)
 
 # -- the partner API ------------------------------------------------------------
 

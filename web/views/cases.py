@@ -20,7 +20,7 @@ from casework import selectors, services, transfers
 from contextwork import selectors as context_selectors
 from lib.errors import DomainError
 from referrals.models import NoteKind
-from safeguarding import access, redaction
+from safeguarding import access, consent, redaction
 from safeguarding import selectors as audit
 from safeguarding import services as sharing
 from safeguarding.access import Action
@@ -42,6 +42,7 @@ def case_detail(request, case_id: int):
         note_kind=kind_filter if kind_filter in NoteKind.values else None,
     )
     today = timezone.localdate()
+    consents = list(consent.case_consents(actor, file.case, may_view=True))
     context = {
         "case": file.case,
         "notes": paginate(request, file.notes, per_page=20),
@@ -66,6 +67,12 @@ def case_detail(request, case_id: int):
         "may_propose_transfer": file.may_propose_transfer,
         "links": context_selectors.case_links(actor, file.case),
         "now": timezone.now(),
+        # Consent and break-glass (issue 18)
+        # (the case was read through get_case: the actor may see it)
+        "consents": consents,
+        "referral_consent": "" if consents else consent.referral_consent(actor, file.case, may_view=True),
+        # Someone who may contribute holds the case by lead or share, not break-glass.
+        "break_glass": None if file.may_contribute else access.break_glass_opening(actor, file.case),
     }
     return render(request, "referrals/case_detail.html", context)
 
