@@ -377,6 +377,9 @@ _SWEEP = float(REMINDER_SWEEP_SECONDS)
 # How often beat refreshes the monitoring's reporting schema (only what
 # changed since the last run is rewritten).
 MONITORING_REFRESH_SECONDS = env.int("MONITORING_REFRESH_SECONDS", default=900)
+# Partnerships refreshed side by side, each on a database connection of its
+# own (the work is PostgreSQL's): one per core of the database server.
+MONITORING_REFRESH_WORKERS = env.int("MONITORING_REFRESH_WORKERS", default=2)
 
 CELERY_BEAT_SCHEDULE = {
     "review-reminders": {"task": "reminders.review_sweep", "schedule": _SWEEP},

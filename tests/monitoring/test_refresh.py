@@ -154,3 +154,23 @@ def test_every_monitoring_table_is_under_row_level_security(world, boroughs):
             everything = cursor.fetchone()[0]
         assert count_as_app(table, world.partnership.pk) + count_as_app(table, boroughs.b.pk) == everything
     assert Case.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partnerships_refreshed_side_by_side_come_out_as_one_after_another(world, boroughs):
+    """``refresh_all`` outside a transaction refreshes the partnerships on
+    connections of their own, at the same time; the facts are those of a
+    run on one connection, each partnership's its own."""
+    assert not connection.in_atomic_block
+    partnerships = (world.partnership, boroughs.b)
+    side_by_side = refreshing.refresh_all(full=True, workers=2)
+    assert {p.pk for p in partnerships} <= set(side_by_side)
+    written = {p.pk: facts(p) for p in partnerships}
+    for p in partnerships:
+        assert len(written[p.pk]["ReferralFact"]) == Referral.objects.filter(partnership=p).count()
+        assert side_by_side[p.pk].facts["referrals"] == len(written[p.pk]["ReferralFact"])
+    assert len(written[world.partnership.pk]["ReferralFact"]) > len(written[boroughs.b.pk]["ReferralFact"]) > 0
+    one_after_another = refreshing.refresh_all(full=True, workers=1)
+    assert {pid: r.facts for pid, r in one_after_another.items()} == {pid: r.facts for pid, r in side_by_side.items()}
+    assert {p.pk: facts(p) for p in partnerships} == written
+    assert AccessEvent.objects.filter(action="refresh").count() == 2 * len(side_by_side)
