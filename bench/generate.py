@@ -447,8 +447,14 @@ def load(url: str, size: Size, jobs: int = 2) -> dict:
     its own slice of ids and its own COPY streams); return the counts."""
     import multiprocessing
 
-    today = dt.datetime.now(dt.timezone.utc).date()
-    now = dt.datetime.combine(today, dt.time(6, 0), dt.timezone.utc)
+    clock = dt.datetime.now(dt.timezone.utc)
+    today = clock.date()
+    # The dataset's "now": six in the morning of its day, or the clock if
+    # that is still to come. Never ahead of the clock: a share the dataset
+    # made expire before its "now" must have expired by the database's
+    # now() too (a dataset loaded at half past midnight had shares it
+    # counted as ended, with no permission rows, that were live until 6).
+    now = min(dt.datetime.combine(today, dt.time(6, 0), dt.timezone.utc), clock)
     ids = _start_ids(url)
     started = time.monotonic()
     city = load_city(url, size, ids, today, now)

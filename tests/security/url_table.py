@@ -612,7 +612,7 @@ WEB: dict[str, Page] = {
 BREAK_GLASS_REFUSED = (
     "note-add", "note-correct", "intervention-add", "intervention-update", "review-complete", "share-add",
     "share-decline", "share-revoke", "case-close", "case-reassign", "transfer-propose", "case-context-link-add",
-    "peer-link-add",
+    "peer-link-add", "note-withhold", "intervention-withhold",
 )
 for _key in BREAK_GLASS_REFUSED:
     WEB[_key] = replace(WEB[_key], forbidden=WEB[_key].forbidden | BREAK_GLASS_READER)
