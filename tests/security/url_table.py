@@ -66,9 +66,24 @@ UNAUTHENTICATED = "401"
 # -- subjects -----------------------------------------------------------------
 
 ALL_RELATIONS = ("own", "key_worker", *AGENCY_RELATIONS[1:])
-ROLE_SUBJECTS = tuple(
-    f"{rel}/{role}" for rel in ALL_RELATIONS for role in ROLES if rel != "key_worker" or role == "practitioner"
-)
+# Issue 18's relations change what a person working cases may reach (a share
+# that rested on consent, a break-glass opening); the other roles reach no
+# case through any relation, and are tried under the first ten.
+CASEWORK_ONLY_RELATIONS = frozenset({"consent_withdrawn", "break_glass_open", "break_glass_expired"})
+# A reporting analyst reads only the monitoring, whatever their agency's
+# relation to a case: tried in the lead agency, an unrelated one and the hub.
+REPORTING_RELATIONS = frozenset({"own", "other", "hub"})
+
+
+def _tried(rel: str, role: str) -> bool:
+    if rel == "key_worker":
+        return role == "practitioner"
+    if rel in CASEWORK_ONLY_RELATIONS:
+        return role in CASEWORK_ROLES
+    return role != "reporting" or rel in REPORTING_RELATIONS
+
+
+ROLE_SUBJECTS = tuple(f"{rel}/{role}" for rel in ALL_RELATIONS for role in ROLES if _tried(rel, role))
 SUBJECTS = (*ROLE_SUBJECTS, "superuser", "anonymous")
 SIGNED_IN = frozenset(ROLE_SUBJECTS) | {"superuser"}
 # For pages that are about no case or referral, how a person's agency stands
