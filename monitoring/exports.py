@@ -22,7 +22,8 @@ def report_rows(report: Report) -> Iterator[list]:
     f = report.filters
     yield [f"{report.title}, financial year {f.year} to {f.year + 1}"]
     yield [f"Counts under {report.threshold} are shown as 'fewer than {report.threshold}'; "
-           "'withheld' marks a count hidden so that a smaller one cannot be worked out."]
+           "'withheld' marks a count hidden so that a smaller one cannot be worked out; "
+           "'not shown', figures too few to show safely."]
     for table in report.tables:
         p = table.protected
         yield []

@@ -15,8 +15,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BooleanField, Case, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agencies.models import AgencyKind
@@ -26,12 +28,13 @@ from monitoring.models import (
     EthnicGroup,
     InterventionFact,
     ReferralFact,
+    RefreshState,
     ReviewFact,
     Sex,
     Ward,
     YoungPopulation,
 )
-from monitoring.suppression import Figure, Protected, protected_columns, protected_table
+from monitoring.suppression import Figure, Protected, suppress
 from partnerships.models import Concern
 from partnerships.rules import rules_in_force
 from referrals.models import ClosureReason, InterventionKind, InterventionStatus, ReferralStatus, RiskLevel
@@ -134,53 +137,349 @@ def threshold(actor: access.Actor) -> int:
     return rules_in_force(actor.partnership_id).small_number_threshold
 
 
-def _where(filters: Filters, month_field: str, *, concern: bool = True) -> Q:
-    q = Q(**{f"{month_field}__gte": filters.start, f"{month_field}__lt": filters.end})
-    if filters.ward == WARD_NOT_KNOWN:
-        q &= Q(ward__isnull=True)
-    elif filters.ward is not None:
-        q &= Q(ward_id=filters.ward)
-    if concern and filters.concern:
-        q &= Q(concerns__contains=[filters.concern])
-    return q
+# ---------------------------------------------------------------------------
+# The published figures of a population, protected together
+#
+# Every figure any view or export shows is an entry of one set of linked
+# figures per population (the referrals, the cases opened, the reviews, the
+# cases closed, the interventions) and financial year: each dimension's
+# rows by ward (every ward, "ward not known" and the whole borough) and by
+# quarter (and the year). Each view shows a slice of it, so two views never
+# show one figure differently. The suppression sees every line an attacker
+# could add up: the quarters to the year, the rows to their total, the
+# wards to the borough. With a concern chosen, the figures of the referrals
+# (or young people) with that concern are protected together with those
+# without it, which anyone can work out as the borough's less them, and
+# with the borough's figures as they are already shown (``_protected``).
+# ---------------------------------------------------------------------------
+
+ALL_WARDS = "all"  # the ward layer of the whole borough
+YEAR = 4  # the column of the year's total
+TOTAL = ""  # the dimension of a population's total
+OTHER = "~other"  # the row of values that no listed row has
+NOT_RECORDED = "Not recorded or other"
+OUTSIDE = "~outside"  # a sub-population's value for what is not in it
+BASE, WITH, WITHOUT = "base", "with", "without"  # the layers (no concern; with the concern; without it)
+CACHE_SECONDS = 24 * 3600
+HERE = object()  # in a table's rows: the ward of the view
 
 
-def _table(key: str, title: str, dimension: str, rows: list[tuple], counts: dict, limit: int, filters: Filters,
-           *, exclusive: bool = True, note: str = "") -> Table:
-    """A table of ``rows`` ((value, label) pairs) by quarter, from counts
-    keyed (value, quarter)."""
-    matrix = [[counts.get((value, q), 0) for q in range(4)] for value, _ in rows]
-    protected = protected_table([label for _, label in rows], quarter_labels(filters.year), matrix, limit,
-                                column_totals=exclusive)
+@dataclass(frozen=True)
+class Dim:
+    key: str
+    expression: object  # the fact's field, or an expression over it
+    # (value, label); a label of None is never shown, but can be worked out
+    # (those not stepped down beside those stepped down).
+    rows: tuple
+    exclusive: bool = True  # each fact in one row: the rows add up to the total
+    yearly: bool = False  # the year's figure only
+    within: tuple | None = None  # (dimension, value) its rows add up to, instead of the total
+    concern: bool = False  # a concern's flag: in the figures without a concern only
+
+    @property
+    def columns(self) -> tuple[int, ...]:
+        return (YEAR,) if self.yearly else (0, 1, 2, 3, YEAR)
+
+
+def _flag(key: str, field_name: str, label: str, **kwargs) -> Dim:
+    return Dim(key, field_name, ((True, label), (False, None)), **kwargs)
+
+
+RISK_CHANGE_SQL = (
+    "CASE WHEN risk_after = '' THEN 'unknown'"
+    " WHEN coalesce(array_position(ARRAY['green','amber','red'], risk_after::text), 1)"
+    " < coalesce(array_position(ARRAY['green','amber','red'], risk_before::text), 1) THEN 'lower'"
+    " WHEN coalesce(array_position(ARRAY['green','amber','red'], risk_after::text), 1)"
+    " > coalesce(array_position(ARRAY['green','amber','red'], risk_before::text), 1) THEN 'higher'"
+    " ELSE 'same' END"
+)
+TIME_OPEN_SQL = (
+    "CASE WHEN closed_on - opened_on < 91 THEN 'under3' WHEN closed_on - opened_on < 183 THEN '3to6'"
+    " WHEN closed_on - opened_on < 365 THEN '6to12' ELSE '12plus' END"
+)
+TIME_OPEN = (("under3", "Under 3 months"), ("3to6", "3 to 6 months"), ("6to12", "6 to 12 months"),
+             ("12plus", "12 months or more"))
+RISK_CHANGES = (("lower", "Lower than before"), ("same", "The same"), ("higher", "Higher than before"),
+                ("unknown", "Not ended or not reviewed since"))
+STANDARD = ((True, "Within one working day"), (False, "Longer than one working day"), (None, "Not decided yet"))
+REPEAT = ((True, "Another referral in the 12 months before"), (False, "No referral in the 12 months before"))
+POPULATIONS = ("referrals", "opened", "reviews", "closed", "interventions")
+
+
+def _risks() -> tuple:
+    return tuple((r, RiskLevel(r).label) for r in RISK_ORDER)
+
+
+def _accepted(field_name: str) -> Case:
+    return Case(When(status=ReferralStatus.ACCEPTED, then=F(field_name)), default=Value(OUTSIDE))
+
+
+def _facts(actor: access.Actor, name: str, year: int, concern: str | None) -> tuple[QuerySet, str]:
+    """The facts of a population in a financial year (with a concern, only
+    those of it: the referrals with it, the cases, reviews and
+    interventions of the young people referred with it) and the field of
+    their month."""
+    pid = actor.partnership_id
+    model, month = {"referrals": (ReferralFact, "received_month"), "opened": (CaseFact, "opened_month"),
+                    "closed": (CaseFact, "closed_month"), "reviews": (ReviewFact, "review_month"),
+                    "interventions": (InterventionFact, "month")}[name]
+    facts = model.objects.filter(partnership_id=pid, **{f"{month}__gte": dt.date(year, 4, 1),
+                                                        f"{month}__lt": dt.date(year + 1, 4, 1)})
+    if concern and name == "referrals":
+        facts = facts.filter(concerns__contains=[concern])
+    elif concern:
+        facts = facts.filter(person_key__in=ReferralFact.objects.filter(
+            partnership_id=pid, concerns__contains=[concern]).values("person_key"))
+    return facts, month
+
+
+def _dims(actor: access.Actor, name: str, year: int) -> list[Dim]:
+    """A population's dimensions."""
+    if name == "referrals":
+        return [
+            Dim("agency", "referring_agency_kind", tuple(AgencyKind.choices)),
+            Dim("age", "age_band", tuple(AgeBand.choices)),
+            Dim("sex", "sex", tuple(Sex.choices)),
+            Dim("ethnicity", "ethnic_group", tuple(EthnicGroup.choices)),
+            Dim("decision", "status", tuple(ReferralStatus.choices)),
+            Dim("standard", "within_standard", STANDARD),
+            Dim("repeat", "repeat_within_year", REPEAT),
+            Dim("accepted_ethnicity", _accepted("ethnic_group"), tuple(EthnicGroup.choices), yearly=True,
+                within=("decision", ReferralStatus.ACCEPTED)),
+            Dim("accepted_age", _accepted("age_band"), tuple(AgeBand.choices), yearly=True,
+                within=("decision", ReferralStatus.ACCEPTED)),
+            *(Dim(f"concern:{code}", ExpressionWrapper(Q(concerns__contains=[code]), output_field=BooleanField()),
+                  ((True, label), (False, None)), concern=True)
+              for code, label in concerns(actor)),
+        ]
+    if name == "opened":
+        return [
+                Dim("risk", "risk_on_entry", _risks()),
+                _flag("down", "stepped_down", "Stepped down"),
+                _flag("up", "escalated", "Escalated to statutory services"),
+                Dim("ethnicity", "ethnic_group", tuple(EthnicGroup.choices), yearly=True),
+                Dim("age", "age_band", tuple(AgeBand.choices), yearly=True),
+        ]
+    if name == "closed":
+        return [
+            Dim("reason", "closure_reason", tuple(ClosureReason.choices)),
+            Dim("time_open", RawSQL(TIME_OPEN_SQL, (), output_field=CharField()), TIME_OPEN),
+        ]
+    if name == "reviews":
+        return [Dim("risk", "risk_after", _risks())]
+    # The providers of the borough's interventions that year, so that every
+    # view has the same rows.
+    providers = sorted(set(_facts(actor, name, year, None)[0].values_list("provider", flat=True)))
+    return [
+        Dim("kind", "kind", tuple(InterventionKind.choices)),
+        Dim("provider", "provider", tuple((p, p) for p in providers)),
+        Dim("status", "status", tuple(InterventionStatus.choices)),
+        Dim("risk_change", RawSQL(RISK_CHANGE_SQL, (), output_field=CharField()), RISK_CHANGES),
+    ]
+
+
+def _count(facts: QuerySet, month_field: str, dims: list[Dim]) -> dict:
+    """{(dimension, value, ward, quarter): count} and the total's
+    ((TOTAL, None, ward, quarter)), in one pass over the facts (GROUPING
+    SETS). A value no row lists is counted under OTHER; a sub-population's
+    OUTSIDE is left out."""
+    names = {f"d{i}": (F(d.expression) if isinstance(d.expression, str) else d.expression) for i, d in enumerate(dims)}
+    sql, params = facts.order_by().annotate(**names).values(*names, "ward_id", month_field).query.sql_with_params()
+    sets = ", ".join([*(f"(f.{n}, f.ward_id, f.{month_field})" for n in names), f"(f.ward_id, f.{month_field})"])
+    flags = "".join(f", GROUPING(f.{n})" for n in names)
+    columns = "".join(f"f.{n}, " for n in names)
+    listed = [{value for value, _ in d.rows} for d in dims]
+    counts: dict = defaultdict(int)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns}f.ward_id, f.{month_field}{flags}, count(*) FROM ({sql}) f"
+            f" GROUP BY GROUPING SETS ({sets})", params)
+        for row in cursor.fetchall():
+            k = len(dims)
+            values, ward, month, grouped, n = row[:k], row[k], row[k + 1], row[k + 2:-1], row[-1]
+            quarter = _quarter(month)
+            if all(grouped):
+                counts[(TOTAL, None, ward, quarter)] += n
+                continue
+            i = list(grouped).index(0)
+            value = values[i]
+            if value == OUTSIDE and dims[i].within:
+                continue
+            counts[(dims[i].key, value if value in listed[i] else OTHER, ward, quarter)] += n
+    return counts
+
+
+@dataclass
+class _Linked:
+    """Linked figures being put together for ``suppression.suppress``."""
+    values: list[int] = field(default_factory=list)
+    index: dict = field(default_factory=dict)
+    lines: list = field(default_factory=list)
+    unpublished: set = field(default_factory=set)
+
+    def layer(self, tag: str, dims: list[Dim], places: list, counts: dict, *, unpublished: bool = False,
+              alias: dict | None = None) -> None:
+        """Add a layer's entries ((tag, dimension, value, ward, column)) and
+        its lines: quarters to the year, rows to their total, wards to the
+        borough. ``alias`` makes some of its entries those of another layer."""
+        alias = alias or {}
+        wards_and_all = [*places, ALL_WARDS]
+        table = [(TOTAL, ((None, TOTAL),), (0, 1, 2, 3, YEAR), None)] + [
+            (d.key, (*d.rows, (OTHER, NOT_RECORDED)), d.columns,
+             None if not d.exclusive else (d.within or (TOTAL, None))) for d in dims]
+
+        def count(d, v, w, c):
+            if w == ALL_WARDS:
+                return sum(count(d, v, p, c) for p in places)
+            if c == YEAR:
+                return sum(counts.get((d, v, w, q), 0) for q in range(4))
+            return counts.get((d, v, w, c), 0)
+
+        for d, rows, columns, _ in table:
+            for v, label in rows:
+                for w in wards_and_all:
+                    for c in columns:
+                        key = (tag, d, v, w, c)
+                        if (d, v, w, c) in alias:
+                            self.index[key] = self.index[alias[(d, v, w, c)]]
+                            continue
+                        self.index[key] = len(self.values)
+                        self.values.append(count(d, v, w, c))
+                        if unpublished or label is None:
+                            self.unpublished.add(self.index[key])
+
+        def line(parts, total):
+            self.lines.append(([self.index[p] for p in parts], self.index[total]))
+
+        for d, rows, columns, parent in table:
+            for v, _ in rows:
+                for c in columns:
+                    line([(tag, d, v, w, c) for w in places], (tag, d, v, ALL_WARDS, c))
+                if YEAR in columns and len(columns) > 1:
+                    for w in wards_and_all:
+                        line([(tag, d, v, w, q) for q in range(4)], (tag, d, v, w, YEAR))
+            if parent is not None:
+                for w in wards_and_all:
+                    for c in columns:
+                        line([(tag, d, v, w, c) for v, _ in rows], (tag, *parent, w, c))
+
+
+@dataclass(frozen=True)
+class Published:
+    """A population's protected figures for a year (and a concern): each
+    entry's figure, by (layer, dimension, value, ward, column)."""
+    places: list
+    rows: dict  # each dimension's rows
+    others: frozenset  # the dimensions with an OTHER row that is not empty
+    figures: dict
+    threshold: int
+
+    def figure(self, tag: str, dim: str, value, ward, column: int) -> Figure:
+        count, kind = self.figures[(tag, dim, value, ward, column)]
+        return Figure(count, kind, self.threshold)
+
+
+def _protected(actor: access.Actor, name: str, year: int) -> Published:
+    """A population's figures protected as one, for the borough and with
+    each concern: from the cache while the facts are unchanged
+    (``RefreshState.facts_version``), else counted and protected again.
+
+    The borough's figures are protected first, by themselves. Then, with
+    them fixed as shown, the figures with each concern and without it (the
+    borough's less those with it, never shown but there to be worked out)
+    are protected all together, so that no views taken side by side (a
+    concern's beside the borough's, or beside another concern's) pin a
+    small count down."""
+    limit = threshold(actor)
+    version = RefreshState.objects.filter(partnership_id=actor.partnership_id).values_list(
+        "facts_version", flat=True).first()
+    cache_key = f"monitoring:{actor.partnership_id}:{version}:{name}:{year}:{limit}"
+    if version is not None:
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return cached
+    places = [w.pk for w in wards(actor)] + [None]
+    dims = _dims(actor, name, year)
+    facts, month = _facts(actor, name, year, None)
+    counts = _count(facts, month, dims)
+    linked = _Linked()
+    linked.layer(BASE, dims, places, counts)
+    base = suppress(linked.values, linked.lines, limit, unpublished=linked.unpublished,
+                    last_resort=list(linked.index.values()))
+    fixed = {i: base.get(i, "") for i in range(len(linked.values))}
+    concern_dims = [d for d in dims if not d.concern]
+    for code, _ in concerns(actor):
+        facts, month = _facts(actor, name, year, code)
+        with_counts = _count(facts, month, concern_dims)
+        without = {k: n - with_counts.get(k, 0) for k, n in counts.items()}
+        alias = {}
+        if name == "referrals":
+            # The referrals with the concern are the borough's concern row.
+            alias = {(TOTAL, None, w, c): (BASE, f"concern:{code}", True, w, c)
+                     for w in [*places, ALL_WARDS] for c in (0, 1, 2, 3, YEAR)}
+        linked.layer(_with(code), concern_dims, places, with_counts, alias=alias)
+        alias = {k: (*v[:2], False, *v[3:]) for k, v in alias.items()}
+        linked.layer(_without(code), concern_dims, places, without, unpublished=True, alias=alias)
+        for key in [k for k in linked.index if k[0] == _with(code)]:
+            linked.lines.append(([linked.index[key], linked.index[(_without(code), *key[1:])]],
+                                 linked.index[(BASE, *key[1:])]))
+    # Where nothing else helps, the figures with the concerns are not shown.
+    last_resort = [i for key, i in linked.index.items() if key[0].startswith(WITH)]
+    hidden = suppress(linked.values, linked.lines, limit, fixed=fixed, unpublished=linked.unpublished,
+                      last_resort=last_resort) if last_resort else base
+    figures_by_key = {key: (None if i in hidden else linked.values[i], hidden.get(i, ""))
+                      for key, i in linked.index.items()}
+    others = frozenset(key[1] for key, i in linked.index.items()
+                       if key[0] == BASE and key[2] == OTHER and key[3] == ALL_WARDS and key[4] == YEAR
+                       and linked.values[i])
+    published = Published(places, {d.key: d.rows for d in dims}, others, figures_by_key, limit)
+    if version is not None:
+        cache.set(cache_key, published, CACHE_SECONDS)
+    return published
+
+
+def _with(code: str) -> str:
+    return f"{WITH}:{code}"
+
+
+def _without(code: str) -> str:
+    return f"{WITHOUT}:{code}"
+
+
+def _slice(filters: Filters) -> tuple[str, object]:
+    """The layer and the ward of a view's figures."""
+    ward = ALL_WARDS if filters.ward is None else None if filters.ward == WARD_NOT_KNOWN else filters.ward
+    return (_with(filters.concern) if filters.concern else BASE), ward
+
+
+def _rows(published: Published, dim: str, rows) -> list[tuple]:
+    shown = [(v, label) for v, label in rows if label is not None]
+    return shown + ([(OTHER, NOT_RECORDED)] if dim in published.others else [])
+
+
+def _table(published: Published, filters: Filters, key: str, title: str, dimension: str, rows: list[tuple], *,
+           exclusive: bool = True, note: str = "", tag: str | None = None) -> Table:
+    """A table by quarter of ``rows`` ((dimension, value, label, ward or
+    HERE for the view's)), with the year's totals and, for exclusive rows,
+    the population's totals."""
+    layer, ward = _slice(filters)
+    tag = tag or layer
+
+    def fig(dim, value, column, where=HERE):
+        return published.figure(tag, dim, value, ward if where is HERE else where, column)
+
+    cells = [[fig(d, v, q, w) for q in range(4)] for d, v, _, w in rows]
+    row_totals = [fig(d, v, YEAR, w) for d, v, _, w in rows]
+    column_totals = [fig(TOTAL, None, q) for q in range(4)] if exclusive else None
+    total = fig(TOTAL, None, YEAR) if exclusive else None
+    protected = Protected([label for *_, label, _ in rows], quarter_labels(filters.year), cells, row_totals,
+                          column_totals, total)
     return Table(key, title, dimension, protected, note=note, exclusive=exclusive)
 
 
-def _by_quarter(queryset: QuerySet, dimension: str, month_field: str) -> dict:
-    counts: dict = defaultdict(int)
-    for value, month, n in queryset.values_list(dimension, month_field).annotate(n=Count("id")).order_by():
-        counts[(value, _quarter(month))] += n
-    return counts
-
-
-def _by_quarter_many(queryset: QuerySet, dimensions: list[str], month_field: str) -> dict[str, dict]:
-    """``_by_quarter`` for several dimensions in one pass over the facts
-    (GROUPING SETS): {dimension: {(value, quarter): count}}."""
-    sql, params = queryset.values("id", month_field, *dimensions).query.sql_with_params()
-    sets = ", ".join(f"(f.{d}, f.{month_field})" for d in dimensions)
-    flags = ", ".join(f"GROUPING(f.{d})" for d in dimensions)
-    columns = ", ".join(f"f.{d}" for d in dimensions)
-    counts: dict[str, dict] = {d: defaultdict(int) for d in dimensions}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns}, f.{month_field}, {flags}, count(*) FROM ({sql}) f GROUP BY GROUPING SETS ({sets})",
-            params,
-        )
-        for row in cursor.fetchall():
-            values, month, grouped, n = row[:len(dimensions)], row[len(dimensions)], row[len(dimensions) + 1:-1], row[-1]
-            # GROUPING() is 0 for the dimension this row is grouped by.
-            index = list(grouped).index(0)
-            counts[dimensions[index]][(values[index], _quarter(month))] += n
-    return counts
+def _dim_table(published: Published, filters: Filters, key: str, title: str, dimension: str, dim: str, rows, **kw):
+    return _table(published, filters, key, title, dimension,
+                  [(dim, v, label, HERE) for v, label in _rows(published, dim, rows)], **kw)
 
 
 def _ward_rows(actor: access.Actor, filters: Filters) -> list[tuple]:
@@ -190,74 +489,38 @@ def _ward_rows(actor: access.Actor, filters: Filters) -> list[tuple]:
     return [r for r in rows if r[0] == filters.ward] if filters.ward is not None else rows
 
 
-def _concern_counts(actor: access.Actor, filters: Filters) -> dict:
-    """Referrals by concern and quarter: a referral counts once under each
-    of its concerns."""
-    sql = (
-        "SELECT c.code, f.received_month, count(*) FROM monitoring_referralfact f, unnest(f.concerns) AS c(code)"
-        " WHERE f.partnership_id = %s AND f.received_month >= %s AND f.received_month < %s"
-    )
-    params: list = [actor.partnership_id, filters.start, filters.end]
-    if filters.ward == WARD_NOT_KNOWN:
-        sql += " AND f.ward_id IS NULL"
-    elif filters.ward is not None:
-        sql += " AND f.ward_id = %s"
-        params.append(filters.ward)
-    if filters.concern:
-        sql += " AND c.code = %s"
-        params.append(filters.concern)
-    counts: dict = defaultdict(int)
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " GROUP BY 1, 2", params)
-        for code, month, n in cursor.fetchall():
-            counts[(code, _quarter(month))] += n
-    return counts
-
-
 def referrals_report(actor: access.Actor, filters: Filters) -> Report:
     """Referrals received by concern, referring agency kind, ward, age
     band, sex and ethnic group; their decisions; time to decision against
     the one-working-day standard; repeat referrals within 12 months."""
     _require(actor)
     limit = threshold(actor)
-    facts = ReferralFact.objects.filter(partnership_id=actor.partnership_id).filter(_where(filters, "received_month"))
+    published = _protected(actor, "referrals", filters.year)
     report = Report("referrals", REPORTS["referrals"], filters, limit)
-    by = _by_quarter_many(facts, ["referring_agency_kind", "ward_id", "age_band", "sex", "ethnic_group", "status",
-                                  "within_standard", "repeat_within_year"], "received_month")
-    concern_rows = [c for c in concerns(actor) if not filters.concern or c[0] == filters.concern]
+    concern_rows = [(f"concern:{code}", True, label, HERE) for code, label in concerns(actor)
+                    if not filters.concern or code == filters.concern]
     report.tables = [
-        _table("concern", "Referrals by concern", "Concern", concern_rows, _concern_counts(actor, filters), limit,
-               filters, exclusive=False,
-               note="A referral with several concerns is counted under each, so the concerns add up to more "
-                    "than the referrals."),
-        _table("agency", "Referrals by referring agency", "Referring agency", list(AgencyKind.choices),
-               by["referring_agency_kind"], limit, filters),
-        _table("ward", "Referrals by ward", "Ward", _ward_rows(actor, filters),
-               by["ward_id"], limit, filters,
+        _table(published, filters, "concern", "Referrals by concern", "Concern", concern_rows, exclusive=False,
+               tag=BASE, note="A referral with several concerns is counted under each, so the concerns add up to "
+                              "more than the referrals."),
+        _dim_table(published, filters, "agency", "Referrals by referring agency", "Referring agency", "agency",
+                   AgencyKind.choices),
+        _table(published, filters, "ward", "Referrals by ward", "Ward",
+               [(TOTAL, None, name, pk) for pk, name in _ward_rows(actor, filters)],
                note="The ward of the young person's postcode by the partnership's postcode lookup; a postcode "
                     "not in it is counted as ward not known."),
-        _table("age", "Referrals by age band", "Age at referral", list(AgeBand.choices),
-               by["age_band"], limit, filters),
-        _table("sex", "Referrals by sex", "Sex", list(Sex.choices),
-               by["sex"], limit, filters),
-        _table("ethnicity", "Referrals by ethnic group", "Ethnic group (ONS 2021)", list(EthnicGroup.choices),
-               by["ethnic_group"], limit, filters),
-        _table("decision", "Referrals by decision", "Decision", list(ReferralStatus.choices),
-               by["status"], limit, filters),
-        _table("standard", "Time to decision against the one-working-day standard", "Time to decision",
-               [(True, "Within one working day"), (False, "Longer than one working day"), (None, "Not decided yet")],
-               by["within_standard"], limit, filters,
-               note="Working time from receipt to decision: weekends and bank holidays do not count."),
-        _table("repeat", "Repeat referrals", "Referral",
-               [(True, "Another referral in the 12 months before"), (False, "No referral in the 12 months before")],
-               by["repeat_within_year"], limit, filters),
+        _dim_table(published, filters, "age", "Referrals by age band", "Age at referral", "age", AgeBand.choices),
+        _dim_table(published, filters, "sex", "Referrals by sex", "Sex", "sex", Sex.choices),
+        _dim_table(published, filters, "ethnicity", "Referrals by ethnic group", "Ethnic group (ONS 2021)",
+                   "ethnicity", EthnicGroup.choices),
+        _dim_table(published, filters, "decision", "Referrals by decision", "Decision", "decision",
+                   ReferralStatus.choices),
+        _dim_table(published, filters, "standard", "Time to decision against the one-working-day standard",
+                   "Time to decision", "standard", STANDARD,
+                   note="Working time from receipt to decision: weekends and bank holidays do not count."),
+        _dim_table(published, filters, "repeat", "Repeat referrals", "Referral", "repeat", REPEAT),
     ]
     return report
-
-
-def _time_open(opened: dt.date, closed: dt.date) -> str:
-    days = (closed - opened).days
-    return "under3" if days < 91 else "3to6" if days < 183 else "6to12" if days < 365 else "12plus"
 
 
 def cases_report(actor: access.Actor, filters: Filters) -> Report:
@@ -265,50 +528,21 @@ def cases_report(actor: access.Actor, filters: Filters) -> Report:
     closed by reason and by time open, step-downs and escalations."""
     _require(actor)
     limit = threshold(actor)
-    pid = actor.partnership_id
-    scope = Q(person_key__in=ReferralFact.objects.filter(
-        partnership_id=pid, concerns__contains=[filters.concern]).values("person_key")) if filters.concern else Q()
-    opened = CaseFact.objects.filter(partnership_id=pid).filter(_where(filters, "opened_month", concern=False), scope)
-    closed = CaseFact.objects.filter(partnership_id=pid, closed_month__isnull=False).filter(
-        _where(filters, "closed_month", concern=False), scope)
-    reviews = ReviewFact.objects.filter(partnership_id=pid, review_month__gte=filters.start,
-                                        review_month__lt=filters.end).filter(scope)
-    if filters.ward is not None:
-        ward_cases = CaseFact.objects.filter(partnership_id=pid).filter(
-            Q(ward__isnull=True) if filters.ward == WARD_NOT_KNOWN else Q(ward_id=filters.ward))
-        reviews = reviews.filter(person_key__in=ward_cases.values("person_key"))
-    time_open: dict = defaultdict(int)
-    for opened_on, closed_on, month in closed.values_list("opened_on", "closed_on", "closed_month"):
-        time_open[(_time_open(opened_on, closed_on), _quarter(month))] += 1
-    steps: dict = defaultdict(int)
-    for month, down, up in opened.values_list("opened_month", "stepped_down", "escalated"):
-        steps[("down", _quarter(month))] += down
-        steps[("up", _quarter(month))] += up
-    risks = [(r, RiskLevel(r).label) for r in RISK_ORDER]
+    opened, reviews, closed = (_protected(actor, name, filters.year)
+                               for name in ("opened", "reviews", "closed"))
     report = Report("cases", REPORTS["cases"], filters, limit)
     report.tables = [
-        _table("opened", "Cases opened, by risk on entry", "Risk on entry", risks,
-               _by_quarter(opened, "risk_on_entry", "opened_month"), limit, filters),
-        _table("reviews", "Reviews completed, by the risk they found", "Risk at review", risks,
-               _by_quarter(reviews, "risk_after", "review_month"), limit, filters),
-        _table("closed", "Cases closed, by reason", "Reason", list(ClosureReason.choices),
-               _by_quarter(closed, "closure_reason", "closed_month"), limit, filters),
-        _table("time_open", "Cases closed, by time open", "Time open",
-               [("under3", "Under 3 months"), ("3to6", "3 to 6 months"), ("6to12", "6 to 12 months"),
-                ("12plus", "12 months or more")], time_open, limit, filters),
-        _table("steps", "Step-downs and escalations of the cases opened", "Outcome",
-               [("down", "Stepped down"), ("up", "Escalated to statutory services")], steps, limit, filters,
-               exclusive=False, note="A case may be both stepped down and escalated; counted by the quarter it opened."),
+        _dim_table(opened, filters, "opened", "Cases opened, by risk on entry", "Risk on entry", "risk", _risks()),
+        _dim_table(reviews, filters, "reviews", "Reviews completed, by the risk they found", "Risk at review",
+                   "risk", _risks()),
+        _dim_table(closed, filters, "closed", "Cases closed, by reason", "Reason", "reason", ClosureReason.choices),
+        _dim_table(closed, filters, "time_open", "Cases closed, by time open", "Time open", "time_open", TIME_OPEN),
+        _table(opened, filters, "steps", "Step-downs and escalations of the cases opened", "Outcome",
+               [("down", True, "Stepped down", HERE), ("up", True, "Escalated to statutory services", HERE)],
+               exclusive=False,
+               note="A case may be both stepped down and escalated; counted by the quarter it opened."),
     ]
     return report
-
-
-def _risk_change(before: str, after: str) -> str:
-    if not after:
-        return "unknown"
-    order = {RiskLevel.GREEN: 0, RiskLevel.AMBER: 1, RiskLevel.RED: 2}
-    delta = order.get(after, 0) - order.get(before, 0)
-    return "lower" if delta < 0 else "higher" if delta > 0 else "same"
 
 
 def interventions_report(actor: access.Actor, filters: Filters) -> Report:
@@ -316,35 +550,27 @@ def interventions_report(actor: access.Actor, filters: Filters) -> Report:
     (completion), attendance, and the change in risk after them."""
     _require(actor)
     limit = threshold(actor)
-    pid = actor.partnership_id
-    facts = InterventionFact.objects.filter(partnership_id=pid).filter(_where(filters, "month", concern=False))
-    if filters.concern:
-        facts = facts.filter(person_key__in=ReferralFact.objects.filter(
-            partnership_id=pid, concerns__contains=[filters.concern]).values("person_key"))
-    providers = sorted(set(facts.values_list("provider", flat=True)))
-    change: dict = defaultdict(int)
-    attendance: dict = defaultdict(lambda: [0, 0, 0])
-    for kind, month, before, after, offered, attended in facts.values_list(
-            "kind", "month", "risk_before", "risk_after", "sessions_offered", "sessions_attended"):
-        change[(_risk_change(before, after), _quarter(month))] += 1
-        attendance[kind][0] += 1
-        attendance[kind][1] += offered
-        attendance[kind][2] += attended
+    published = _protected(actor, "interventions", filters.year)
+    facts, _ = _facts(actor, "interventions", filters.year, filters.concern)
+    _, ward = _slice(filters)
+    if ward != ALL_WARDS:
+        facts = facts.filter(ward_id=ward)
+    providers = published.rows["provider"]
     report = Report("interventions", REPORTS["interventions"], filters, limit)
     report.tables = [
-        _table("kind", "Interventions, by kind", "Kind", list(InterventionKind.choices),
-               _by_quarter(facts, "kind", "month"), limit, filters),
-        _table("provider", "Interventions, by provider", "Provider", [(p, p) for p in providers],
-               _by_quarter(facts, "provider", "month"), limit, filters),
-        _table("status", "Interventions, by status", "Status", list(InterventionStatus.choices),
-               _by_quarter(facts, "status", "month"), limit, filters),
-        _table("risk_change", "Risk at the first review after an intervention ended", "Risk after",
-               [("lower", "Lower than before"), ("same", "The same"), ("higher", "Higher than before"),
-                ("unknown", "Not ended or not reviewed since")], change, limit, filters,
-               note="Against the risk found by the last review before it started (or the risk on entry)."),
+        _dim_table(published, filters, "kind", "Interventions, by kind", "Kind", "kind", InterventionKind.choices),
+        _dim_table(published, filters, "provider", "Interventions, by provider", "Provider", "provider", providers),
+        _dim_table(published, filters, "status", "Interventions, by status", "Status", "status",
+                   InterventionStatus.choices),
+        _dim_table(published, filters, "risk_change", "Risk at the first review after an intervention ended",
+                   "Risk after", "risk_change", RISK_CHANGES,
+                   note="Against the risk found by the last review before it started (or the risk on entry)."),
     ]
     # Attendance is a rate over sessions, shown only for kinds with at
     # least the threshold of interventions (else it is one child's record).
+    attendance = {kind: (n, offered or 0, attended or 0) for kind, n, offered, attended in
+                  facts.values_list("kind").annotate(n=Count("id"), offered=Sum("sessions_offered"),
+                                                     attended=Sum("sessions_attended")).order_by()}
     report.extra["attendance"] = [
         {"kind": label, "rate": (f"{round(100 * attended / offered)}%" if offered else "no sessions offered")
          if n >= limit else f"fewer than {limit} interventions"}
@@ -361,34 +587,31 @@ def disproportionality_report(actor: access.Actor, filters: Filters) -> Report:
     where the count behind it and its total are shown."""
     _require(actor)
     limit = threshold(actor)
-    pid = actor.partnership_id
-    referrals = ReferralFact.objects.filter(partnership_id=pid).filter(_where(filters, "received_month"))
-    scope = Q(person_key__in=referrals.values("person_key")) if filters.concern else Q()
-    cases = CaseFact.objects.filter(partnership_id=pid).filter(_where(filters, "opened_month", concern=False), scope)
-    population = YoungPopulation.objects.filter(partnership_id=pid)
+    referrals = _protected(actor, "referrals", filters.year)
+    opened = _protected(actor, "opened", filters.year)
+    tag, ward = _slice(filters)
+    population = YoungPopulation.objects.filter(partnership_id=actor.partnership_id)
     if filters.ward == WARD_NOT_KNOWN:
         population = population.none()
     elif filters.ward is not None:
         population = population.filter(ward_id=filters.ward)
     report = Report("disproportionality", REPORTS["disproportionality"], filters, limit)
     columns = ["Referrals", "Accepted referrals", "Cases opened"]
+    totals = [referrals.figure(tag, TOTAL, None, ward, YEAR),
+              referrals.figure(tag, "decision", ReferralStatus.ACCEPTED, ward, YEAR),
+              opened.figure(tag, TOTAL, None, ward, YEAR)]
     comparisons = []
     for key, title, field_name, groups in (
         ("ethnicity", "By ethnic group", "ethnic_group", list(EthnicGroup.choices)),
         ("age", "By age band", "age_band", list(AgeBand.choices)),
     ):
-        counted = [
-            dict(referrals.values_list(field_name).annotate(n=Count("id")).order_by()),
-            dict(referrals.filter(status=ReferralStatus.ACCEPTED).values_list(field_name).annotate(n=Count("id"))
-                 .order_by()),
-            dict(cases.values_list(field_name).annotate(n=Count("id")).order_by()),
-        ]
+        rows = _rows(referrals, key, groups)
+        cells = [[referrals.figure(tag, key, v, ward, YEAR), referrals.figure(tag, f"accepted_{key}", v, ward, YEAR),
+                  opened.figure(tag, key, v, ward, YEAR)] for v, _ in rows]
+        protected = Protected([label for _, label in rows], columns, cells, None, totals, None)
         people = dict(population.values_list(field_name).annotate(n=Sum("people")).order_by())
-        matrix = [[c.get(value, 0) for c in counted] for value, _ in groups]
-        protected = protected_columns([label for _, label in groups], columns, matrix, limit)
-        table = Table(key, title, "Group", protected)
-        report.tables.append(table)
-        comparisons.append({"key": key, "title": title, "rows": _shares(groups, protected, people)})
+        report.tables.append(Table(key, title, "Group", protected))
+        comparisons.append({"key": key, "title": title, "rows": _shares(rows, protected, people)})
     report.extra["comparisons"] = comparisons
     return report
 

@@ -185,6 +185,8 @@ class ReviewFact(models.Model):
     review_month = models.DateField()
     risk_after = models.CharField(max_length=8)
     decision = models.CharField(max_length=16)
+    # The ward of the young person's postcode, as for their case.
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["partnership", "review_month"]), models.Index(fields=["person_key"])]
@@ -220,3 +222,6 @@ class RefreshState(models.Model):
     refreshed_at = models.DateTimeField(null=True)
     # Set when reference data changes: the next refresh rewrites everything.
     needs_full = models.BooleanField(default=True)
+    # A new random value whenever a refresh writes a fact: the protected
+    # figures worked out from the facts are kept (cached) under it.
+    facts_version = models.UUIDField(null=True)

@@ -29,6 +29,7 @@ before the last run's; recomputing a young person twice does no harm.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -178,12 +179,12 @@ def _case_facts(cursor, cases: QuerySet, referrals: QuerySet, reviews: QuerySet,
 def _review_facts(cursor, reviews: QuerySet, tz: str) -> int:
     sql, params = _sql(reviews.values(
         "completed_at", "risk_after", "decision", young_person_id=F("case__young_person_id"),
-        partnership_id=F("case__partnership_id"),
+        partnership_id=F("case__partnership_id"), postcode=F("case__young_person__postcode"),
     ))
     statement = (
         f"WITH v AS ({sql}) INSERT INTO monitoring_reviewfact (partnership_id, person_key, review_month, risk_after,"
-        f" decision) SELECT v.partnership_id, k.key, {_month('v.completed_at')}, v.risk_after, v.decision"
-        f" FROM v JOIN monitoring_reportingkey k ON k.young_person_id = v.young_person_id"
+        f" decision, ward_id) SELECT v.partnership_id, k.key, {_month('v.completed_at')}, v.risk_after, v.decision,"
+        f" pw.ward_id FROM v JOIN monitoring_reportingkey k ON k.young_person_id = v.young_person_id{_ward_join('v')}"
     )
     return _execute(cursor, statement, [*params, tz])
 
@@ -267,6 +268,8 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
                     for name, count in _write_facts(cursor, sources, chunk, tz).items():
                         totals[name] += count
         state.changes_until, state.refreshed_at, state.needs_full = started, timezone.now(), False
+        if full or people:
+            state.facts_version = uuid.uuid4()
         state.save()
         access.log_access(
             actor, "refresh", object_type="reporting schema", basis="Scheduled refresh of the monitoring",

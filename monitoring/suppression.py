@@ -1,41 +1,48 @@
 """Small-number suppression: every figure the monitoring shows or exports
-passes through ``protect``.
+passes through ``suppress`` (``protect`` for a single table).
 
 Primary suppression: a count under the partnership's threshold (its rules
 in force, 5 by default), other than 0, is shown as "fewer than 5".
 
-Secondary suppression: a table shows its row and column totals, so a
-single hidden count in a row could be worked out as the total less the
-others. Each row and column (with its total) is a line whose cells add up
-to its total; ``protect`` hides more until no line has exactly one hidden
-entry, then plays the attacker (``_pinned``): knowing that a "fewer than"
-count is between 1 and threshold-1 and that another hidden count is at
-least the threshold, it narrows every hidden entry from the lines' sums,
-line after line until nothing changes; while any "fewer than" count comes
-out exact, it hides the smallest shown non-zero count of a line it sits in
-(or, if there is none, that line's total) and tries again.
+Secondary suppression: figures are linked by lines, a line being some
+figures and the one they add up to (a table's row and its total, the
+quarters and the year, the wards and the borough, the referrals with a
+concern and those without it and all of them). ``suppress`` hides more
+until no line has exactly one hidden figure that matters, then plays the
+attacker (``_pinned``): knowing that a "fewer than" figure is 0 to
+threshold-1, that a "withheld" one is at least the threshold and that a
+figure never shown is 0 or more, it narrows every hidden figure from the
+lines' sums, line after line until nothing changes; while any count of 1
+to threshold-1 comes out exact, it hides the smallest shown non-zero figure
+near it (in a line with it, else one line further) or, in a sparse table
+where there is none, a shown 0 (as "fewer than", which it is), and tries
+again. Where that stops helping, the figures being decided are not shown
+at all ("not shown": nothing can be read from it).
+
+Figures decided elsewhere are ``fixed``: the borough's figures are
+protected first, by themselves, then the figures with each concern against
+them (``monitoring.figures``), so that every view is a slice of one set of
+protected figures and no two views show a figure differently.
 
 Periods: every table's periods are fixed, non-overlapping buckets (the
 quarters of a financial year, April to March, with the year's total), and
 nothing else can be asked for: no report covers "January to May" beside
 "January to April", so no two periods differ by a month whose small count
-could then be read off. Each bucket's suppression is decided with the
-year's total in the same table.
-
-What this does not cover: a figure in one table against a figure in
-another (a ward-filtered table against the unfiltered one). Primary
-suppression is the same in every table (a count under the threshold is
-hidden everywhere), but a count hidden as a secondary in one table may be
-shown in another. The README ("Strategy monitoring") says so.
+could then be read off.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
+UNPUBLISHED = "unpublished"
 _UNBOUNDED = 10**12
+NEAREST_DEPTH = 3
+STALLED_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class Figure:
             return f"fewer than {self.threshold}"
         if self.hidden == SECONDARY:
             return "withheld"
+        if self.hidden == UNPUBLISHED:
+            return "not shown"
         return f"{self.count:,}"
 
     @property
@@ -92,38 +101,14 @@ def protect(counts: list[list[int]], threshold: int, *, column_totals: bool = Tr
     grid = [list(row) + [sum(row)] for row in counts]
     if column_totals:
         grid.append([sum(grid[i][j] for i in range(n_rows)) for j in range(n_cols + 1)])
-    lines = _lines(n_rows, n_cols, column_totals)
-    hidden: dict[tuple[int, int], str] = {
-        (i, j): PRIMARY for i, row in enumerate(grid) for j, value in enumerate(row) if 0 < value < threshold
-    }
-    def value(e: tuple[int, int]) -> int:
-        return grid[e[0]][e[1]]
-
-    def next_to_hide(cells: list, total: tuple[int, int] | None) -> tuple[int, int] | None:
-        """The smallest shown non-zero cell, else the total if shown."""
-        shown = [e for e in cells if e not in hidden and value(e) > 0]
-        if shown:
-            return min(shown, key=value)
-        return total if total is not None and total not in hidden and value(total) > 0 else None
-
-    while True:
-        alone = (next_to_hide(*ln) for ln in lines if sum(1 for e in ln[0] + [ln[1]] if e in hidden) == 1)
-        choice = next((e for e in alone if e is not None), None)
-        if choice is None:
-            pinned = _pinned(grid, hidden, lines, threshold)
-            if not pinned:
-                break
-            near = (next_to_hide(*ln) for ln in lines if pinned & set(ln[0] + [ln[1]]))
-            choice = next((e for e in near if e is not None), None)
-            if choice is None:
-                # Nothing left to hide beside it: the smallest shown figure anywhere.
-                choice = next_to_hide([(i, j) for i, row in enumerate(grid) for j in range(len(row))], None)
-                if choice is None:
-                    break
-        hidden[choice] = SECONDARY
+    width = n_cols + 1
+    values = [value for row in grid for value in row]
+    lines = [([i * width + j for i, j in cells], total[0] * width + total[1])
+             for cells, total in _lines(n_rows, n_cols, column_totals)]
+    hidden = suppress(values, lines, threshold)
 
     def figure(i: int, j: int) -> Figure:
-        kind = hidden.get((i, j), "")
+        kind = hidden.get(i * width + j, "")
         return Figure(None if kind else grid[i][j], kind, threshold)
 
     cells = [[figure(i, j) for j in range(n_cols)] for i in range(n_rows)]
@@ -142,38 +127,155 @@ def _lines(n_rows: int, n_cols: int, column_totals: bool) -> list[tuple[list[tup
     return lines
 
 
-def _pinned(grid, hidden: dict, lines, threshold: int) -> set[tuple[int, int]]:
-    """The "fewer than" entries an attacker can work out exactly from the
-    shown entries and the lines' sums, knowing the bounds of each hidden
-    entry's kind."""
-    low = {e: (1 if kind == PRIMARY else threshold) for e, kind in hidden.items()}
-    high = {e: (threshold - 1 if kind == PRIMARY else _UNBOUNDED) for e, kind in hidden.items()}
+Line = tuple[Sequence[int], int]
 
-    def bounds(e):
-        if e in hidden:
-            return low[e], high[e]
-        value = grid[e[0]][e[1]]
-        return value, value
 
-    for _ in range(50):
-        changed = False
-        for cells, total in lines:
-            t_low, t_high = bounds(total)
-            c_bounds = [bounds(e) for e in cells]
-            sum_low, sum_high = sum(b[0] for b in c_bounds), sum(b[1] for b in c_bounds)
-            if total in hidden:
-                new = (max(t_low, sum_low), min(t_high, sum_high))
-                if new != (t_low, t_high):
-                    low[total], high[total], changed = new[0], new[1], True
-            for e, (e_low, e_high) in zip(cells, c_bounds):
-                if e not in hidden:
-                    continue
-                new = (max(e_low, t_low - (sum_high - e_high)), min(e_high, t_high - (sum_low - e_low)))
-                if new != (e_low, e_high):
-                    low[e], high[e], changed = new[0], new[1], True
-        if not changed:
-            break
-    return {e for e, kind in hidden.items() if kind == PRIMARY and low[e] >= high[e]}
+def suppress(values: Sequence[int], lines: Sequence[Line], threshold: int, *,
+             fixed: Mapping[int, str] | None = None, unpublished: Collection[int] = (),
+             last_resort: Collection[int] = ()) -> dict[int, str]:
+    """Decide which of a set of linked figures to hide. ``values`` are the
+    counts (entries by position); each line is the positions of some
+    entries and the position of the entry they add up to. ``fixed`` entries
+    were decided elsewhere (their kind, "" if shown) and are taken as they
+    are; ``unpublished`` entries are never shown but can be worked out (the
+    rest of the borough beside a ward, the referrals without a concern
+    beside those with it): when one is under the threshold it must not be
+    pinned down either. Where hiding every count still leaves a small one
+    pinned down (by the kinds of the hidden ones, in a sparse table), the
+    ``last_resort`` entries are not shown at all ("not shown" says nothing
+    of a count). Returns the kind of every hidden entry."""
+    fixed = fixed or {}
+    hidden: dict[int, str] = {i: kind for i, kind in fixed.items() if kind}
+    hidden.update((i, UNPUBLISHED) for i in unpublished)
+    choosable = [i not in fixed and i not in hidden for i in range(len(values))]
+    for i, value in enumerate(values):
+        if choosable[i] and 0 < value < threshold:
+            hidden[i] = PRIMARY
+    # What must not be pinned down: the counts of 1 to threshold-1, hidden
+    # or never shown (a 0 hidden as "fewer than" may be).
+    small = {i for i, kind in hidden.items() if kind in (PRIMARY, UNPUBLISHED) and 0 < values[i] < threshold}
+    by_entry: list[list[int]] = [[] for _ in values]
+    for n, (parts, total) in enumerate(lines):
+        for i in (*parts, total):
+            by_entry[i].append(n)
+    hidden_in = [sum(1 for i in (*parts, total) if i in hidden) for parts, total in lines]
+
+    def candidate(n: int) -> int | None:
+        """The smallest shown non-zero part of a line, else its total."""
+        parts, total = lines[n]
+        shown = [i for i in parts if choosable[i] and i not in hidden and values[i] > 0]
+        if shown:
+            return min(shown, key=lambda i: (values[i], i))
+        return total if choosable[total] and total not in hidden and values[total] > 0 else None
+
+    def hide(i: int) -> None:
+        # A 0 hidden is "fewer than" the threshold, as it is.
+        hidden[i] = SECONDARY if values[i] else PRIMARY
+        for n in by_entry[i]:
+            hidden_in[n] += 1
+
+    def zero(n: int) -> int | None:
+        """A shown 0 of a line, for where nothing else is left to hide."""
+        parts, total = lines[n]
+        return next((j for j in (*parts, total) if choosable[j] and j not in hidden), None)
+
+    def nearest(i: int) -> int | None:
+        """The shown figure to hide beside ``i``: the smallest non-zero one
+        in a line with it, else a 0 there, else the same one line further
+        (no further: past that, hiding does little for ``i``)."""
+        seen_lines: set[int] = set()
+        frontier, seen = [i], {i}
+        for _ in range(NEAREST_DEPTH):
+            near = [n for e in frontier for n in by_entry[e] if n not in seen_lines]
+            seen_lines.update(near)
+            found = [c for n in near for c in [candidate(n)] if c is not None]
+            if found:
+                return min(found, key=lambda c: (values[c], c))
+            found = [c for n in near for c in [zero(n)] if c is not None]
+            if found:
+                return min(found)
+            frontier = [j for n in near for j in (*lines[n][0], lines[n][1]) if j not in seen]
+            seen.update(frontier)
+        return None
+
+    # Rounds in a row that hid more and left as many pinned down: past
+    # STALLED_ROUNDS, hiding is not helping (a sparse table).
+    stalled, fewest = 0, len(values) + 1
+    while True:
+        # No line may hide a single figure that matters: its total less the
+        # others would give it.
+        queue = [n for n in range(len(lines)) if hidden_in[n] == 1]
+        while queue:
+            n = queue.pop()
+            if hidden_in[n] != 1:
+                continue
+            parts, total = lines[n]
+            alone = next(i for i in (*parts, total) if i in hidden)
+            if hidden[alone] == UNPUBLISHED and alone not in small:
+                continue
+            choice = candidate(n)
+            if choice is not None:
+                hide(choice)
+                queue.extend(by_entry[choice])
+        pinned = _pinned(values, hidden, lines, by_entry, hidden_in, threshold) & small
+        # Beside each, the nearest shown count; in a sparse table where
+        # every count near it is small or hidden, a shown 0.
+        choices = {c for i in sorted(pinned) for c in [nearest(i)] if c is not None}
+        if pinned:
+            stalled = stalled + 1 if len(pinned) >= fewest else 0
+            fewest = min(fewest, len(pinned))
+        if not choices or stalled >= STALLED_ROUNDS:
+            if pinned:
+                hidden.update((i, UNPUBLISHED) for i in last_resort if i not in fixed)
+            return hidden
+        for choice in choices:
+            hide(choice)
+
+
+def _pinned(values: Sequence[int], hidden: Mapping[int, str], lines: Sequence[Line], by_entry: list[list[int]],
+            hidden_in: list[int], threshold: int) -> set[int]:
+    """The hidden entries an attacker can work out exactly from the shown
+    entries and the lines' sums, knowing the bounds of each hidden entry's
+    kind ("fewer than": 0 to threshold-1, as a 0 is hidden so where
+    nothing else is left to hide; "withheld": the threshold or more;
+    unpublished: 0 or more), narrowing line after line until nothing
+    changes."""
+    low = {i: (threshold if kind == SECONDARY else 0) for i, kind in hidden.items()}
+    high = {i: (threshold - 1 if kind == PRIMARY else _UNBOUNDED) for i, kind in hidden.items()}
+
+    def bounds(i: int) -> tuple[int, int]:
+        return (low[i], high[i]) if i in hidden else (values[i], values[i])
+
+    queue = deque(n for n in range(len(lines)) if hidden_in[n])
+    queued = set(queue)
+    budget = 60 * max(len(queue), 1)
+    while queue and budget:
+        budget -= 1
+        n = queue.popleft()
+        queued.discard(n)
+        parts, total = lines[n]
+        t_low, t_high = bounds(total)
+        p_bounds = [bounds(i) for i in parts]
+        sum_low, sum_high = sum(b[0] for b in p_bounds), sum(b[1] for b in p_bounds)
+        changed = []
+        if total in hidden:
+            new = (max(t_low, sum_low), min(t_high, sum_high))
+            if new != (t_low, t_high):
+                (low[total], high[total]), (t_low, t_high) = new, new
+                changed.append(total)
+        for i, (i_low, i_high) in zip(parts, p_bounds):
+            if i not in hidden:
+                continue
+            new = (max(i_low, t_low - (sum_high - i_high)), min(i_high, t_high - (sum_low - i_low)))
+            if new != (i_low, i_high):
+                low[i], high[i] = new
+                changed.append(i)
+        for i in changed:
+            for m in by_entry[i]:
+                if m not in queued and hidden_in[m]:
+                    queued.add(m)
+                    queue.append(m)
+    return {i for i in hidden if low[i] >= high[i]}
 
 
 def protected_table(rows: list[str], columns: list[str], counts: list[list[int]], threshold: int, *,
