@@ -2,7 +2,8 @@
 
 ``python -m config.localdev run``   migrate, load the demo borough, serve the
                                     app (and its workers) in the foreground.
-``python -m config.localdev test``  run the whole test suite.
+``python -m config.localdev test``  run the whole test suite, one worker per
+                                    core (pass ``-n 0`` for one process).
 
 With no ``DATABASE_URL`` both start the embedded PostgreSQL server first and
 stop it when they end: on Ctrl-C, on ``kill`` and, through a watchdog process,
@@ -147,10 +148,19 @@ def run() -> int:
     )
 
 
+# The suite runs on one worker per core (pytest-xdist), up to this many:
+# each worker has a test database of its own.
+MAX_WORKERS = 4
+
+
 def test(pytest_args: list[str]) -> int:
     supervisor = Supervisor()
     env = child_env()
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    chosen = any(a == "no:xdist" or a.startswith("--numprocesses") or (a.startswith("-n") and not a.startswith("--"))
+                 for a in pytest_args)
+    if not chosen:
+        pytest_args = ["--numprocesses=auto", f"--maxprocesses={MAX_WORKERS}", *pytest_args]
     return supervisor.call([PYTHON, "-m", "pytest", *pytest_args], env)
 
 
