@@ -36,6 +36,12 @@ def report_rows(report: Report) -> Iterator[list]:
             yield [line["label"], *(c.export for c in line["cells"]), *([line["total"].export] if yearly else [])]
         if p.column_totals is not None:
             yield ["Total", *(c.export for c in p.column_totals), *([p.total.export] if yearly else [])]
+    if report.extra.get("median_decision"):
+        yield []
+        yield ["Median working time from receipt to decision"]
+        yield ["Period", "Median"]
+        for row in report.extra["median_decision"]:
+            yield [row["period"], row["median"]]
 
 
 def ods_bytes(report: Report) -> bytes:

@@ -173,12 +173,13 @@ class Dim:
     rows: tuple
     exclusive: bool = True  # each fact in one row: the rows add up to the total
     yearly: bool = False  # the year's figure only
+    stock: bool = False  # counted at each quarter's end: the quarters do not add up to a year
     within: tuple | None = None  # (dimension, value) its rows add up to, instead of the total
     concern: bool = False  # a concern's flag: in the figures without a concern only
 
     @property
     def columns(self) -> tuple[int, ...]:
-        return (YEAR,) if self.yearly else (0, 1, 2, 3, YEAR)
+        return (YEAR,) if self.yearly else (0, 1, 2, 3) if self.stock else (0, 1, 2, 3, YEAR)
 
 
 def _flag(key: str, field_name: str, label: str, **kwargs) -> Dim:
@@ -203,7 +204,7 @@ RISK_CHANGES = (("lower", "Lower than before"), ("same", "The same"), ("higher",
                 ("unknown", "Not ended or not reviewed since"))
 STANDARD = ((True, "Within one working day"), (False, "Longer than one working day"), (None, "Not decided yet"))
 REPEAT = ((True, "Another referral in the 12 months before"), (False, "No referral in the 12 months before"))
-POPULATIONS = ("referrals", "opened", "reviews", "closed", "interventions")
+POPULATIONS = ("referrals", "opened", "reviews", "closed", "interventions", "open")
 
 
 def _risks() -> tuple:
@@ -220,11 +221,17 @@ def _facts(actor: access.Actor, name: str, year: int, concern: str | None) -> tu
     interventions of the young people referred with it) and the field of
     their month."""
     pid = actor.partnership_id
-    model, month = {"referrals": (ReferralFact, "received_month"), "opened": (CaseFact, "opened_month"),
-                    "closed": (CaseFact, "closed_month"), "reviews": (ReviewFact, "review_month"),
-                    "interventions": (InterventionFact, "month")}[name]
-    facts = model.objects.filter(partnership_id=pid, **{f"{month}__gte": dt.date(year, 4, 1),
-                                                        f"{month}__lt": dt.date(year + 1, 4, 1)})
+    start, end = dt.date(year, 4, 1), dt.date(year + 1, 4, 1)
+    if name == "open":
+        # Open at some time in the year; ``_count`` takes each quarter's end.
+        facts = CaseFact.objects.filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start),
+                                        partnership_id=pid, opened_on__lt=end)
+        month = "opened_month"
+    else:
+        model, month = {"referrals": (ReferralFact, "received_month"), "opened": (CaseFact, "opened_month"),
+                        "closed": (CaseFact, "closed_month"), "reviews": (ReviewFact, "review_month"),
+                        "interventions": (InterventionFact, "month")}[name]
+        facts = model.objects.filter(partnership_id=pid, **{f"{month}__gte": start, f"{month}__lt": end})
     if concern and name == "referrals":
         facts = facts.filter(concerns__contains=[concern])
     elif concern:
@@ -267,6 +274,8 @@ def _dims(actor: access.Actor, name: str, year: int) -> list[Dim]:
         ]
     if name == "reviews":
         return [Dim("risk", "risk_after", _risks())]
+    if name == "open":
+        return [Dim("risk", "risk_on_entry", _risks(), stock=True)]
     # The providers of the borough's interventions that year, so that every
     # view has the same rows.
     providers = sorted(set(_facts(actor, name, year, None)[0].values_list("provider", flat=True)))
@@ -278,13 +287,39 @@ def _dims(actor: access.Actor, name: str, year: int) -> list[Dim]:
     ]
 
 
-def _count(facts: QuerySet, month_field: str, dims: list[Dim]) -> dict:
+def quarter_ends(year: int) -> list[dt.date | None]:
+    """The day each quarter of a financial year is counted at: its last,
+    today for the quarter under way, None for one still to come."""
+    today = timezone.localdate()
+    starts = [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
+    ends = [*starts[1:], dt.date(year + 1, 4, 1)]
+    return [None if start > today else min(end - dt.timedelta(days=1), today) for start, end in zip(starts, ends)]
+
+
+def quarter_end_labels(year: int) -> list[str]:
+    today = timezone.localdate()
+    return [f"At {end.day} {end:%b %Y}" + (" (today)" if end == today else "") if end else
+            f"Quarter to come ({label})" for end, label in zip(quarter_ends(year), quarter_labels(year))]
+
+
+def _count(facts: QuerySet, month_field: str, dims: list[Dim], *, year: int | None = None) -> dict:
     """{(dimension, value, ward, quarter): count} and the total's
     ((TOTAL, None, ward, quarter)), in one pass over the facts (GROUPING
     SETS). A value no row lists is counted under OTHER; a sub-population's
-    OUTSIDE is left out."""
+    OUTSIDE is left out. With ``year`` (a stock: the cases open), each fact
+    is counted at every quarter's end it was open at."""
     names = {f"d{i}": (F(d.expression) if isinstance(d.expression, str) else d.expression) for i, d in enumerate(dims)}
-    sql, params = facts.order_by().annotate(**names).values(*names, "ward_id", month_field).query.sql_with_params()
+    fields = (*names, "ward_id", *(("opened_on", "closed_on") if year is not None else (month_field,)))
+    sql, params = facts.order_by().annotate(**names).values(*fields).query.sql_with_params()
+    if year is not None:
+        starts = [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
+        pairs = [(end, start) for end, start in zip(quarter_ends(year), starts) if end is not None]
+        if not pairs:
+            return {}
+        sql = (f"SELECT s.*, q.qmonth AS {month_field} FROM ({sql}) s JOIN (VALUES "
+               + ", ".join("(%s::date, %s::date)" for _ in pairs)
+               + ") q(qend, qmonth) ON s.opened_on <= q.qend AND (s.closed_on IS NULL OR s.closed_on > q.qend)")
+        params = (*params, *(d for pair in pairs for d in pair))
     sets = ", ".join([*(f"(f.{n}, f.ward_id, f.{month_field})" for n in names), f"(f.ward_id, f.{month_field})"])
     flags = "".join(f", GROUPING(f.{n})" for n in names)
     columns = "".join(f"f.{n}, " for n in names)
@@ -318,13 +353,13 @@ class _Linked:
     unpublished: set = field(default_factory=set)
 
     def layer(self, tag: str, dims: list[Dim], places: list, counts: dict, *, unpublished: bool = False,
-              alias: dict | None = None) -> None:
+              alias: dict | None = None, stock: bool = False) -> None:
         """Add a layer's entries ((tag, dimension, value, ward, column)) and
         its lines: quarters to the year, rows to their total, wards to the
         borough. ``alias`` makes some of its entries those of another layer."""
         alias = alias or {}
         wards_and_all = [*places, ALL_WARDS]
-        table = [(TOTAL, ((None, TOTAL),), (0, 1, 2, 3, YEAR), None)] + [
+        table = [(TOTAL, ((None, TOTAL),), (0, 1, 2, 3) if stock else (0, 1, 2, 3, YEAR), None)] + [
             (d.key, (*d.rows, (OTHER, NOT_RECORDED)), d.columns,
              None if not d.exclusive else (d.within or (TOTAL, None))) for d in dims]
 
@@ -401,25 +436,26 @@ def _protected(actor: access.Actor, name: str, year: int) -> Published:
     places = [w.pk for w in wards(actor)] + [None]
     dims = _dims(actor, name, year)
     facts, month = _facts(actor, name, year, None)
-    counts = _count(facts, month, dims)
+    stock = name == "open"
+    counts = _count(facts, month, dims, year=year if stock else None)
     linked = _Linked()
-    linked.layer(BASE, dims, places, counts)
+    linked.layer(BASE, dims, places, counts, stock=stock)
     base = suppress(linked.values, linked.lines, limit, unpublished=linked.unpublished,
                     last_resort=list(linked.index.values()))
     fixed = {i: base.get(i, "") for i in range(len(linked.values))}
     concern_dims = [d for d in dims if not d.concern]
     for code, _ in concerns(actor):
         facts, month = _facts(actor, name, year, code)
-        with_counts = _count(facts, month, concern_dims)
+        with_counts = _count(facts, month, concern_dims, year=year if stock else None)
         without = {k: n - with_counts.get(k, 0) for k, n in counts.items()}
         alias = {}
         if name == "referrals":
             # The referrals with the concern are the borough's concern row.
             alias = {(TOTAL, None, w, c): (BASE, f"concern:{code}", True, w, c)
                      for w in [*places, ALL_WARDS] for c in (0, 1, 2, 3, YEAR)}
-        linked.layer(_with(code), concern_dims, places, with_counts, alias=alias)
+        linked.layer(_with(code), concern_dims, places, with_counts, alias=alias, stock=stock)
         alias = {k: (*v[:2], False, *v[3:]) for k, v in alias.items()}
-        linked.layer(_without(code), concern_dims, places, without, unpublished=True, alias=alias)
+        linked.layer(_without(code), concern_dims, places, without, unpublished=True, alias=alias, stock=stock)
         for key in [k for k in linked.index if k[0] == _with(code)]:
             linked.lines.append(([linked.index[key], linked.index[(_without(code), *key[1:])]],
                                  linked.index[(BASE, *key[1:])]))
@@ -458,10 +494,11 @@ def _rows(published: Published, dim: str, rows) -> list[tuple]:
 
 
 def _table(published: Published, filters: Filters, key: str, title: str, dimension: str, rows: list[tuple], *,
-           exclusive: bool = True, note: str = "", tag: str | None = None) -> Table:
+           exclusive: bool = True, note: str = "", tag: str | None = None, stock: bool = False) -> Table:
     """A table by quarter of ``rows`` ((dimension, value, label, ward or
-    HERE for the view's)), with the year's totals and, for exclusive rows,
-    the population's totals."""
+    HERE for the view's)), with the year's totals (not for a stock, counted
+    at each quarter's end) and, for exclusive rows, the population's
+    totals."""
     layer, ward = _slice(filters)
     tag = tag or layer
 
@@ -469,11 +506,11 @@ def _table(published: Published, filters: Filters, key: str, title: str, dimensi
         return published.figure(tag, dim, value, ward if where is HERE else where, column)
 
     cells = [[fig(d, v, q, w) for q in range(4)] for d, v, _, w in rows]
-    row_totals = [fig(d, v, YEAR, w) for d, v, _, w in rows]
+    row_totals = None if stock else [fig(d, v, YEAR, w) for d, v, _, w in rows]
     column_totals = [fig(TOTAL, None, q) for q in range(4)] if exclusive else None
-    total = fig(TOTAL, None, YEAR) if exclusive else None
-    protected = Protected([label for *_, label, _ in rows], quarter_labels(filters.year), cells, row_totals,
-                          column_totals, total)
+    total = fig(TOTAL, None, YEAR) if exclusive and not stock else None
+    columns = quarter_end_labels(filters.year) if stock else quarter_labels(filters.year)
+    protected = Protected([label for *_, label, _ in rows], columns, cells, row_totals, column_totals, total)
     return Table(key, title, dimension, protected, note=note, exclusive=exclusive)
 
 
@@ -520,7 +557,35 @@ def referrals_report(actor: access.Actor, filters: Filters) -> Report:
                    note="Working time from receipt to decision: weekends and bank holidays do not count."),
         _dim_table(published, filters, "repeat", "Repeat referrals", "Referral", "repeat", REPEAT),
     ]
+    report.extra["median_decision"] = _median_decision(actor, filters, published)
     return report
+
+
+def _median_decision(actor: access.Actor, filters: Filters, published: Published) -> list[dict]:
+    """The median working time from receipt to decision, each quarter and
+    the year. Shown only where the decided referrals behind it are shown in
+    the standard's table and are at least the threshold (so the median
+    says nothing of a hidden count, and is never one child's time)."""
+    facts, _ = _facts(actor, "referrals", filters.year, filters.concern)
+    tag, ward = _slice(filters)
+    if ward != ALL_WARDS:
+        facts = facts.filter(ward_id=ward) if ward is not None else facts.filter(ward__isnull=True)
+    sql, params = facts.filter(decision_hours__isnull=False).values("received_month", "decision_hours").query \
+        .sql_with_params()
+    with connection.cursor() as cursor:
+        # The financial year's quarters are calendar quarters (April to June is the second).
+        cursor.execute(
+            "SELECT date_trunc('quarter', f.received_month)::date, percentile_cont(0.5) WITHIN GROUP"
+            f" (ORDER BY f.decision_hours) FROM ({sql}) f GROUP BY ROLLUP (1)", params)
+        medians = {(YEAR if month is None else _quarter(month)): hours for month, hours in cursor.fetchall()}
+    rows = []
+    for column, label in [*enumerate(quarter_labels(filters.year)), (YEAR, "Year")]:
+        decided = [published.figure(tag, "standard", flag, ward, column) for flag in (True, False)]
+        shown = all(f.count is not None for f in decided) and sum(f.count for f in decided) >= published.threshold
+        hours = medians.get(column)
+        rows.append({"period": label, "median": f"{hours:.1f} working hours" if shown and hours is not None
+                     else "no referral decided" if shown else "not shown"})
+    return rows
 
 
 def cases_report(actor: access.Actor, filters: Filters) -> Report:
@@ -528,10 +593,14 @@ def cases_report(actor: access.Actor, filters: Filters) -> Report:
     closed by reason and by time open, step-downs and escalations."""
     _require(actor)
     limit = threshold(actor)
-    opened, reviews, closed = (_protected(actor, name, filters.year)
-                               for name in ("opened", "reviews", "closed"))
+    opened, reviews, closed, still_open = (_protected(actor, name, filters.year)
+                                           for name in ("opened", "reviews", "closed", "open"))
     report = Report("cases", REPORTS["cases"], filters, limit)
     report.tables = [
+        _dim_table(still_open, filters, "caseload", "Open caseload at the end of each quarter, by risk on entry",
+                   "Risk on entry", "risk", _risks(), stock=True,
+                   note="Cases open at the end of the quarter (today, for the quarter under way); a case open "
+                        "at several quarters' ends is counted at each, so the quarters do not add up."),
         _dim_table(opened, filters, "opened", "Cases opened, by risk on entry", "Risk on entry", "risk", _risks()),
         _dim_table(reviews, filters, "reviews", "Reviews completed, by the risk they found", "Risk at review",
                    "risk", _risks()),

@@ -43,6 +43,7 @@ UNPUBLISHED = "unpublished"
 _UNBOUNDED = 10**12
 NEAREST_DEPTH = 3
 STALLED_ROUNDS = 4
+RELABEL_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def suppress(values: Sequence[int], lines: Sequence[Line], threshold: int, *,
 
     # Rounds in a row that hid more and left as many pinned down: past
     # STALLED_ROUNDS, hiding is not helping (a sparse table).
-    stalled, fewest = 0, len(values) + 1
+    stalled, fewest, relabelled = 0, len(values) + 1, 0
     while True:
         # No line may hide a single figure that matters: its total less the
         # others would give it.
@@ -224,6 +225,16 @@ def suppress(values: Sequence[int], lines: Sequence[Line], threshold: int, *,
         if pinned:
             stalled = stalled + 1 if len(pinned) >= fewest else 0
             fewest = min(fewest, len(pinned))
+        if pinned and (stalled >= STALLED_ROUNDS or not choices) and relabelled < RELABEL_ROUNDS:
+            # What pins them down now is what the hidden figures' words say
+            # ("withheld" is at least the threshold): near each, say
+            # nothing ("not shown").
+            relabelled += 1
+            near = {j for i in pinned for n in by_entry[i] for k in (*lines[n][0], lines[n][1])
+                    for m in by_entry[k] for j in (*lines[m][0], lines[m][1])}
+            hidden.update((j, UNPUBLISHED) for j in near if hidden.get(j) == SECONDARY and j not in fixed)
+            stalled, fewest = 0, len(values) + 1
+            continue
         if not choices or stalled >= STALLED_ROUNDS:
             if pinned:
                 hidden.update((i, UNPUBLISHED) for i in last_resort if i not in fixed)

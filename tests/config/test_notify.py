@@ -228,7 +228,7 @@ def test_check_notify_settings_accepts_a_key_and_template():
     (f"{SERVICE_ID}-{SECRET}", TEMPLATE_ID, "not a Notify API key"),  # the key name is missing
     (API_KEY, None, "needs GOVUK_NOTIFY_TEMPLATE_ID"),
     (API_KEY, "welcome-email", "must be a template's UUID"),
-])
+], ids=["no key", "empty key", "not a key", "name and bad ids", "no key name", "no template", "template not a uuid"])
 def test_check_notify_settings_refuses(key, template, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         notify.check_notify_settings(key, template)

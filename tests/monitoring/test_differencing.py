@@ -57,7 +57,10 @@ TABLES = {
     "decision": ("referrals", True), "standard": ("referrals", True), "repeat": ("referrals", True),
     "opened": ("opened", True), "steps": ("opened", False), "reviews": ("reviews", True),
     "closed": ("closed", True), "time_open": ("closed", True),
+    # Counted at each quarter's end: no year, the quarters do not add up.
+    "caseload": ("open", True),
 }
+STOCKS = {"open"}
 
 
 def quarter(month: dt.date) -> int:
@@ -112,7 +115,7 @@ def world(seed: int, year: int):
     return partnership, wards
 
 
-def truth(partnership, wards, concern_labels: dict):
+def truth(partnership, wards, concern_labels: dict, year: int):
     """Every figure's count, by what it counts, from the facts directly:
     {(population, table, row label, ward name or ALL, concern code or ALL,
     column): count}; a population's total has table and row "*"."""
@@ -156,6 +159,13 @@ def truth(partnership, wards, concern_labels: dict):
                          else "6 to 12 months" if days < 365 else "12 months or more")
             add("closed", [("*", "*"), ("closed", labels["reason"][fact.closure_reason]), ("time_open", time_open)],
                 fact.ward_id, concerns_of, fact.closed_month)
+    for fact in CaseFact.objects.filter(partnership=partnership):
+        for q, end in enumerate(figures.quarter_ends(year)):
+            if end is not None and fact.opened_on <= end and (fact.closed_on is None or fact.closed_on > end):
+                for w in (names[fact.ward_id], ALL):
+                    for c in [ALL, *(concern_labels[k] for k in person_concerns[fact.person_key])]:
+                        for table, row in (("*", "*"), ("caseload", labels["risk"][fact.risk_on_entry])):
+                            counts[("open", table, row, w, c, q)] += 1
     for fact in ReviewFact.objects.filter(partnership=partnership):
         add("reviews", [("*", "*"), ("reviews", labels["risk"][fact.risk_after])], fact.ward_id,
             [concern_labels[c] for c in person_concerns[fact.person_key]], fact.review_month)
@@ -176,8 +186,10 @@ def read_views(actor, wards, year: int, concern_labels: dict):
                 for table in report.tables:
                     population, exclusive = TABLES[table.key]
                     p = table.protected
-                    for label, cells, total in zip(p.rows, p.cells, p.row_totals):
+                    for label, cells, total in zip(p.rows, p.cells, p.row_totals or [None] * len(p.rows)):
                         for col, figure in zip([*columns, "year"], [*cells, total]):
+                            if figure is None:
+                                continue
                             if table.key == "ward":
                                 key = (population, "*", "*", label, c, col)
                             elif table.key == "concern":
@@ -187,7 +199,8 @@ def read_views(actor, wards, year: int, concern_labels: dict):
                             record(shown, key, figure)
                     if p.column_totals is not None:
                         for col, figure in zip([*columns, "year"], [*p.column_totals, p.total]):
-                            record(shown, (population, "*", "*", ward_name, c, col), figure)
+                            if figure is not None:
+                                record(shown, (population, "*", "*", ward_name, c, col), figure)
     return shown
 
 
@@ -208,8 +221,9 @@ def lines(keys, ward_names, concern_names):
         for row in labels:
             for c in [ALL, *concern_names, *("~" + n for n in concern_names)]:
                 for w in [*ward_names, ALL]:
-                    out.append(([(population, table, row, w, c, q) for q in range(4)],
-                                (population, table, row, w, c, "year")))
+                    if population not in STOCKS:
+                        out.append(([(population, table, row, w, c, q) for q in range(4)],
+                                    (population, table, row, w, c, "year")))
                 for col in [0, 1, 2, 3, "year"]:
                     out.append(([(population, table, row, w, c, col) for w in ward_names],
                                 (population, table, row, ALL, c, col)))
@@ -287,7 +301,7 @@ def test_no_view_beside_another_gives_a_small_count_away(cast, seed):
     actor = access.actor_for_user(cast.user("hub", Role.REPORTING), partnership=partnership.pk)
     concern_labels = dict(figures.concerns(actor))
     shown = read_views(actor, wards, year, concern_labels)
-    counts = truth(partnership, wards, concern_labels)
+    counts = truth(partnership, wards, concern_labels, year)
     # Every figure shown is its count; every count of 1 to 4 is hidden as such.
     for key, figure in shown.items():
         real = counts.get(key, 0)

@@ -185,3 +185,74 @@ def test_disproportionality_counts_equal_direct_counts(world):
         shares = report.extra["comparisons"][0]["rows"]
         white = next(row for row in shares if row["group"] == "White")
         assert white["population"] == "50.0%"  # 500 of 1,000 a ward in the loaded population
+
+
+def test_open_caseload_at_each_quarters_end_equals_direct_counts(world):
+    refresh_as_task(world.partnership.pk)
+    # One case closed, so that it leaves the caseload at a quarter's end.
+    closing = world.cases[0]
+    Case.objects.filter(pk=closing.pk).update(status="closed", closure_reason="outcomes_met",
+                                              closed_at=closing.opened_at + dt.timedelta(days=1))
+    refresh_as_task(world.partnership.pk)
+    compared = 0
+    for year in world.years:
+        table = next(t for t in figures.cases_report(world.analyst_actor, figures.Filters(year=year)).tables
+                     if t.key == "caseload").protected
+        assert table.row_totals is None and table.total is None  # a stock: the quarters do not add up
+        cases = list(Case.objects.filter(partnership=world.partnership))
+        for q, end in enumerate(figures.quarter_ends(year)):
+            def open_then(c):
+                # A quarter still to come counts nothing.
+                return end is not None and local(c.opened_at) <= end and (
+                    c.closed_at is None or local(c.closed_at) > end)
+
+            def entry(c):
+                first = c.referrals.order_by("received_at").first()
+                return first.risk_level if first else c.risk_level
+
+            for i, risk in enumerate(["red", "amber", "green"]):
+                check(table.cells[i][q], sum(1 for c in cases if open_then(c) and entry(c) == risk))
+            check(table.column_totals[q], sum(1 for c in cases if open_then(c)))
+            compared += table.column_totals[q].count is not None
+    assert compared
+
+
+def test_median_time_to_decision_equals_the_direct_median(world):
+    import statistics
+
+    from django.db.models import F
+
+    from tests import factories as f
+
+    # Enough decisions within the day and after it for the year's median
+    # to be shown: signposted 2 hours and 3 days after receipt, in the
+    # first referral's quarter and in the last's.
+    for i, person in enumerate(world.people[:24]):
+        received = world.referrals[0 if i < 12 else -3].received_at
+        f.ReferralFactory(
+            young_person=person, partnership=world.partnership, referring_agency=world.police, concerns=["weapon"],
+            received_at=received, decision_due_at=received + dt.timedelta(days=1), status="signposted",
+            decided_at=received + dt.timedelta(hours=2 if i % 2 else 72))
+    # And none left undecided (a few of them would hide the rest).
+    Referral.objects.filter(partnership=world.partnership, decided_at__isnull=True).update(
+        status="signposted", decided_at=F("received_at") + dt.timedelta(hours=1))
+    refresh_as_task(world.partnership.pk)
+    shown = 0
+    for year in world.years:
+        report = figures.referrals_report(world.analyst_actor, figures.Filters(year=year))
+        rows = {row["period"]: row["median"] for row in report.extra["median_decision"]}
+        hours = [working_time_left(r.received_at, r.decided_at).total_seconds() / 3600
+                 for r in Referral.objects.filter(partnership=world.partnership, decided_at__isnull=False)
+                 if fy(local(r.received_at)) == year]
+        standard = next(t for t in report.tables if t.key == "standard").protected
+        decided = standard.row_totals[:2]
+        if all(f.count is not None for f in decided) and sum(f.count for f in decided) >= 5:
+            assert rows["Year"] == f"{statistics.median(hours):.1f} working hours"
+            shown += 1
+        else:
+            assert rows["Year"] == "not shown"
+        # A quarter whose decided referrals are hidden shows no median.
+        for q, label in enumerate(figures.quarter_labels(year)):
+            if any(standard.cells[i][q].count is None for i in range(2)):
+                assert rows[label] == "not shown"
+    assert shown
