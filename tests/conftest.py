@@ -16,6 +16,15 @@ from tests import factories as f
 
 ROLES = [r.value for r in Role]
 
+# The tests that take minutes each (the bench harness, schemathesis, the real
+# Celery worker, the browser journeys) run first: on several workers
+# (``make test``) they then run beside the rest, not alone at the end.
+SLOW_FIRST = ("tests/bench/", "tests/api/test_schemathesis.py", "tests/reminders/test_real_worker.py", "tests/e2e/")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+
 
 class Cast(SimpleNamespace):
     def actor(self, agency_key: str, role: str, channel: str = Channel.WEB) -> access.Actor:
