@@ -302,15 +302,28 @@ def quarter_end_labels(year: int) -> list[str]:
             f"Quarter to come ({label})" for end, label in zip(quarter_ends(year), quarter_labels(year))]
 
 
-def _count(facts: QuerySet, month_field: str, dims: list[Dim], *, year: int | None = None) -> dict:
+def _count(facts: QuerySet, month_field: str, dims: list[Dim], *, year: int | None = None,
+           by_concern: int | None = None) -> dict:
     """{(dimension, value, ward, quarter): count} and the total's
     ((TOTAL, None, ward, quarter)), in one pass over the facts (GROUPING
     SETS). A value no row lists is counted under OTHER; a sub-population's
     OUTSIDE is left out. With ``year`` (a stock: the cases open), each fact
-    is counted at every quarter's end it was open at."""
+    is counted at every quarter's end it was open at.
+
+    With ``by_concern`` (the partnership's id), the counts of every concern
+    at once, {code: counts}: a referral under each of its concerns, any
+    other fact under each concern its young person was referred with."""
     names = {f"d{i}": (F(d.expression) if isinstance(d.expression, str) else d.expression) for i, d in enumerate(dims)}
     fields = (*names, "ward_id", *(("opened_on", "closed_on") if year is not None else (month_field,)))
+    if by_concern is not None:
+        fields = (*fields, "concerns" if facts.model is ReferralFact else "person_key")
     sql, params = facts.order_by().annotate(**names).values(*fields).query.sql_with_params()
+    if by_concern is not None and facts.model is ReferralFact:
+        sql = f"SELECT s.*, c.code FROM ({sql}) s CROSS JOIN LATERAL (SELECT DISTINCT unnest(s.concerns) AS code) c"
+    elif by_concern is not None:
+        sql = (f"SELECT s.*, c.code FROM ({sql}) s JOIN (SELECT DISTINCT person_key, unnest(concerns) AS code"
+               f" FROM monitoring_referralfact WHERE partnership_id = %s) c ON c.person_key = s.person_key")
+        params = (*params, by_concern)
     if year is not None:
         starts = [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
         pairs = [(end, start) for end, start in zip(quarter_ends(year), starts) if end is not None]
@@ -320,28 +333,31 @@ def _count(facts: QuerySet, month_field: str, dims: list[Dim], *, year: int | No
                + ", ".join("(%s::date, %s::date)" for _ in pairs)
                + ") q(qend, qmonth) ON s.opened_on <= q.qend AND (s.closed_on IS NULL OR s.closed_on > q.qend)")
         params = (*params, *(d for pair in pairs for d in pair))
-    sets = ", ".join([*(f"(f.{n}, f.ward_id, f.{month_field})" for n in names), f"(f.ward_id, f.{month_field})"])
+    code = "f.code, " if by_concern is not None else ""
+    sets = ", ".join([*(f"({code}f.{n}, f.ward_id, f.{month_field})" for n in names),
+                      f"({code}f.ward_id, f.{month_field})"])
     flags = "".join(f", GROUPING(f.{n})" for n in names)
     columns = "".join(f"f.{n}, " for n in names)
     listed = [{value for value, _ in d.rows} for d in dims]
-    counts: dict = defaultdict(int)
+    counts: dict = defaultdict(lambda: defaultdict(int))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns}f.ward_id, f.{month_field}{flags}, count(*) FROM ({sql}) f"
+            f"SELECT {code}{columns}f.ward_id, f.{month_field}{flags}, count(*) FROM ({sql}) f"
             f" GROUP BY GROUPING SETS ({sets})", params)
         for row in cursor.fetchall():
+            key, row = (row[0], row[1:]) if by_concern is not None else (None, row)
             k = len(dims)
             values, ward, month, grouped, n = row[:k], row[k], row[k + 1], row[k + 2:-1], row[-1]
             quarter = _quarter(month)
             if all(grouped):
-                counts[(TOTAL, None, ward, quarter)] += n
+                counts[key][(TOTAL, None, ward, quarter)] += n
                 continue
             i = list(grouped).index(0)
             value = values[i]
             if value == OUTSIDE and dims[i].within:
                 continue
-            counts[(dims[i].key, value if value in listed[i] else OTHER, ward, quarter)] += n
-    return counts
+            counts[key][(dims[i].key, value if value in listed[i] else OTHER, ward, quarter)] += n
+    return dict(counts) if by_concern is not None else dict(counts[None])
 
 
 @dataclass
@@ -444,9 +460,11 @@ def _protected(actor: access.Actor, name: str, year: int) -> Published:
                     last_resort=list(linked.index.values()))
     fixed = {i: base.get(i, "") for i in range(len(linked.values))}
     concern_dims = [d for d in dims if not d.concern]
-    for code, _ in concerns(actor):
-        facts, month = _facts(actor, name, year, code)
-        with_counts = _count(facts, month, concern_dims, year=year if stock else None)
+    listed = concerns(actor)
+    by_code = _count(facts, month, concern_dims, year=year if stock else None,
+                     by_concern=actor.partnership_id) if listed else {}
+    for code, _ in listed:
+        with_counts = by_code.get(code, {})
         without = {k: n - with_counts.get(k, 0) for k, n in counts.items()}
         alias = {}
         if name == "referrals":
