@@ -235,8 +235,11 @@ def _facts(actor: access.Actor, name: str, year: int, concern: str | None) -> tu
     if concern and name == "referrals":
         facts = facts.filter(concerns__contains=[concern])
     elif concern:
-        facts = facts.filter(person_key__in=ReferralFact.objects.filter(
-            partnership_id=pid, concerns__contains=[concern]).values("person_key"))
+        # The young people's keys first: as a subquery, PostgreSQL misjudges
+        # the array test and plans a pass per fact (minutes at 1M cases).
+        keys = set(ReferralFact.objects.filter(partnership_id=pid, concerns__contains=[concern])
+                   .values_list("person_key", flat=True))
+        facts = facts.filter(person_key__in=keys)
     return facts, month
 
 
@@ -442,13 +445,25 @@ def _protected(actor: access.Actor, name: str, year: int) -> Published:
     concern's beside the borough's, or beside another concern's) pin a
     small count down."""
     limit = threshold(actor)
+    return _cached(actor, f"{name}:{year}:{limit}", lambda: _work_out(actor, name, year, limit))
+
+
+def _cached(actor: access.Actor, key: str, compute):
+    """``compute()``, kept in the cache under the facts' version (a new one
+    whenever a refresh writes a fact), so worked out once per change."""
     version = RefreshState.objects.filter(partnership_id=actor.partnership_id).values_list(
         "facts_version", flat=True).first()
-    cache_key = f"monitoring:{actor.partnership_id}:{version}:{name}:{year}:{limit}"
-    if version is not None:
-        cached = cache.get(cache_key)
-        if cached is not None:
-            return cached
+    if version is None:
+        return compute()
+    cache_key = f"monitoring:{actor.partnership_id}:{version}:{key}"
+    value = cache.get(cache_key)
+    if value is None:
+        value = compute()
+        cache.set(cache_key, value, CACHE_SECONDS)
+    return value
+
+
+def _work_out(actor: access.Actor, name: str, year: int, limit: int) -> Published:
     places = [w.pk for w in wards(actor)] + [None]
     dims = _dims(actor, name, year)
     facts, month = _facts(actor, name, year, None)
@@ -486,10 +501,7 @@ def _protected(actor: access.Actor, name: str, year: int) -> Published:
     others = frozenset(key[1] for key, i in linked.index.items()
                        if key[0] == BASE and key[2] == OTHER and key[3] == ALL_WARDS and key[4] == YEAR
                        and linked.values[i])
-    published = Published(places, {d.key: d.rows for d in dims}, others, figures_by_key, limit)
-    if version is not None:
-        cache.set(cache_key, published, CACHE_SECONDS)
-    return published
+    return Published(places, {d.key: d.rows for d in dims}, others, figures_by_key, limit)
 
 
 def _with(code: str) -> str:
@@ -638,10 +650,6 @@ def interventions_report(actor: access.Actor, filters: Filters) -> Report:
     _require(actor)
     limit = threshold(actor)
     published = _protected(actor, "interventions", filters.year)
-    facts, _ = _facts(actor, "interventions", filters.year, filters.concern)
-    _, ward = _slice(filters)
-    if ward != ALL_WARDS:
-        facts = facts.filter(ward_id=ward)
     providers = published.rows["provider"]
     report = Report("interventions", REPORTS["interventions"], filters, limit)
     report.tables = [
@@ -655,9 +663,8 @@ def interventions_report(actor: access.Actor, filters: Filters) -> Report:
     ]
     # Attendance is a rate over sessions, shown only for kinds with at
     # least the threshold of interventions (else it is one child's record).
-    attendance = {kind: (n, offered or 0, attended or 0) for kind, n, offered, attended in
-                  facts.values_list("kind").annotate(n=Count("id"), offered=Sum("sessions_offered"),
-                                                     attended=Sum("sessions_attended")).order_by()}
+    attendance = _cached(actor, f"attendance:{filters.year}:{filters.ward}:{filters.concern}",
+                         lambda: _attendance(actor, filters))
     report.extra["attendance"] = [
         {"kind": label, "rate": (f"{round(100 * attended / offered)}%" if offered else "no sessions offered")
          if n >= limit else f"fewer than {limit} interventions"}
@@ -665,6 +672,17 @@ def interventions_report(actor: access.Actor, filters: Filters) -> Report:
         for n, offered, attended in [attendance.get(value, (0, 0, 0))] if n
     ]
     return report
+
+
+def _attendance(actor: access.Actor, filters: Filters) -> dict:
+    """{kind: (interventions, sessions offered, sessions attended)} in a view."""
+    facts, _ = _facts(actor, "interventions", filters.year, filters.concern)
+    _, ward = _slice(filters)
+    if ward != ALL_WARDS:
+        facts = facts.filter(ward_id=ward)
+    return {kind: (n, offered or 0, attended or 0) for kind, n, offered, attended in
+            facts.values_list("kind").annotate(n=Count("id"), offered=Sum("sessions_offered"),
+                                               attended=Sum("sessions_attended")).order_by()}
 
 
 def disproportionality_report(actor: access.Actor, filters: Filters) -> Report:
