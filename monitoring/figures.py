@@ -58,13 +58,6 @@ class Filters:
     ward: int | None = None  # a ward's id, WARD_NOT_KNOWN, or None for all
     concern: str | None = None
 
-    @property
-    def start(self) -> dt.date:
-        return dt.date(self.year, 4, 1)
-
-    @property
-    def end(self) -> dt.date:
-        return dt.date(self.year + 1, 4, 1)
 
     def as_detail(self) -> dict:
         return {"year": self.year, "ward": self.ward, "concern": self.concern}
@@ -204,7 +197,6 @@ RISK_CHANGES = (("lower", "Lower than before"), ("same", "The same"), ("higher",
                 ("unknown", "Not ended or not reviewed since"))
 STANDARD = ((True, "Within one working day"), (False, "Longer than one working day"), (None, "Not decided yet"))
 REPEAT = ((True, "Another referral in the 12 months before"), (False, "No referral in the 12 months before"))
-POPULATIONS = ("referrals", "opened", "reviews", "closed", "interventions", "open")
 
 
 def _risks() -> tuple:
@@ -290,11 +282,15 @@ def _dims(actor: access.Actor, name: str, year: int) -> list[Dim]:
     ]
 
 
+def quarter_starts(year: int) -> list[dt.date]:
+    return [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
+
+
 def quarter_ends(year: int) -> list[dt.date | None]:
     """The day each quarter of a financial year is counted at: its last,
     today for the quarter under way, None for one still to come."""
     today = timezone.localdate()
-    starts = [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
+    starts = quarter_starts(year)
     ends = [*starts[1:], dt.date(year + 1, 4, 1)]
     return [None if start > today else min(end - dt.timedelta(days=1), today) for start, end in zip(starts, ends)]
 
@@ -328,8 +324,7 @@ def _count(facts: QuerySet, month_field: str, dims: list[Dim], *, year: int | No
                f" FROM monitoring_referralfact WHERE partnership_id = %s) c ON c.person_key = s.person_key")
         params = (*params, by_concern)
     if year is not None:
-        starts = [dt.date(year, 4, 1), dt.date(year, 7, 1), dt.date(year, 10, 1), dt.date(year + 1, 1, 1)]
-        pairs = [(end, start) for end, start in zip(quarter_ends(year), starts) if end is not None]
+        pairs = [(end, start) for end, start in zip(quarter_ends(year), quarter_starts(year)) if end is not None]
         if not pairs:
             return {}
         sql = (f"SELECT s.*, q.qmonth AS {month_field} FROM ({sql}) s JOIN (VALUES "

@@ -289,12 +289,6 @@ def _pinned(values: Sequence[int], hidden: Mapping[int, str], lines: Sequence[Li
     return {i for i in hidden if low[i] >= high[i]}
 
 
-def protected_table(rows: list[str], columns: list[str], counts: list[list[int]], threshold: int, *,
-                    column_totals: bool = True) -> Protected:
-    cells, row_totals, col_totals, total = protect(counts, threshold, column_totals=column_totals)
-    return Protected(rows, columns, cells, row_totals, col_totals, total)
-
-
 def protected_columns(rows: list[str], columns: list[str], counts: list[list[int]], threshold: int) -> Protected:
     """A table whose columns are separate measures of the same rows (the
     referrals, the accepted referrals, the cases opened of each group):
