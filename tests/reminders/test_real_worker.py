@@ -139,7 +139,9 @@ def broker():
 
     client = redis.Redis.from_url(REDIS_URL)
     client.delete(QUEUE)
-    producer = Celery("reminders-test", broker=REDIS_URL)
+    # Never the current app: were it, every shared task the later tests in
+    # this process call would go, not eager, to this test's queue.
+    producer = Celery("reminders-test", broker=REDIS_URL, set_as_current=False)
     producer.conf.broker_transport_options = {"visibility_timeout": 8}
     producer.conf.task_default_queue = QUEUE
     yield producer
