@@ -16,9 +16,12 @@ the risk after an intervention) is right. A run with nothing new reads a
 short range of the history's indexes and writes nothing. Loading reference
 data, or a first run, rewrites everything.
 
-The referrals and reviews a case's or an intervention's facts look up are
-inlined (``NOT MATERIALIZED``), so each lookup is an index scan by case,
-not a pass over every review.
+What a case's or an intervention's facts need from its referrals and
+reviews (the risk on entry, the reviews in order) is worked out for every
+case at once and joined, not looked up case by case; working time comes
+from a calendar of working days (``_CALENDAR``). The refresh's sorts and
+hashes get ``WORK_MEM`` (its transaction only), so a large partnership's
+do not spill to disk.
 
 Changes are read with an overlap (``OVERLAP``) behind the last run's start:
 a change recorded by a transaction that was still open when the last run
@@ -55,6 +58,8 @@ OVERLAP = dt.timedelta(minutes=10)
 CHUNK = 5000
 # The one-working-day standard for a referral decision, in working hours.
 STANDARD_HOURS = 24
+# Memory for the refresh's sorts and hashes, set for its transaction only.
+WORK_MEM = "64MB"
 FACT_MODELS = (ReferralFact, CaseFact, ReviewFact, InterventionFact)
 
 
@@ -72,11 +77,6 @@ def _sql(queryset: QuerySet) -> tuple[str, tuple]:
 def _execute(cursor, sql: str, params: list) -> int:
     cursor.execute(sql, params)
     return max(cursor.rowcount, 0)
-
-
-def _holidays() -> list[dt.date]:
-    today = timezone.localdate()
-    return sorted(d for year in range(2000, today.year + 2) for d in bank_holidays(year))
 
 
 def _ward_join(alias: str) -> str:
@@ -101,8 +101,43 @@ def _keys(cursor, people: QuerySet) -> None:
     cursor.execute(
         f"INSERT INTO monitoring_reportingkey (young_person_id, partnership_id, key)"
         f" SELECT p.id, p.partnership_id, gen_random_uuid() FROM ({sql}) p"
+        f" WHERE NOT EXISTS (SELECT 1 FROM monitoring_reportingkey k WHERE k.young_person_id = p.id)"
         f" ON CONFLICT (young_person_id) DO NOTHING",
         list(params),
+    )
+
+
+# The working-day calendar (``referrals.deadlines``: weekends and bank
+# holidays do not count), one row a day: whether the day is a working day
+# and how many working days came before it. Working time up to a moment is
+# then a lookup, ``_working_seconds``, and the time from receipt to
+# decision one subtraction: a hash join against a few thousand days instead
+# of a series of days walked for each of a million referrals.
+_CALENDAR = (
+    "cal AS MATERIALIZED (SELECT d::date AS day, w.working, coalesce(count(*) FILTER (WHERE w.working)"
+    " OVER (ORDER BY d ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before"
+    " FROM generate_series(%s::date, %s::date, interval '1 day') AS d,"
+    " LATERAL (SELECT extract(isodow FROM d) < 6 AND NOT (d::date = ANY(%s::date[])) AS working) AS w)"
+)
+CALENDAR_FROM = dt.date(2000, 1, 1)
+
+
+def _calendar_params() -> list:
+    """The calendar's first and last day (to the end of next year) and its
+    bank holidays. A moment outside it has no working time."""
+    last = timezone.localdate().year + 1
+    holidays = sorted(d for year in range(CALENDAR_FROM.year, last + 1) for d in bank_holidays(year))
+    return [CALENDAR_FROM, dt.date(last, 12, 31), holidays]
+
+
+def _working_seconds(column: str, day: str) -> str:
+    """The working seconds before a moment since the calendar's start: the
+    whole working days before its (local) day, and the part of its day gone
+    if that is a working day. Working days are whole days at home, so the
+    clock changes (always at a weekend here) never fall inside one."""
+    return (
+        f"({day}.before * 86400 + CASE WHEN {day}.working THEN"
+        f" extract(epoch FROM ({column}) AT TIME ZONE %s - {day}.day::timestamp) ELSE 0 END)"
     )
 
 
@@ -113,18 +148,14 @@ def _referral_facts(cursor, referrals: QuerySet, tz: str) -> int:
         gender=F("young_person__gender"), ethnicity=F("young_person__ethnicity"),
         postcode=F("young_person__postcode"),
     ))
-    hours = (
-        "(SELECT extract(epoch FROM sum(least(r.decided_at, (d + interval '1 day') AT TIME ZONE %s)"
-        " - greatest(r.received_at, d AT TIME ZONE %s))) / 3600.0"
-        " FROM generate_series(date_trunc('day', r.received_at AT TIME ZONE %s), r.decided_at AT TIME ZONE %s,"
-        " interval '1 day') AS d"
-        " WHERE extract(isodow FROM d) < 6 AND NOT (d::date = ANY(%s::date[]))"
-        " AND least(r.decided_at, (d + interval '1 day') AT TIME ZONE %s) > greatest(r.received_at, d AT TIME ZONE %s))"
-    )
     statement = (
-        f"WITH r AS ({sql}), t AS (SELECT r.*, lag(r.received_at) OVER"
+        f"WITH r AS ({sql}), {_CALENDAR}, t AS (SELECT r.*, lag(r.received_at) OVER"
         f" (PARTITION BY r.young_person_id ORDER BY r.received_at) AS previous_at,"
-        f" {_local_date('r.received_at')} AS received_on, {hours} AS hours FROM r)"
+        f" {_local_date('r.received_at')} AS received_on,"
+        f" greatest({_working_seconds('r.decided_at', 'b')} - {_working_seconds('r.received_at', 'a')}, 0)"
+        f" / 3600.0 AS hours FROM r"
+        f" LEFT JOIN cal a ON a.day = {_local_date('r.received_at')}"
+        f" LEFT JOIN cal b ON b.day = {_local_date('r.decided_at')})"
         f" INSERT INTO monitoring_referralfact (partnership_id, person_key, received_month, concerns,"
         f" referring_agency_kind, ward_id, age_band, sex, ethnic_group, risk_level, status, decision_hours,"
         f" within_standard, repeat_within_year)"
@@ -136,41 +167,48 @@ def _referral_facts(cursor, referrals: QuerySet, tz: str) -> int:
         f" coalesce(t.previous_at >= t.received_at - interval '12 months', false)"
         f" FROM t JOIN monitoring_reportingkey k ON k.young_person_id = t.young_person_id{_ward_join('t')}"
     )
-    holidays = _holidays()
-    return _execute(cursor, statement, [*params, tz, tz, tz, tz, tz, holidays, tz, tz])
+    return _execute(cursor, statement, [*params, *_calendar_params(), tz, tz, tz, tz, tz])
 
 
-def _entry_risk(cases: str, referrals: str) -> str:
-    """The risk of the first referral a case opened on (else its risk now)."""
+def _entry_risks(referrals: str) -> str:
+    """``e``: each case's risk on entry, that of the first referral it
+    opened on (``referrals`` selects a case id, received_at, risk_level)."""
     return (
-        f"coalesce((SELECT r.risk_level FROM ({referrals}) r WHERE r.case_id = {cases}.id"
-        f" ORDER BY r.received_at LIMIT 1), {cases}.risk_level)"
+        f"e AS (SELECT DISTINCT ON (r.case_id) r.case_id, r.risk_level FROM ({referrals}) r"
+        f" ORDER BY r.case_id, r.received_at)"
     )
 
 
 def _case_facts(cursor, cases: QuerySet, referrals: QuerySet, reviews: QuerySet, tz: str) -> int:
+    """A case's facts. Its risk on entry is that of the first referral it
+    opened on (else its risk now); it stepped down or escalated if it
+    closed so or a review decided so. Both are worked out for every case at
+    once (``e``, ``d``) and joined, not looked up case by case."""
     case_sql, case_params = _sql(cases.values(
         "id", "young_person_id", "partnership_id", "opened_at", "closed_at", "status", "closure_reason",
         "risk_level", dob=F("young_person__date_of_birth"), gender=F("young_person__gender"),
         ethnicity=F("young_person__ethnicity"), postcode=F("young_person__postcode"),
     ))
-    ref_sql, ref_params = _sql(referrals.values("case_id", "received_at", "risk_level"))
+    ref_sql, ref_params = _sql(referrals.filter(case_id__isnull=False).values("case_id", "received_at", "risk_level"))
     rev_sql, rev_params = _sql(reviews.values("case_id", "decision"))
     statement = (
         f"WITH c0 AS ({case_sql}), c AS (SELECT c0.*, {_local_date('c0.opened_at')} AS opened_on FROM c0),"
-        f" r AS NOT MATERIALIZED ({ref_sql}), v AS NOT MATERIALIZED ({rev_sql})"
+        f" {_entry_risks(ref_sql)},"
+        f" d AS (SELECT v.case_id, bool_or(v.decision = 'step_down') AS stepped_down,"
+        f" bool_or(v.decision = 'escalate') AS escalated FROM ({rev_sql}) v GROUP BY v.case_id)"
         f" INSERT INTO monitoring_casefact (partnership_id, person_key, opened_month, closed_month, status,"
         f" closure_reason, risk_on_entry, risk_now, opened_on, closed_on, stepped_down, escalated, ward_id,"
         f" age_band, sex, ethnic_group)"
         f" SELECT c.partnership_id, k.key, date_trunc('month', c.opened_on)::date,"
         f" CASE WHEN c.closed_at IS NULL THEN NULL ELSE {_month('c.closed_at')} END, c.status, c.closure_reason,"
-        f" {_entry_risk('c', 'SELECT * FROM r')}, c.risk_level, c.opened_on,"
+        f" coalesce(e.risk_level, c.risk_level), c.risk_level, c.opened_on,"
         f" CASE WHEN c.closed_at IS NULL THEN NULL ELSE {_local_date('c.closed_at')} END,"
-        f" c.closure_reason = 'stepped_down' OR EXISTS (SELECT 1 FROM v WHERE v.case_id = c.id AND v.decision = 'step_down'),"
-        f" c.closure_reason = 'escalated' OR EXISTS (SELECT 1 FROM v WHERE v.case_id = c.id AND v.decision = 'escalate'),"
+        f" c.closure_reason = 'stepped_down' OR coalesce(d.stepped_down, false),"
+        f" c.closure_reason = 'escalated' OR coalesce(d.escalated, false),"
         f" pw.ward_id, {bands.age_band_sql('c.dob', 'c.opened_on')}, {bands.sex_sql('c.gender')},"
         f" {bands.ethnic_group_sql('c.ethnicity')}"
-        f" FROM c JOIN monitoring_reportingkey k ON k.young_person_id = c.young_person_id{_ward_join('c')}"
+        f" FROM c JOIN monitoring_reportingkey k ON k.young_person_id = c.young_person_id"
+        f" LEFT JOIN e ON e.case_id = c.id LEFT JOIN d ON d.case_id = c.id{_ward_join('c')}"
     )
     params = [*case_params, tz, *ref_params, *rev_params, tz, tz]
     return _execute(cursor, statement, params)
@@ -190,30 +228,38 @@ def _review_facts(cursor, reviews: QuerySet, tz: str) -> int:
 
 
 def _intervention_facts(cursor, interventions: QuerySet, referrals: QuerySet, reviews: QuerySet, tz: str) -> int:
+    """An intervention's facts. The risk before it is the one found by the
+    case's last review before it started (else the case's risk on entry,
+    else its risk now); the risk after it, the one found by the first
+    review on or after it ended. Each case's reviews are gathered once, in
+    order (``vc``), and each intervention picks from its case's."""
     sql, params = _sql(interventions.values(
         "case_id", "kind", "status", "started_on", "ended_on", "created_at", "sessions_offered",
         "sessions_attended", provider=F("provider_agency__name"), young_person_id=F("case__young_person_id"),
         partnership_id=F("case__partnership_id"), postcode=F("case__young_person__postcode"),
         case_risk=F("case__risk_level"),
     ))
-    ref_sql, ref_params = _sql(referrals.values("case_id", "received_at", "risk_level"))
+    ref_sql, ref_params = _sql(referrals.filter(case_id__isnull=False).values("case_id", "received_at", "risk_level"))
     rev_sql, rev_params = _sql(reviews.values("case_id", "completed_at", "risk_after"))
     start = f"coalesce(i.started_on, {_local_date('i.created_at')})"
+    reviewed = "FROM unnest(vc.days, vc.risks) WITH ORDINALITY AS x(day, risk, n)"
     statement = (
-        f"WITH i AS ({sql}), r AS NOT MATERIALIZED ({ref_sql}), v AS NOT MATERIALIZED ({rev_sql})"
+        f"WITH i AS ({sql}), {_entry_risks(ref_sql)},"
+        f" vc AS (SELECT v.case_id, array_agg({_local_date('v.completed_at')} ORDER BY v.completed_at) AS days,"
+        f" array_agg(v.risk_after ORDER BY v.completed_at) AS risks FROM ({rev_sql}) v GROUP BY v.case_id)"
         f" INSERT INTO monitoring_interventionfact (partnership_id, person_key, kind, provider, status, month,"
         f" sessions_offered, sessions_attended, risk_before, risk_after, ward_id)"
         f" SELECT i.partnership_id, k.key, i.kind, i.provider, i.status, date_trunc('month', {start})::date,"
         f" i.sessions_offered, i.sessions_attended,"
-        f" coalesce((SELECT v.risk_after FROM v WHERE v.case_id = i.case_id AND {_local_date('v.completed_at')} < {start}"
-        f" ORDER BY v.completed_at DESC LIMIT 1),"
-        f" (SELECT r.risk_level FROM r WHERE r.case_id = i.case_id ORDER BY r.received_at LIMIT 1), i.case_risk),"
-        f" coalesce((SELECT v.risk_after FROM v WHERE v.case_id = i.case_id AND i.ended_on IS NOT NULL"
-        f" AND {_local_date('v.completed_at')} >= i.ended_on ORDER BY v.completed_at LIMIT 1), ''),"
+        f" coalesce((SELECT x.risk {reviewed} WHERE x.day < {start} ORDER BY x.n DESC LIMIT 1),"
+        f" e.risk_level, i.case_risk),"
+        f" coalesce((SELECT x.risk {reviewed} WHERE i.ended_on IS NOT NULL AND x.day >= i.ended_on"
+        f" ORDER BY x.n LIMIT 1), ''),"
         f" pw.ward_id"
-        f" FROM i JOIN monitoring_reportingkey k ON k.young_person_id = i.young_person_id{_ward_join('i')}"
+        f" FROM i JOIN monitoring_reportingkey k ON k.young_person_id = i.young_person_id"
+        f" LEFT JOIN e ON e.case_id = i.case_id LEFT JOIN vc ON vc.case_id = i.case_id{_ward_join('i')}"
     )
-    params = [*params, *ref_params, *rev_params, tz, tz, tz, tz]
+    params = [*params, *ref_params, tz, *rev_params, tz, tz]
     return _execute(cursor, statement, params)
 
 
@@ -252,6 +298,7 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
         full = full or state.needs_full or state.changes_until is None
         totals = dict.fromkeys(("referrals", "cases", "reviews", "interventions"), 0)
         with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
             if full:
                 for model in FACT_MODELS:
                     model.objects.filter(partnership_id=actor.partnership_id).delete()

@@ -14,7 +14,7 @@ from django.utils import timezone
 from agencies.models import Role
 from monitoring import refresh as refreshing
 from monitoring.models import CaseFact, InterventionFact, RefreshState, ReferralFact, ReportingKey, ReviewFact
-from referrals.models import Case, Referral, YoungPerson
+from referrals.models import Case, Intervention, Referral, Review, YoungPerson
 from reminders import tasks
 from safeguarding import access
 from safeguarding.models import AccessEvent
@@ -174,3 +174,89 @@ def test_partnerships_refreshed_side_by_side_come_out_as_one_after_another(world
     assert {pid: r.facts for pid, r in one_after_another.items()} == {pid: r.facts for pid, r in side_by_side.items()}
     assert {p.pk: facts(p) for p in partnerships} == written
     assert AccessEvent.objects.filter(action="refresh").count() == 2 * len(side_by_side)
+
+
+@pytest.mark.parametrize(("received", "decided"), [
+    ("2026-05-01 16:00", "2026-05-05 10:00"),  # a Friday to the Tuesday after a bank holiday Monday: 18 hours
+    ("2026-05-02 09:00", "2026-05-04 23:30"),  # Saturday to the bank holiday: none
+    ("2026-03-27 22:15", "2026-03-30 00:45"),  # over the clocks going forward (a Sunday)
+    ("2026-10-23 12:00", "2026-10-26 12:00"),  # over the clocks going back
+    ("2026-12-24 08:00", "2027-01-04 09:10"),  # over Christmas and New Year, into the next year
+    ("2026-06-10 09:00", "2026-06-10 09:00"),  # decided at once
+    ("2026-06-10 09:00", "2026-06-09 09:00"),  # decided before it came (bad data): none, never negative
+])
+def test_the_time_to_decision_is_the_working_time_between(cast, received, decided):
+    """Each referral's working hours from receipt to decision are those of
+    ``referrals.deadlines`` (weekends and bank holidays stop the clock)."""
+    from referrals.deadlines import working_time_left
+
+    partnership = f.default_partnership()
+    tz = timezone.get_current_timezone()
+    at = {name: dt.datetime.fromisoformat(value).replace(tzinfo=tz) for name, value in
+          (("received", received), ("decided", decided))}
+    f.ReferralFactory(referring_agency=cast.referrer, young_person=f.YoungPersonFactory(recorded_by=cast.referrer),
+                      received_at=at["received"], decided_at=at["decided"], status="signposted")
+    refresh_as_task(partnership.pk, full=True)
+    fact = ReferralFact.objects.get(partnership=partnership)
+    expected = max(working_time_left(at["received"], at["decided"]).total_seconds(), 0) / 3600
+    assert fact.decision_hours == pytest.approx(expected)
+    assert fact.within_standard == (expected <= 24)
+
+
+def test_the_risk_before_and_after_an_intervention_are_its_cases_reviews_around_it(cast):
+    """The risk before an intervention is the one its case's last review
+    before it started found (else the case's risk on entry: its first
+    referral's; else its risk now); the risk after, the one the first
+    review on or after it ended found. Worked out here review by review."""
+    partnership = f.default_partnership()
+    worker = cast.user("owner", Role.PRACTITIONER)
+    tz = timezone.get_current_timezone()
+
+    def at(day: str, hour: int = 12):
+        return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=tz)
+
+    reviewed = f.CaseFactory(lead_agency=cast.owner, risk_level="green",
+                             young_person=f.YoungPersonFactory(recorded_by=cast.owner))
+    for day, risk in (("2026-02-10", "amber"), ("2026-01-05", "red"), ("2026-03-20", "green")):
+        Review.objects.create(case=reviewed, due_on=at(day).date(), completed_at=at(day), completed_by=worker,
+                               risk_after=risk, summary="Reviewed", decision="continue")
+    referred = f.CaseFactory(lead_agency=cast.owner, risk_level="green",
+                             young_person=f.YoungPersonFactory(recorded_by=cast.owner))
+    for received, risk in (("2026-01-03", "amber"), ("2025-12-01", "red")):
+        f.ReferralFactory(referring_agency=cast.referrer, young_person=referred.young_person, case=referred,
+                          status="accepted", received_at=at(received), decided_at=at(received, 15), risk_level=risk)
+    bare = f.CaseFactory(lead_agency=cast.owner, risk_level="amber",
+                         young_person=f.YoungPersonFactory(recorded_by=cast.owner))
+    plans = [  # (case, started, ended, kind)
+        (reviewed, "2026-01-05", "2026-02-10", "mentoring"),  # a review on the day it started is not before it
+        (reviewed, "2026-02-11", None, "diversion"),
+        (reviewed, "2026-03-21", "2026-03-22", "positive_activities"),  # no review after it yet
+        (reviewed, "2026-01-01", "2026-03-01", "education_support"),
+        (referred, "2026-02-01", "2026-02-02", "mentoring"),
+        (bare, "2026-02-01", None, "diversion"),
+    ]
+    for case, started, ended, kind in plans:
+        Intervention.objects.create(
+            case=case, provider_agency=cast.owner, kind=kind, status="completed" if ended else "active",
+            started_on=dt.date.fromisoformat(started), ended_on=ended and dt.date.fromisoformat(ended),
+            goals="Sessions", sessions_offered=4, sessions_attended=2, recorded_by=worker)
+    refresh_as_task(partnership.pk, full=True)
+
+    def expected(intervention):
+        reviews = sorted(intervention.case.reviews.filter(completed_at__isnull=False), key=lambda r: r.completed_at)
+        local = [(timezone.localtime(r.completed_at).date(), r.risk_after) for r in reviews]
+        before = [risk for day, risk in local if day < intervention.started_on]
+        first = intervention.case.referrals.order_by("received_at").first()
+        after = [risk for day, risk in local if intervention.ended_on and day >= intervention.ended_on]
+        return (intervention.kind, before[-1] if before else (first.risk_level if first else intervention.case.risk_level),
+                after[0] if after else "")
+
+    wanted = sorted(expected(i) for i in Intervention.objects.filter(case__partnership=partnership))
+    assert sorted(InterventionFact.objects.filter(partnership=partnership)
+                  .values_list("kind", "risk_before", "risk_after")) == wanted
+    assert wanted == sorted([  # as meant: the reasoning above, worked out by hand
+        ("mentoring", "green", "amber"), ("diversion", "amber", ""), ("positive_activities", "green", ""),
+        ("education_support", "green", "green"), ("mentoring", "red", ""), ("diversion", "amber", "")])
+    # And each case's risk on entry: its first referral's, else its risk now.
+    assert sorted(CaseFact.objects.filter(partnership=partnership).values_list("risk_now", "risk_on_entry")) == [
+        ("amber", "amber"), ("green", "green"), ("green", "red")]
