@@ -95,7 +95,7 @@ def run(ctx: Context) -> list[Result]:
             def page(i: int, name=name) -> None:
                 report = figures.build(actor, name, views[i % len(views)])
                 for table in report.tables:
-                    charts.chart_table(table.protected)
+                    charts.chart_table(table.protected, table.measure)
                 if name == "referrals":
                     charts.ward_map(figures.ward_map(actor, report))
 

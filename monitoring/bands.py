@@ -4,14 +4,20 @@ gender one of three groups, a postcode the form the lookup holds. Each is
 written once in Python (for loading and for tests) and once as SQL (for
 the refresh, which works in the database), side by side here so the two
 cannot drift apart unnoticed (``tests/monitoring/test_figures.py`` counts
-the bands again from the records)."""
+the bands again from the records).
+
+And a context's ward (``WardFinder``), from the ward its recorder wrote or
+its map point, in Python only: the refresh reads the partnership's few
+contexts into Python to place them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 
-from monitoring.models import AGE_BAND_FLOORS, EthnicGroup, Sex
+from collections.abc import Iterable
+
+from monitoring.models import AGE_BAND_FLOORS, EthnicGroup, Sex, Ward
 
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 
@@ -61,3 +67,57 @@ def sex_sql(gender: str) -> str:
 
 def postcode_sql(postcode: str) -> str:
     return f"upper(regexp_replace({postcode}, '\\s', '', 'g'))"
+
+
+# -- a context's ward ------------------------------------------------------
+
+
+class WardFinder:
+    """The ward of a context, among the partnership's wards. Its written ward
+    (free text) matched to a ward's name or ONS code, whatever the case and
+    the spaces around it; else, for a place with a map point, the ward whose
+    boundary holds the point; else None, "ward not known". Never guessed: a
+    written ward that names two wards, or a point in no ward or in two, is
+    not known."""
+
+    def __init__(self, wards: Iterable[Ward]) -> None:
+        self.wards = list(wards)
+        named: dict[str, set[int]] = {}
+        for ward in self.wards:
+            for text in (ward.name, ward.code):
+                named.setdefault(_written(text), set()).add(ward.pk)
+        self.named = {text: ids.pop() for text, ids in named.items() if len(ids) == 1 and text}
+
+    def ward_of(self, written: str, latitude, longitude) -> int | None:
+        ward = self.named.get(_written(written))
+        if ward is not None or latitude is None or longitude is None:
+            return ward
+        holding = [w.pk for w in self.wards if point_in_boundary(float(longitude), float(latitude), w.boundary)]
+        return holding[0] if len(holding) == 1 else None
+
+
+def _written(text: str) -> str:
+    return (text or "").strip().casefold()
+
+
+def point_in_boundary(lon: float, lat: float, geometry: dict) -> bool:
+    """Whether a point lies in a GeoJSON Polygon or MultiPolygon (longitude
+    and latitude, as loaded): inside a polygon's outer ring and in none of
+    its holes. A point exactly on an edge may fall on either side of it."""
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates") or []
+    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    return any(
+        _in_ring(lon, lat, outer) and not any(_in_ring(lon, lat, hole) for hole in holes)
+        for outer, *holes in polygons
+    )
+
+
+def _in_ring(lon: float, lat: float, ring: list) -> bool:
+    """The even-odd rule: a line east from the point crosses the ring's
+    edges an odd number of times when the point is inside. A ring need not
+    repeat its first point at its end."""
+    inside = False
+    for (x1, y1, *_), (x2, y2, *_) in zip(ring, [*ring[1:], ring[0]]):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside

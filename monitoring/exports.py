@@ -18,30 +18,40 @@ from monitoring.figures import Report
 
 def report_rows(report: Report) -> Iterator[list]:
     """Each table of the report: its title, a header, its rows with their
-    year totals and, for exclusive rows, the totals row."""
+    totals and, for exclusive rows, the totals row; then the figures worked
+    out from them (a median, a share), each a row a period."""
     f = report.filters
     yield [f"{report.title}, financial year {f.year} to {f.year + 1}"]
     yield [f"Counts under {report.threshold} are shown as 'fewer than {report.threshold}'; "
            "'withheld' marks a count hidden so that a smaller one cannot be worked out; "
            "'not shown', figures too few to show safely."]
+    for note in report.notes:
+        yield [note]
     for table in report.tables:
         p = table.protected
         yield []
         yield [table.title]
         if table.note:
             yield [table.note]
-        yearly = p.row_totals is not None
-        yield [table.dimension, *p.columns, *(["Year"] if yearly else [])]
+        totals = p.row_totals is not None
+        yield [table.dimension, *p.columns, *([table.total_column] if totals else [])]
         for line in p.lines:
-            yield [line["label"], *(c.export for c in line["cells"]), *([line["total"].export] if yearly else [])]
+            yield [line["label"], *(c.export for c in line["cells"]), *([line["total"].export] if totals else [])]
         if p.column_totals is not None:
-            yield ["Total", *(c.export for c in p.column_totals), *([p.total.export] if yearly else [])]
-    if report.extra.get("median_decision"):
+            yield ["Total", *(c.export for c in p.column_totals), *([p.total.export] if totals else [])]
+    yield from _by_period(report.extra.get("median_decision"), "Median working time from receipt to decision",
+                          "Median", "median")
+    yield from _by_period(report.extra.get("on_time"), "Share of panel actions completed on time",
+                          "Completed on time", "share")
+
+
+def _by_period(rows: list[dict] | None, title: str, heading: str, key: str) -> Iterator[list]:
+    if rows:
         yield []
-        yield ["Median working time from receipt to decision"]
-        yield ["Period", "Median"]
-        for row in report.extra["median_decision"]:
-            yield [row["period"], row["median"]]
+        yield [title]
+        yield ["Period", heading]
+        for row in rows:
+            yield [row["period"], row[key]]
 
 
 def ods_bytes(report: Report) -> bytes:

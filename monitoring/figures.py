@@ -4,7 +4,8 @@ through ``suppression``.
 
 Periods are fixed: a financial year (April to March) in quarters, with the
 year's total. A ward (or "ward not known") and a concern narrow every
-table. Each selector takes the actor and answers only the reporting role
+table, but for the contexts and panels, which have no concern (and panel
+actions no ward): ``contexts_report`` says so. Each selector takes the actor and answers only the reporting role
 (``access.may_read_monitoring``); the views write every reading and export
 to the access log (``log_reading``).
 """
@@ -17,16 +18,33 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Case, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agencies.models import AgencyKind
+from contexts.models import ActionStatus
 from monitoring.models import (
+    COUNTED_CONTEXT_KINDS,
     AgeBand,
     CaseFact,
+    ContextFact,
     EthnicGroup,
     InterventionFact,
+    PanelActionFact,
     ReferralFact,
     RefreshState,
     ReviewFact,
@@ -34,7 +52,7 @@ from monitoring.models import (
     Ward,
     YoungPopulation,
 )
-from monitoring.suppression import Figure, Protected, suppress
+from monitoring.suppression import Figure, Protected, protect, protect_stocks, suppress
 from partnerships.models import Concern
 from partnerships.rules import rules_in_force
 from referrals.models import ClosureReason, InterventionKind, InterventionStatus, ReferralStatus, RiskLevel
@@ -47,6 +65,7 @@ REPORTS = {
     "cases": "Cases",
     "interventions": "Interventions",
     "disproportionality": "Disproportionality",
+    "contexts": "Contexts and panels",
 }
 RISK_ORDER = [RiskLevel.RED, RiskLevel.AMBER, RiskLevel.GREEN]
 POPULATION_BANDS = [AgeBand.TEN_TO_13, AgeBand.FOURTEEN_15, AgeBand.SIXTEEN_17, AgeBand.EIGHTEEN_24]
@@ -73,6 +92,11 @@ class Table:
     # Rows not exclusive (a referral with several concerns is in several):
     # no column totals are shown.
     exclusive: bool = True
+    # What the columns are, what the rows' totals are headed, and what the
+    # chart before the table draws (the rows' totals).
+    by: str = "quarter"
+    total_column: str = "Year"
+    measure: str = "the year's totals"
 
 
 @dataclass
@@ -83,6 +107,9 @@ class Report:
     threshold: int
     tables: list[Table] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    # What the reader must know of the figures as a whole (a filter that
+    # does not apply to them), on the page and in the exports.
+    notes: list[str] = field(default_factory=list)
 
 
 def _require(actor: access.Actor) -> None:
@@ -104,12 +131,14 @@ def _quarter(month: dt.date) -> int:
 
 def years(actor: access.Actor) -> list[int]:
     """The financial years there are figures for, newest first (always the
-    current one)."""
+    current one): from the first referral received, context recorded or
+    panel action due."""
     _require(actor)
-    months = ReferralFact.objects.filter(partnership_id=actor.partnership_id).values_list("received_month", flat=True)
-    first = months.order_by("received_month").first()
+    firsts = [model.objects.filter(partnership_id=actor.partnership_id).aggregate(first=Min(month))["first"]
+              for model, month in ((ReferralFact, "received_month"), (ContextFact, "recorded_month"),
+                                   (PanelActionFact, "due_month"))]
     current = financial_year(timezone.localdate())
-    start = financial_year(first) if first else current
+    start = min([financial_year(first) for first in firsts if first] + [current])
     return list(range(current, start - 1, -1))
 
 
@@ -765,10 +794,142 @@ def ward_map(actor: access.Actor, report: Report) -> list[dict]:
     return shown
 
 
+# ---------------------------------------------------------------------------
+# Contexts and panels
+# ---------------------------------------------------------------------------
+
+ACTION_OUTCOMES = (("on_time", "Completed on time"), ("late", "Completed late"),
+                   ("overdue", "Overdue and not done"), ("not_due", "Not yet due"), ("cancelled", "Cancelled"))
+# The outcomes of the actions due by now, cancelled ones aside: what the
+# share completed on time is a share of.
+JUDGED = ("on_time", "late", "overdue")
+
+
+def contexts_report(actor: access.Actor, filters: Filters) -> Report:
+    """The partnership's places, peer groups and online spaces known by the
+    end of the year, by ward and kind (a person of concern is never
+    counted), and its panels' actions due in the year by quarter of their
+    due date: completed on time or late, overdue, not yet due or
+    cancelled, with the share completed on time. A ward chosen narrows the
+    contexts to its row of the borough's protected table; the actions
+    belong to no ward. Neither has a concern: a concern chosen narrows
+    nothing, and the report says so."""
+    _require(actor)
+    limit = threshold(actor)
+    report = Report("contexts", REPORTS["contexts"], filters, limit)
+    actions = _action_table(actor, filters.year, limit)
+    report.tables = [_context_table(actor, filters, limit), actions]
+    report.extra["on_time"] = _on_time(actions.protected)
+    concern = dict(concerns(actor)).get(filters.concern) if filters.concern else None
+    report.notes.append(
+        f"The concern chosen ({concern}) does not narrow these figures: contexts and panel actions are not "
+        "recorded by concern, so these are the figures of every concern." if concern else
+        "The concern filter does not apply to contexts and panels: they are not recorded by concern.")
+    return report
+
+
+def _context_table(actor: access.Actor, filters: Filters, limit: int) -> Table:
+    """The contexts known at the year's end (today, for the year under way)
+    by ward and kind: the view's slice (a ward's row) of the borough's
+    table, protected with every other year's (``_context_stocks``)."""
+    places = wards(actor)
+    labels = [w.name for w in places] + [NOT_KNOWN]
+    shown = sorted(years(actor))
+    cells, row_totals, column_totals, total = _cached(
+        actor, f"contexts:{shown[0]}:{shown[-1]}:{limit}", lambda: _context_stocks(actor, shown, limit),
+    )[filters.year]
+    kinds = [label for _, label in COUNTED_CONTEXT_KINDS]
+    if filters.ward is None:
+        protected = Protected(labels, kinds, cells, row_totals, column_totals, total)
+    else:
+        i = len(places) if filters.ward == WARD_NOT_KNOWN else [w.pk for w in places].index(filters.ward)
+        protected = Protected([labels[i]], kinds, [cells[i]], [row_totals[i]], None, None)
+    end = min(dt.date(filters.year + 1, 3, 31), timezone.localdate())
+    return Table(
+        "context_wards", f"Places, peer groups and online spaces known on {end.day} {end:%B %Y}", "Ward",
+        protected, by="ward and kind", total_column="All kinds", measure="the contexts known, all kinds",
+        note="Contexts recorded by the end of the financial year (by today, for the year under way), in the ward "
+             "their recorder wrote or, for a place with a map point, the ward it lies in; otherwise counted as "
+             "ward not known. A person of concern is never counted.",
+    )
+
+
+def _context_stocks(actor: access.Actor, shown: list[int], limit: int) -> dict:
+    """Every year's table of the contexts known at its end, protected
+    together (``suppression.protect_stocks``): a year's table less the one
+    before it is the contexts recorded that year, which must not be read
+    off two years side by side either. {year: (cells, row totals, column
+    totals, total)}; rows the wards then "ward not known", columns the
+    kinds."""
+    places = [w.pk for w in wards(actor)] + [None]
+    kinds = [kind for kind, _ in COUNTED_CONTEXT_KINDS]
+    recorded: dict = defaultdict(int)
+    for ward, kind, month, n in (ContextFact.objects.filter(partnership_id=actor.partnership_id)
+                                 .values_list("ward_id", "kind", "recorded_month").annotate(n=Count("id")).order_by()):
+        recorded[(ward, kind, financial_year(month))] += n
+    stocks = [[[sum(n for (w, k, y), n in recorded.items() if w == place and k == kind and y <= year)
+                for kind in kinds] for place in places] for year in shown]
+    return dict(zip(shown, protect_stocks(stocks, limit)))
+
+
+def _action_table(actor: access.Actor, year: int, limit: int) -> Table:
+    """The panel actions due in the year, by outcome and quarter of their
+    due date, protected as one table. Counted as of today (an action not
+    done turns overdue the day after it is due), so cached under the day
+    as well as the facts' version."""
+    today = timezone.localdate()
+
+    def counts() -> list[list[int]]:
+        outcome = Case(
+            When(status=ActionStatus.DONE, completed_on__lte=F("due_on"), then=Value("on_time")),
+            When(status=ActionStatus.DONE, then=Value("late")),
+            When(status=ActionStatus.CANCELLED, then=Value("cancelled")),
+            When(due_on__lt=today, then=Value("overdue")),
+            default=Value("not_due"),
+        )
+        found = dict.fromkeys(((o, q) for o, _ in ACTION_OUTCOMES for q in range(4)), 0)
+        for month, name, n in (PanelActionFact.objects.filter(
+                partnership_id=actor.partnership_id, due_month__gte=dt.date(year, 4, 1),
+                due_month__lt=dt.date(year + 1, 4, 1)).annotate(outcome=outcome)
+                .values_list("due_month", "outcome").annotate(n=Count("id")).order_by()):
+            found[(name, _quarter(month))] += n
+        return [[found[(o, q)] for q in range(4)] for o, _ in ACTION_OUTCOMES]
+
+    cells, row_totals, column_totals, total = _cached(
+        actor, f"actions:{year}:{limit}:{today}", lambda: protect(counts(), limit))
+    protected = Protected([label for _, label in ACTION_OUTCOMES], quarter_labels(year), cells, row_totals,
+                          column_totals, total)
+    return Table(
+        "panel_actions", "Panel actions due in the year", "Outcome", protected, by="quarter of the due date",
+        note="Completed on time: marked done on or before its due date (the day its history first shows it done, "
+             "not its last change). Overdue: not done, and its due date has passed. Panel actions belong to the "
+             "partnership, not to a ward: a ward chosen does not narrow them.",
+    )
+
+
+def _on_time(protected: Protected) -> list[dict]:
+    """The share of the actions due by now (cancelled ones aside) that were
+    completed on time, each quarter and the year: shown only where every
+    count behind it is shown, so it says nothing of a hidden one."""
+    outcomes = [outcome for outcome, _ in ACTION_OUTCOMES]
+    rows = []
+    for column, label in [*enumerate(protected.columns), (YEAR, "Year")]:
+        figure = {o: protected.row_totals[i] if column == YEAR else protected.cells[i][column]
+                  for i, o in enumerate(outcomes)}
+        behind = [figure[o] for o in JUDGED]
+        hidden = any(f.count is None for f in behind)
+        due = 0 if hidden else sum(f.count for f in behind)
+        share = figure["on_time"].count / due if due else None
+        rows.append({"period": label, "value": share,
+                     "share": f"{100 * share:.0f}%" if share is not None
+                     else "not shown" if hidden else "no action due by now"})
+    return rows
+
+
 def build(actor: access.Actor, name: str, filters: Filters) -> Report:
     return {
         "referrals": referrals_report, "cases": cases_report, "interventions": interventions_report,
-        "disproportionality": disproportionality_report,
+        "disproportionality": disproportionality_report, "contexts": contexts_report,
     }[name](actor, filters)
 
 

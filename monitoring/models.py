@@ -11,8 +11,11 @@ by ``monitoring.refresh``. It holds no name, no date of birth, no postcode,
 no record id and no reference: a young person is a random key
 (``ReportingKey``, the one table that links a key to a record and that no
 report reads), a date of birth is an age band, a postcode is a ward, a
-date is a month. Every table is under the partnership's row-level security
-(migration 0001).
+date is a month. A place, peer group or online space is its kind, ward,
+month and risk (``ContextFact``; a person of concern is never counted), a
+panel action its dates, status and owning agency's kind
+(``PanelActionFact``). Every table is under the partnership's row-level
+security (migrations 0002 and 0004).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.db import models
 from django.db.models import Q
 
 from agencies.models import Partnership
+from contexts.models import ContextKind
 from referrals.models import YoungPerson
 
 
@@ -211,6 +215,50 @@ class InterventionFact(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["partnership", "month"]), models.Index(fields=["person_key"])]
+
+
+# The kinds of context the monitoring counts: a person of concern is
+# restricted police and hub information and is never counted (the table
+# refuses one).
+COUNTED_CONTEXT_KINDS = tuple((kind.value, kind.label) for kind in ContextKind
+                              if kind != ContextKind.PERSON_OF_CONCERN)
+
+
+class ContextFact(models.Model):
+    """A place, peer group or online space the partnership recorded: its
+    kind, its ward (None: not known), the month it was recorded and its
+    risk. No name, no description, no map point."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24, choices=COUNTED_CONTEXT_KINDS)
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_month = models.DateField()
+    risk_level = models.CharField(max_length=8)
+
+    class Meta:
+        indexes = [models.Index(fields=["partnership", "recorded_month"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=[kind for kind, _ in COUNTED_CONTEXT_KINDS]),
+                                   name="context_fact_kind_counted"),
+        ]
+
+
+class PanelActionFact(models.Model):
+    """An action a panel agreed: when it was due, how it stands, the kind of
+    agency that owes it, and the day it was first marked done (from its
+    change history; None while not done). The due date is kept beside its
+    month because whether an action not done is overdue is counted when the
+    figures are read, as a case's time open is."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    due_month = models.DateField()
+    due_on = models.DateField()
+    status = models.CharField(max_length=12)
+    completed_on = models.DateField(null=True)
+    owner_agency_kind = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["partnership", "due_month"])]
 
 
 class RefreshState(models.Model):

@@ -27,6 +27,14 @@ Changes are read with an overlap (``OVERLAP``) behind the last run's start:
 a change recorded by a transaction that was still open when the last run
 read the history carries that transaction's start time, which can be
 before the last run's; recomputing a young person twice does no harm.
+
+The partnership's places, peer groups and online spaces and its panels'
+actions are few (thousands, not millions): when any of them changed since
+the last run (their change history says so), or on a full run, all their
+facts are deleted and written again, in Python, which places a context in
+its ward (``bands.WardFinder``: a point in a boundary is no SQL of ours)
+and reads when each action was first marked done from its history. A
+person of concern never reaches the refresh (``access.reporting_sources``).
 """
 
 from __future__ import annotations
@@ -38,17 +46,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from contexts.models import ActionStatus
 from monitoring import bands
 from monitoring.models import (
     CaseFact,
+    ContextFact,
     InterventionFact,
+    PanelActionFact,
     RefreshState,
     ReferralFact,
     ReportingKey,
     ReviewFact,
+    Ward,
 )
 from referrals.deadlines import bank_holidays
 from safeguarding import access
@@ -283,12 +295,40 @@ def _write_facts(cursor, sources: access.ReportingSources, people: list[int] | N
     }
 
 
+def _write_context_facts(sources: access.ReportingSources, partnership_id: int) -> dict[str, int]:
+    """Rewrite all the partnership's context and panel action facts. A
+    context's month and an action's day done are local dates; an action is
+    completed on the day its history first shows it done (not its last
+    change, which may be a later word on it), if it is done now."""
+    ContextFact.objects.filter(partnership_id=partnership_id).delete()
+    PanelActionFact.objects.filter(partnership_id=partnership_id).delete()
+    finder = bands.WardFinder(Ward.objects.filter(partnership_id=partnership_id))
+    contexts = [
+        ContextFact(partnership_id=partnership_id, kind=kind, ward_id=finder.ward_of(ward, latitude, longitude),
+                    recorded_month=timezone.localdate(created_at).replace(day=1), risk_level=risk_level)
+        for kind, ward, latitude, longitude, created_at, risk_level in sources.contexts.order_by().values_list(
+            "kind", "ward", "latitude", "longitude", "created_at", "risk_level").iterator()
+    ]
+    first_done = sources.panel_action_history.filter(pgh_obj_id=OuterRef("pk"), status=ActionStatus.DONE).order_by(
+        "pgh_created_at").values("pgh_created_at")[:1]
+    actions = [
+        PanelActionFact(partnership_id=partnership_id, due_month=due_on.replace(day=1), due_on=due_on, status=status,
+                        completed_on=timezone.localdate(done_at) if status == ActionStatus.DONE and done_at else None,
+                        owner_agency_kind=agency_kind)
+        for due_on, status, agency_kind, done_at in sources.panel_actions.order_by().annotate(
+            done_at=Subquery(first_done)).values_list("due_on", "status", "owner_agency__kind", "done_at").iterator()
+    ]
+    return {"contexts": len(ContextFact.objects.bulk_create(contexts, batch_size=CHUNK)),
+            "panel_actions": len(PanelActionFact.objects.bulk_create(actions, batch_size=CHUNK))}
+
+
 def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
     """Bring the actor's partnership's reporting schema up to date: only
     the young people whose records changed since the last run, or all of
     them on the first run, after reference data was loaded, or when
-    ``full``. One transaction; a second refresh at the same time waits for
-    the first. Written to the access log. For the system actor of a
+    ``full``; the contexts and panel actions, all of them, when any
+    changed or on a full run. One transaction; a second refresh at the
+    same time waits for the first. Written to the access log. For the system actor of a
     partnership (``access.reporting_sources`` gives anyone else nothing)."""
     sources = access.reporting_sources(actor)
     tz = settings.TIME_ZONE
@@ -296,13 +336,13 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
         state, _ = RefreshState.objects.select_for_update().get_or_create(partnership_id=actor.partnership_id)
         started = timezone.now()
         full = full or state.needs_full or state.changes_until is None
-        totals = dict.fromkeys(("referrals", "cases", "reviews", "interventions"), 0)
+        totals = dict.fromkeys(("referrals", "cases", "reviews", "interventions", "contexts", "panel_actions"), 0)
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
             if full:
                 for model in FACT_MODELS:
                     model.objects.filter(partnership_id=actor.partnership_id).delete()
-                totals = _write_facts(cursor, sources, None, tz)
+                totals.update(_write_facts(cursor, sources, None, tz))
                 people = sources.young_people.count()
             else:
                 changed = sorted(access.reporting_changes(actor, state.changes_until - OVERLAP))
@@ -314,8 +354,11 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
                         model.objects.filter(person_key__in=keys).delete()
                     for name, count in _write_facts(cursor, sources, chunk, tz).items():
                         totals[name] += count
+        contexts_changed = full or access.reporting_contexts_changed(actor, state.changes_until - OVERLAP)
+        if contexts_changed:
+            totals.update(_write_context_facts(sources, actor.partnership_id))
         state.changes_until, state.refreshed_at, state.needs_full = started, timezone.now(), False
-        if full or people:
+        if full or people or contexts_changed:
             state.facts_version = uuid.uuid4()
         state.save()
         access.log_access(

@@ -89,27 +89,80 @@ class Protected:
                 for label, cells, total in zip(self.rows, self.cells, totals)]
 
 
-def protect(counts: list[list[int]], threshold: int, *, column_totals: bool = True) -> tuple[
-        list[list[Figure]], list[Figure], list[Figure] | None, Figure | None]:
+Line = tuple[Sequence[int], int]
+Margins = tuple[list[list[Figure]], list[Figure], list[Figure] | None, Figure | None]
+
+
+def protect(counts: list[list[int]], threshold: int, *, column_totals: bool = True) -> Margins:
     """Suppress a table of counts (rows of equal length) with its row
     totals and, when the rows are exclusive (each thing counted in one
     row), its column totals and grand total. Returns the cells, the row
     totals, the column totals and the grand total as figures."""
+    grid, lines = _grid(counts, column_totals)
+    hidden = suppress([value for row in grid for value in row], lines, threshold)
+    return _margins(grid, hidden, 0, column_totals, threshold)
+
+
+def protect_stocks(stocks: list[list[list[int]]], threshold: int) -> list[Margins]:
+    """Suppress tables of a stock counted at the ends of successive periods
+    (the contexts known at each financial year's end; rows of equal length
+    in every table), each with its row totals, column totals and grand
+    total, all together. Each table is the one before it plus what was
+    added in between: no table shows that, but anyone can work it out as
+    the difference of two tables, so it is protected beside them (never
+    shown, and never to be pinned down while under the threshold), and a
+    small number added in a period cannot be read off two years side by
+    side. Returns each table as ``protect`` does."""
+    grids = [_grid(counts, True) for counts in stocks]
+    first, _ = grids[0]
+    size = len(first) * len(first[0])
+    values: list[int] = []
+    lines: list[Line] = []
+
+    def add(grid: list[list[int]], table_lines: list[Line]) -> int:
+        offset = len(values)
+        values.extend(value for row in grid for value in row)
+        lines.extend(([offset + i for i in parts], offset + total) for parts, total in table_lines)
+        return offset
+
+    offsets = [add(grid, table_lines) for grid, table_lines in grids]
+    unpublished: list[int] = []
+    for t in range(1, len(grids)):
+        (earlier, table_lines), (later, _) = grids[t - 1], grids[t]
+        added = add([[b - a for a, b in zip(row_a, row_b)] for row_a, row_b in zip(earlier, later)], table_lines)
+        lines.extend(([offsets[t - 1] + k, added + k], offsets[t] + k) for k in range(size))
+        unpublished.extend(range(added, added + size))
+    shown = [offset + k for offset in offsets for k in range(size)]
+    hidden = suppress(values, lines, threshold, unpublished=unpublished, last_resort=shown)
+    return [_margins(grid, hidden, offset, True, threshold) for (grid, _), offset in zip(grids, offsets)]
+
+
+def _grid(counts: list[list[int]], column_totals: bool) -> tuple[list[list[int]], list[Line]]:
+    """The table with its margins (column n_cols holds the row totals, row
+    n_rows, when there are column totals, those and the grand total) and
+    its additive lines, by position in the grid read row by row."""
     n_rows = len(counts)
     n_cols = len(counts[0]) if counts else 0
-    # The table with its margins: column n_cols holds the row totals, row
-    # n_rows the column totals (when shown) and the grand total.
     grid = [list(row) + [sum(row)] for row in counts]
     if column_totals:
         grid.append([sum(grid[i][j] for i in range(n_rows)) for j in range(n_cols + 1)])
     width = n_cols + 1
-    values = [value for row in grid for value in row]
     lines = [([i * width + j for i, j in cells], total[0] * width + total[1])
              for cells, total in _lines(n_rows, n_cols, column_totals)]
-    hidden = suppress(values, lines, threshold)
+    return grid, lines
+
+
+def _margins(grid: list[list[int]], hidden: Mapping[int, str], offset: int, column_totals: bool,
+             threshold: int) -> Margins:
+    """A grid's figures (its entries from position ``offset`` of what was
+    suppressed): the cells, the row totals, the column totals and the grand
+    total."""
+    width = len(grid[0])
+    n_rows = len(grid) - (1 if column_totals else 0)
+    n_cols = width - 1
 
     def figure(i: int, j: int) -> Figure:
-        kind = hidden.get(i * width + j, "")
+        kind = hidden.get(offset + i * width + j, "")
         return Figure(None if kind else grid[i][j], kind, threshold)
 
     cells = [[figure(i, j) for j in range(n_cols)] for i in range(n_rows)]
@@ -126,9 +179,6 @@ def _lines(n_rows: int, n_cols: int, column_totals: bool) -> list[tuple[list[tup
     if column_totals:
         lines += [([(i, j) for i in range(n_rows)], (n_rows, j)) for j in range(n_cols + 1)]
     return lines
-
-
-Line = tuple[Sequence[int], int]
 
 
 def suppress(values: Sequence[int], lines: Sequence[Line], threshold: int, *,

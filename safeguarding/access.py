@@ -503,8 +503,8 @@ def task_transfers_joint_ended(actor: Actor, today) -> QuerySet[CaseTransfer]:
 
 
 # The monitoring's refresh (``monitoring.refresh``) is scheduled work too: it
-# reads the partnership's casework records to write the pseudonymised
-# reporting schema, through these and only these.
+# reads the partnership's casework records, contexts and panel actions to
+# write the pseudonymised reporting schema, through these and only these.
 
 
 @dataclass(frozen=True)
@@ -516,17 +516,26 @@ class ReportingSources:
     cases: QuerySet[Case]
     interventions: QuerySet[Intervention]
     reviews: QuerySet[Review]
+    contexts: QuerySet[Context]
+    panel_actions: QuerySet[PanelAction]
+    # The panel actions' change history: when each took each status.
+    panel_action_history: QuerySet
 
 
 def reporting_sources(actor: Actor) -> ReportingSources:
     """The young people, referrals, cases, interventions and completed
     reviews of the system actor's partnership, for the monitoring's refresh
-    (which turns them into age bands, wards, months and random keys). For
-    a system actor working in a partnership only; anyone else gets none."""
+    (which turns them into age bands, wards, months and random keys); and
+    its places, peer groups and online spaces (never a person of concern:
+    restricted police and hub information, not for counting) and its panels'
+    actions with their change history. For a system actor working in a
+    partnership only; anyone else gets none."""
+    history = PanelAction.pgh_event_model.objects
     if not is_system_actor(actor) or actor.partnership is None:
         return ReportingSources(
             YoungPerson.objects.none(), Referral.objects.none(), Case.objects.none(),
-            Intervention.objects.none(), Review.objects.none(),
+            Intervention.objects.none(), Review.objects.none(), Context.objects.none(),
+            PanelAction.objects.none(), history.none(),
         )
     pid = actor.partnership_id
     return ReportingSources(
@@ -535,6 +544,11 @@ def reporting_sources(actor: Actor) -> ReportingSources:
         cases=Case.objects.filter(partnership_id=pid),
         interventions=Intervention.objects.filter(case__partnership_id=pid),
         reviews=Review.objects.filter(case__partnership_id=pid, completed_at__isnull=False),
+        contexts=Context.objects.filter(
+            partnership_id=pid, kind__in=[k for k in ContextKind.values if k != ContextKind.PERSON_OF_CONCERN],
+        ),
+        panel_actions=PanelAction.objects.filter(panel__partnership_id=pid),
+        panel_action_history=history.filter(panel__partnership_id=pid),
     )
 
 
@@ -558,6 +572,20 @@ def reporting_changes(actor: Actor, since) -> set[int]:
         touched = events[model].filter(pgh_created_at__gt=since).values("case_id")
         changed.update(Case.objects.filter(partnership_id=pid, pk__in=touched).values_list("young_person_id", flat=True))
     return changed
+
+
+def reporting_contexts_changed(actor: Actor, since) -> bool:
+    """Whether any context (a person of concern too: one may have become a
+    place, or a place one) or panel action of the system actor's
+    partnership changed after ``since``, by their change history (database
+    triggers, so bulk updates count). For the system actor only."""
+    if not is_system_actor(actor) or actor.partnership is None:
+        return False
+    pid = actor.partnership_id
+    return (
+        Context.pgh_event_model.objects.filter(partnership_id=pid, pgh_created_at__gt=since).exists()
+        or PanelAction.pgh_event_model.objects.filter(panel__partnership_id=pid, pgh_created_at__gt=since).exists()
+    )
 
 
 def may_read_monitoring(actor: Actor) -> bool:

@@ -31,22 +31,35 @@ def chart_rows(labels: list[str], figures: list, *, width: int = 640, bar_height
     no count) draws no bar, only its words, so the chart shows exactly what
     the table beside it shows."""
     top = max([f.count for f in figures if f.count is not None] + [1])
+    return _bars(labels, [f.count for f in figures], [f.text for f in figures], top, width, bar_height)
+
+
+def chart_shares(labels: list[str], shares: list[float | None], texts: list[str], *, width: int = 640,
+                 bar_height: int = 22) -> dict:
+    """A horizontal bar chart of a share (0 to 1) per row, drawn against
+    the whole: a full bar is 100%. A share not shown (None) draws no bar,
+    only its words."""
+    return _bars(labels, shares, texts, 1, width, bar_height)
+
+
+def _bars(labels: list[str], values: list, texts: list[str], top: float, width: int, bar_height: int) -> dict:
     left, right = 230, 80
     plot_w = width - left - right
     bars = []
-    for i, (label, figure) in enumerate(zip(labels, figures)):
+    for i, (label, value, text) in enumerate(zip(labels, values, texts)):
         y = 6 + i * (bar_height + 6)
-        w = round(plot_w * figure.count / top, 1) if figure.count is not None else 0
+        w = round(plot_w * value / top, 1) if value is not None else 0
         bars.append({"label": label[:36] + ("…" if len(label) > 36 else ""), "y": y, "w": w, "h": bar_height,
-                     "text_y": y + bar_height * 0.7, "value_x": left + w + 6, "text": figure.text})
-    return {"width": width, "height": 12 + len(figures) * (bar_height + 6), "left": left, "bars": bars}
+                     "text_y": y + bar_height * 0.7, "value_x": left + w + 6, "text": text})
+    return {"width": width, "height": 12 + len(values) * (bar_height + 6), "left": left, "bars": bars}
 
 
-def chart_table(protected) -> dict:
+def chart_table(protected, measure: str) -> dict:
     """The chart before a monitoring table (``suppression.Protected``): each
-    row's year total or, for a table of separate measures, its first."""
+    row's total (``measure``) or, for a table of separate measures, its
+    first."""
     if protected.row_totals is not None:
-        return {**chart_rows(protected.rows, protected.row_totals), "measure": "the year's totals"}
+        return {**chart_rows(protected.rows, protected.row_totals), "measure": measure}
     figures = [cells[0] for cells in protected.cells]
     return {**chart_rows(protected.rows, figures), "measure": protected.columns[0].lower()}
 

@@ -22,26 +22,29 @@ HISTORY = [
 ]
 
 
-def _policies() -> str:
+def policies(tables: list[str], history: list[str]) -> str:
+    """Row-level security on ``tables`` (each with a partnership) and an
+    index by the time each change was recorded on the ``history`` tables
+    (also for the later migrations' tables: one rule for all)."""
     statements = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;"
         f"CREATE POLICY partnership_boundary ON {table} "
         f"USING (partnership_id = crossroads_partnership()) "
         f"WITH CHECK (partnership_id = crossroads_partnership());"
-        for table in TABLES
+        for table in tables
     ]
     statements += [
-        f"CREATE INDEX IF NOT EXISTS {table}_recorded ON {table} (pgh_created_at);" for table in HISTORY
+        f"CREATE INDEX IF NOT EXISTS {table}_recorded ON {table} (pgh_created_at);" for table in history
     ]
     return "\n".join(statements)
 
 
-def _drop_policies() -> str:
+def drop_policies(tables: list[str], history: list[str]) -> str:
     statements = [
         f"DROP POLICY IF EXISTS partnership_boundary ON {table}; ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"
-        for table in TABLES
+        for table in tables
     ]
-    statements += [f"DROP INDEX IF EXISTS {table}_recorded;" for table in HISTORY]
+    statements += [f"DROP INDEX IF EXISTS {table}_recorded;" for table in history]
     return "\n".join(statements)
 
 
@@ -53,5 +56,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(_policies(), reverse_sql=_drop_policies()),
+        migrations.RunSQL(policies(TABLES, HISTORY), reverse_sql=drop_policies(TABLES, HISTORY)),
     ]

@@ -40,7 +40,7 @@ NOT_CASE_RECORDS = {
         "the chronology as sent to another partnership, redacted when sent (casework.transfers)",
     ("safeguarding/withhold.html", "p.text"): "the author's agency's own withheld words, listed only to it",
     ("safeguarding/release.html", "passage.text"): "the words being released, shown only to the author's agency",
-    ("monitoring/report.html", "bar.text"): "a monitoring figure's words (a count, or 'fewer than 5'), no record's",
+    ("monitoring/bar_chart.html", "bar.text"): "a monitoring figure's words (a count, or 'fewer than 5'), no record's",
     ("monitoring/report.html", "cell.text"): "a monitoring figure's words (a count, or 'fewer than 5'), no record's",
     ("monitoring/report.html", "item.text"): "a monitoring figure's words (a count, or 'fewer than 5'), no record's",
     ("monitoring/report.html", "total.text"): "a monitoring figure's words (a count, or 'fewer than 5'), no record's",

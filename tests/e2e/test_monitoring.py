@@ -1,8 +1,10 @@
 """Issue 17's journey in a real browser: the partnership's reporting
 analyst opens the monitoring from their home page, filters the referrals
 by a ward, reads the ward's figures (charts first, each with its table),
-goes through the other reports and downloads the ward's figures as CSV
-and as an OpenDocument spreadsheet. Every page is scanned with axe-core."""
+goes through the other reports (the contexts and panels among them: the
+ward's row of places and groups, the borough's panel actions and the
+share completed on time) and downloads the ward's figures as CSV and as an
+OpenDocument spreadsheet. Every page is scanned with axe-core."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import zipfile
 
 from monitoring.models import Ward
 from tests.e2e.test_journey import sign_in
-from tests.monitoring.conftest import refresh_as_task, world  # noqa: F401 (a fixture)
+from tests.monitoring.conftest import panels, refresh_as_task, world  # noqa: F401 (fixtures)
 
 
-def test_the_analyst_filters_by_ward_and_exports(live_server, context, scan, world):  # noqa: F811
+def test_the_analyst_filters_by_ward_and_exports(live_server, context, scan, world, panels):  # noqa: F811
     refresh_as_task(world.partnership.pk)
     page = context.new_page()
     sign_in(page, live_server, world.analyst, scan)
@@ -30,11 +32,16 @@ def test_the_analyst_filters_by_ward_and_exports(live_server, context, scan, wor
     ward_table = page.locator("#table-ward").inner_text()
     assert "North Ward" in ward_table and "South Ward" not in ward_table
 
-    for name in ("Cases", "Interventions", "Disproportionality"):
+    for name in ("Cases", "Interventions", "Contexts and panels", "Disproportionality"):
         page.locator("#monitoring-reports").get_by_role("link", name=name).click()
         page.wait_for_load_state()
         assert "ward=" in page.url, "the filters go with the reader"
-        scan(page, f"monitoring-{name.lower()}")
+        scan(page, f"monitoring-{name.lower().replace(' ', '-')}")
+        if name == "Contexts and panels":
+            places = page.locator("#table-context_wards").inner_text()
+            assert "North Ward" in places and "South Ward" not in places
+            assert page.locator("#table-panel_actions").is_visible() and page.locator("#on-time").is_visible()
+            assert page.get_by_text("The concern filter does not apply to contexts and panels").is_visible()
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV").click()

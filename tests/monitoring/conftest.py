@@ -1,7 +1,8 @@
 """A borough with wards, a postcode lookup and a young population loaded,
 and casework spread over them: referrals of every kind of decision, cases
 with reviews and interventions, young people whose postcodes are in the
-lookup and one whose postcode is not."""
+lookup and one whose postcode is not; and (``panels``) its contexts and
+its panel's actions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from agencies.models import AgencyKind, Role
 from monitoring import reference
 from monitoring.figures import financial_year
+from monitoring.models import Ward
 from monitoring.refresh import refresh
 from referrals import models as rm
 from safeguarding import access
@@ -117,3 +119,92 @@ def world(cast):
     return SimpleNamespace(partnership=partnership, people=people, referrals=referrals, cases=cases, years=years,
                            police=police, analyst=analyst,
                            analyst_actor=access.actor_for_user(analyst, partnership=partnership.pk))
+
+
+# In the world's wards (``WARDS``): a point in each, and one in neither.
+IN_NORTH, IN_SOUTH, OUTSIDE = (51.495, -0.095), (51.485, -0.095), (51.6, -0.095)
+
+
+@pytest.fixture
+def panels(world, cast):
+    """The borough's contexts and its panel's actions. Places and groups in
+    each ward, by the ward their recorder wrote (its name or code, in any
+    case, with spaces around) or by a place's map point, and some whose
+    ward is not known (no ward written, a ward that is none of the
+    borough's, a point outside it); two persons of concern, never to be
+    counted; a few recorded over a year ago. Actions of every outcome, each
+    status change dated in its history as if made on the day it says
+    (``updated_at`` is left to disagree: the history is what counts)."""
+    from contexts import models as cm
+
+    recorder = cast.user("owner", Role.PRACTITIONER)
+    manager = cast.user("owner", Role.MANAGER)
+    now = timezone.now()
+    north, south = (Ward.objects.get(partnership=world.partnership, code=code) for code in ("E05000001", "E05000002"))
+    contexts = {}  # context: the ward (id) it must be counted in (None: not known)
+
+    def context(kind, ward, expected, *, point=(None, None), days_ago=0):
+        made = cm.Context.objects.create(
+            partnership=world.partnership, kind=kind, name=f"Zephyr context {len(contexts) + 1}",
+            known=f"Quillon observations number {len(contexts) + 1}", ward=ward, latitude=point[0],
+            longitude=point[1], lead_agency=cast.owner, risk_level=["red", "amber", "green"][len(contexts) % 3],
+            recorded_by=recorder, recording_agency=cast.owner, created_at=now - dt.timedelta(days=days_ago),
+        )
+        contexts[made] = expected.pk if expected else None
+        return made
+
+    place, group, online = cm.ContextKind.PLACE, cm.ContextKind.PEER_GROUP, cm.ContextKind.ONLINE_SPACE
+    for i, written in enumerate(["North Ward", " north ward ", "NORTH WARD", "e05000001", "North Ward",
+                                 "North Ward", " E05000001"]):
+        context(place, written, north, days_ago=400 if i >= 5 else 0)
+    context(place, "", south, point=IN_SOUTH)
+    context(place, "", south, point=IN_SOUTH, days_ago=400)
+    context(place, "Lock Street", north, point=IN_NORTH)  # not a ward's name: the point says
+    context(place, "", None, point=OUTSIDE)
+    context(place, "Riverside", None)
+    for i, written in enumerate(["South Ward", "south ward", "E05000002", "South Ward", " South Ward"]):
+        context(group, written, south, days_ago=400 if i == 3 else 0)
+    context(group, "", None)
+    context(online, "", None)
+    context(online, "", None, days_ago=400)
+    context(online, "North Ward", north)
+    persons = [cm.Context.objects.create(
+        partnership=world.partnership, kind=cm.ContextKind.PERSON_OF_CONCERN, name=f"Yarrow person {i}",
+        known="Believed to recruit", ward="North Ward", lead_agency=cast.owner, risk_level="red",
+        recorded_by=recorder, recording_agency=cast.owner) for i in range(2)]
+
+    panel = cm.Panel.objects.create(
+        partnership=world.partnership, title="Xylo panel", meets_at=now - dt.timedelta(days=60),
+        held_at=now - dt.timedelta(days=60), convening_agency=cast.owner, chair=manager, created_by=manager,
+    )
+    today = timezone.localdate()
+
+    def action(due_in: int, *changes: tuple[str, int]):
+        """An action due ``due_in`` days from today, then each (status, days
+        ago) change, dated so in its history."""
+        made = cm.PanelAction.objects.create(
+            panel=panel, description=f"Vetch action {panel.actions.count() + 1}", owner_agency=cast.owner,
+            owner=recorder, due_on=today + dt.timedelta(days=due_in), created_by=manager,
+        )
+        for status, days_ago in changes:
+            cm.PanelAction.objects.filter(pk=made.pk).update(status=status, updated_at=now)
+            event = cm.PanelAction.pgh_event_model.objects.filter(pgh_obj_id=made.pk).latest("pgh_id")
+            cm.PanelAction.pgh_event_model.objects.filter(pk=event.pk).update(
+                pgh_created_at=now - dt.timedelta(days=days_ago))
+        return made
+
+    for _ in range(5):
+        action(-60, ("done", 61))  # on time
+    action(-30, ("done", 35))  # on time, though last changed today
+    action(-30, ("done", 20))  # late
+    action(-10)  # overdue
+    action(-5, ("in_progress", 8))  # overdue
+    action(20)  # not yet due
+    action(20, ("done", 1))  # done early: on time
+    action(-15, ("cancelled", 16))
+    action(-50, ("done", 55), ("in_progress", 40))  # done, then reopened: overdue, not done
+    action(-40, ("done", 45), ("in_progress", 42), ("done", 30))  # first done before its due date: on time
+    action(-400, ("done", 405))  # a year and more ago: on time
+    action(-400, ("done", 380))  # late
+    return SimpleNamespace(contexts=contexts, persons=persons, panel=panel, recorder=recorder, manager=manager,
+                           actions=list(panel.actions.all()), action=action, north=north, south=south)

@@ -1,7 +1,8 @@
 """The refresh: pseudonymised (no record id, no name, no date of birth, no
 postcode in the reporting schema), incremental (a second run with nothing
-new rewrites nothing; a change rewrites only its young person's facts),
-logged, for the system actor only, and under row-level security."""
+new rewrites nothing; a change rewrites only its young person's facts, or
+the contexts' and panel actions' when one of those changed), logged, for
+the system actor only, and under row-level security."""
 
 from __future__ import annotations
 
@@ -12,8 +13,18 @@ from django.db import connection
 from django.utils import timezone
 
 from agencies.models import Role
+from contexts.models import Context, PanelAction
 from monitoring import refresh as refreshing
-from monitoring.models import CaseFact, InterventionFact, RefreshState, ReferralFact, ReportingKey, ReviewFact
+from monitoring.models import (
+    CaseFact,
+    ContextFact,
+    InterventionFact,
+    PanelActionFact,
+    RefreshState,
+    ReferralFact,
+    ReportingKey,
+    ReviewFact,
+)
 from referrals.models import Case, Intervention, Referral, Review, YoungPerson
 from reminders import tasks
 from safeguarding import access
@@ -23,13 +34,13 @@ from tests.monitoring.conftest import load_reference, refresh_as_task
 from tests.partnerships.test_row_security import count_as_app
 
 pytestmark = pytest.mark.django_db
-FACTS = (ReferralFact, CaseFact, ReviewFact, InterventionFact)
+FACTS = (ReferralFact, CaseFact, ReviewFact, InterventionFact, ContextFact, PanelActionFact)
 
 
 def facts(partnership) -> dict:
-    return {m.__name__: sorted(
+    return {m.__name__: sorted((
         tuple(v for k, v in row.items() if k != "id") for row in m.objects.filter(partnership=partnership).values()
-    ) for m in FACTS}
+    ), key=repr) for m in FACTS}
 
 
 def same_as_a_full_refresh(partnership) -> None:
@@ -45,13 +56,14 @@ def as_if_later(partnership) -> None:
     so that what the test changes next is recorded after the last run.)"""
     with connection.cursor() as cursor:
         for table in ("referrals_youngpersonevent", "referrals_referralevent", "referrals_caseevent",
-                      "referrals_interventionevent", "referrals_reviewevent"):
+                      "referrals_interventionevent", "referrals_reviewevent", "contexts_contextevent",
+                      "contexts_panelactionevent"):
             cursor.execute(f"UPDATE {table} SET pgh_created_at = pgh_created_at - interval '1 hour'")
     RefreshState.objects.filter(partnership=partnership).update(
         changes_until=timezone.now() - dt.timedelta(minutes=30) + refreshing.OVERLAP)
 
 
-def test_the_reporting_schema_holds_no_direct_identifier(world):
+def test_the_reporting_schema_holds_no_direct_identifier(world, panels):
     refresh_as_task(world.partnership.pk)
     for model in FACTS:
         columns = {f.column for f in model._meta.concrete_fields}
@@ -67,6 +79,10 @@ def test_the_reporting_schema_holds_no_direct_identifier(world):
                 assert person.postcode not in text and person.postcode.replace(" ", "") not in text
             for referral in world.referrals:
                 assert referral.reference not in text
+            for context in [*panels.contexts, *panels.persons]:
+                assert context.name not in text and context.known not in text
+            for action in panels.actions:
+                assert action.description not in text
     # The key is random: not the record id, nor anything made from it.
     assert all(len(k) == 36 for k in keys)
     assert not {str(p.pk) for p in world.people} & keys
@@ -107,6 +123,38 @@ def test_a_referral_moved_to_another_record_leaves_no_fact_behind(world):
     same_as_a_full_refresh(world.partnership)
 
 
+def test_contexts_and_panel_actions_are_rewritten_only_when_one_changed(world, panels):
+    first = refresh_as_task(world.partnership.pk)
+    assert first.facts["contexts"] == len(panels.contexts) and first.facts["panel_actions"] == len(panels.actions)
+    version = RefreshState.objects.get(partnership=world.partnership).facts_version
+    before = facts(world.partnership)
+    as_if_later(world.partnership)
+    quiet = refresh_as_task(world.partnership.pk)
+    assert sum(quiet.facts.values()) == 0 and quiet.young_people == 0
+    assert RefreshState.objects.get(partnership=world.partnership).facts_version == version
+    assert facts(world.partnership) == before
+    # A place moved to another ward, by a bulk update (no save()): the
+    # change history sees it, and every context and action is written again.
+    place = next(c for c, ward in panels.contexts.items() if ward == panels.north.pk)
+    Context.objects.filter(pk=place.pk).update(ward="South Ward")
+    moved = refresh_as_task(world.partnership.pk)
+    assert moved.young_people == 0 and moved.facts == {
+        "referrals": 0, "cases": 0, "reviews": 0, "interventions": 0,
+        "contexts": len(panels.contexts), "panel_actions": len(panels.actions)}
+    assert RefreshState.objects.get(partnership=world.partnership).facts_version != version
+    assert ContextFact.objects.filter(partnership=world.partnership, ward=panels.south).count() == sum(
+        1 for ward in panels.contexts.values() if ward == panels.south.pk) + 1
+    logged = AccessEvent.objects.filter(action="refresh", object_type="reporting schema").latest("pk")
+    assert logged.detail["facts"]["contexts"] == len(panels.contexts)
+    same_as_a_full_refresh(world.partnership)
+    # So does an action's status changing.
+    as_if_later(world.partnership)
+    PanelAction.objects.filter(pk=panels.actions[0].pk).update(status="cancelled")
+    assert refresh_as_task(world.partnership.pk).facts["panel_actions"] == len(panels.actions)
+    assert PanelActionFact.objects.filter(partnership=world.partnership, status="cancelled").count() == 2
+    same_as_a_full_refresh(world.partnership)
+
+
 def test_loading_reference_data_makes_the_next_refresh_full(world):
     refresh_as_task(world.partnership.pk)
     as_if_later(world.partnership)
@@ -126,28 +174,37 @@ def test_the_refresh_is_logged_and_the_task_runs_every_partnership(world, boroug
     assert set(ReferralFact.objects.filter(partnership=world.partnership).values_list("person_key", flat=True)).isdisjoint(b_people)
 
 
-def test_only_the_system_actor_reads_the_sources(world, cast):
+def test_only_the_system_actor_reads_the_sources(world, panels, cast):
     for actor in (access.actor_for_user(cast.user("hub", Role.REPORTING)),
                   access.actor_for_user(cast.user("owner", Role.MANAGER)),
                   access.system_actor(channel="web", partnership=world.partnership.pk)):
         sources = access.reporting_sources(actor)
         assert not sources.referrals.exists() and not sources.young_people.exists()
+        assert not sources.contexts.exists() and not sources.panel_actions.exists()
+        assert not sources.panel_action_history.exists()
         assert access.reporting_changes(actor, timezone.now() - dt.timedelta(days=1)) == set()
+        assert not access.reporting_contexts_changed(actor, timezone.now() - dt.timedelta(days=1))
 
 
-def test_every_monitoring_table_is_under_row_level_security(world, boroughs):
+def test_every_monitoring_table_is_under_row_level_security(world, panels, boroughs):
     import importlib
 
-    policy = importlib.import_module("monitoring.migrations.0002_reporting_row_security")
+    policies = [importlib.import_module(f"monitoring.migrations.{name}")
+                for name in ("0002_reporting_row_security", "0004_context_and_panel_facts")]
     load_reference(boroughs.b)
     f.ReferralFactory(young_person=f.YoungPersonFactory(partnership=boroughs.b, recorded_by=boroughs.youth_b),
                       referring_agency=boroughs.youth_b)
+    Context.objects.create(partnership=boroughs.b, kind="place", name="Northbank place", known="Seen at night",
+                           lead_agency=boroughs.youth_b, risk_level="amber", recording_agency=boroughs.youth_b,
+                           recorded_by=boroughs.people[("youth_b", Role.PRACTITIONER)])
     tasks.monitoring_refresh()
+    assert count_as_app("monitoring_contextfact", boroughs.b.pk) == 1
+    assert count_as_app("monitoring_contextfact", world.partnership.pk) == len(panels.contexts)
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'monitoring\\_%%' AND relkind = 'r'"
                        " AND NOT relrowsecurity")
         assert cursor.fetchall() == []
-    for table in policy.TABLES:
+    for table in [table for policy in policies for table in policy.TABLES]:
         assert count_as_app(table, None) == 0
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {table}")

@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from monitoring.suppression import PRIMARY, SECONDARY, protect
+from monitoring.suppression import PRIMARY, SECONDARY, UNPUBLISHED, protect, protect_stocks
 
 T = 5
 
@@ -35,9 +35,22 @@ def attack(counts, cells, row_totals, column_totals, total, threshold=T):
                 bounds[(i, j)] = [threshold, 10**9]
             else:
                 bounds[(i, j)] = [fig.count, fig.count]
-    lines = [[(i, j) for j in range(n_cols + 1)] for i in range(len(grid))]
-    if column_totals is not None:
-        lines += [[(i, j) for i in range(n_rows + 1)] for j in range(n_cols + 1)]
+    narrow(bounds, grid_lines(n_rows, n_cols, column_totals is not None))
+    return {k: v[0] for k, v in bounds.items()
+            if v[0] == v[1] and grid[k[0]][k[1]].hidden == PRIMARY and v[0] > 0}
+
+
+def grid_lines(n_rows, n_cols, column_totals=True, key=lambda i, j: (i, j)):
+    """A table's lines, each its parts and last the whole they add up to."""
+    lines = [[key(i, j) for j in range(n_cols + 1)] for i in range(n_rows + (1 if column_totals else 0))]
+    if column_totals:
+        lines += [[key(i, j) for i in range(n_rows + 1)] for j in range(n_cols + 1)]
+    return lines
+
+
+def narrow(bounds, lines):
+    """Narrow every entry's [low, high] from the lines, over and over,
+    until nothing changes."""
     for _ in range(200):
         before = {k: tuple(v) for k, v in bounds.items()}
         for line in lines:
@@ -52,8 +65,6 @@ def attack(counts, cells, row_totals, column_totals, total, threshold=T):
                 bp[0], bp[1] = max(bp[0], b[0] - others_hi), min(bp[1], b[1] - others_lo)
         if before == {k: tuple(v) for k, v in bounds.items()}:
             break
-    return {k: v[0] for k, v in bounds.items()
-            if v[0] == v[1] and grid[k[0]][k[1]].hidden == PRIMARY and v[0] > 0}
 
 
 def test_a_single_small_count_in_a_row_is_not_left_alone():
@@ -115,3 +126,44 @@ def test_separate_measures_are_each_protected_with_their_total(seed):
         assert attack(None, column, [row[0] for row in column], [p.column_totals[j]], p.column_totals[j]) == {}
         for i, row in enumerate(counts):
             assert p.cells[i][j].count in (None, row[j]) and (p.cells[i][j].hidden == PRIMARY) >= (0 < row[j] < T)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_stocks_side_by_side_give_away_nothing_added_between(seed):
+    """Tables of a stock at successive periods' ends (the contexts known at
+    each year's end): the attacker also knows that each table is the one
+    before plus what was added in between (0 or more, never shown), and
+    must pin down no count of 1 to 4, hidden or added."""
+    rng = random.Random(seed)
+    n_rows, n_cols, periods = rng.randint(1, 4), rng.randint(1, 3), rng.randint(2, 4)
+    added = [[[rng.choice([0, 0, rng.randint(1, 4), rng.randint(0, 12)]) for _ in range(n_cols)]
+              for _ in range(n_rows)] for _ in range(periods)]
+    stocks = [[[sum(added[s][i][j] for s in range(t + 1)) for j in range(n_cols)] for i in range(n_rows)]
+              for t in range(periods)]
+    tables = protect_stocks(stocks, T)
+
+    def with_margins(counts):
+        grid = [row + [sum(row)] for row in counts]
+        return grid + [[sum(row[j] for row in grid) for j in range(n_cols + 1)]]
+
+    truth, bounds, lines, hidden = {}, {}, [], set()
+    for t, (cells, row_totals, column_totals, total) in enumerate(tables):
+        shown = [row + [rt] for row, rt in zip(cells, row_totals)] + [column_totals + [total]]
+        for i, row in enumerate(with_margins(stocks[t])):
+            for j, value in enumerate(row):
+                fig, truth[(t, i, j)] = shown[i][j], value
+                assert fig.count in (None, value) and (fig.hidden == PRIMARY) >= (0 < value < T)
+                bounds[(t, i, j)] = ([0, T - 1] if fig.hidden == PRIMARY else [T, 10**9] if fig.hidden == SECONDARY
+                                     else [0, 10**9] if fig.hidden == UNPUBLISHED else [value, value])
+                if fig.count is None:
+                    hidden.add((t, i, j))
+        lines += grid_lines(n_rows, n_cols, key=lambda i, j, t=t: (t, i, j))
+        if t:
+            lines += grid_lines(n_rows, n_cols, key=lambda i, j, t=t: ("added", t, i, j))
+            for i, j in itertools.product(range(n_rows + 1), range(n_cols + 1)):
+                bounds[("added", t, i, j)] = [0, 10**9]
+                truth[("added", t, i, j)] = truth[(t, i, j)] - truth[(t - 1, i, j)]
+                lines.append([(t - 1, i, j), ("added", t, i, j), (t, i, j)])
+                hidden.add(("added", t, i, j))
+    narrow(bounds, lines)
+    assert [k for k in hidden if bounds[k][0] == bounds[k][1] and 0 < truth[k] < T] == [], stocks

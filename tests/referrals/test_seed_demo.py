@@ -455,6 +455,17 @@ def test_the_demo_ships_its_monitoring_reference_data_and_a_first_refresh(demo):
     # Most postcodes are in the demo's lookup; a few are left out on purpose.
     assert riverside.filter(ward__isnull=True).exists()
     assert riverside.filter(ward__isnull=False).count() > 0.9 * riverside.count()
+    # Its contexts and panel actions are counted, in the wards their
+    # recorders wrote; its person of concern is not.
+    from contexts.models import Context, ContextKind, PanelAction
+    from monitoring.models import ContextFact, PanelActionFact
+
+    contexts = ContextFact.objects.filter(partnership__slug="riverside")
+    assert contexts.count() == Context.objects.filter(partnership__slug="riverside").exclude(
+        kind=ContextKind.PERSON_OF_CONCERN).count() > 0
+    assert {"Millpond Quay", "Peckford"} <= set(contexts.values_list("ward__name", flat=True))
+    assert PanelActionFact.objects.filter(partnership__slug="riverside").count() == PanelAction.objects.filter(
+        panel__partnership__slug="riverside").count() > 0
 
 
 def test_the_demo_has_a_witness_withheld_from_the_school(demo):

@@ -1,9 +1,9 @@
 """The partnership's monitoring, for its reporting analysts: referrals,
-cases, interventions and disproportionality by quarter of a financial year,
-each chart with its table, the ward map, and exports as CSV and
-OpenDocument. Thin: the figures come from ``monitoring.figures`` (the
-pseudonymised reporting schema, small numbers suppressed); every page and
-export is written to the access log."""
+cases, interventions, disproportionality, and contexts and panels by
+quarter of a financial year, each chart with its table, the ward map, and
+exports as CSV and OpenDocument. Thin: the figures come from
+``monitoring.figures`` (the pseudonymised reporting schema, small numbers
+suppressed); every page and export is written to the access log."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def report(request, name: str):
     form, built = _report(request, name)
     figures.log_reading(request.actor, name, built.filters)
     tables = [
-        {"table": t, "chart": charts.chart_table(t.protected)} for t in built.tables
+        {"table": t, "chart": charts.chart_table(t.protected, t.measure)} for t in built.tables
     ]
     context = {
         "form": form, "report": built, "tables": tables, "reports": figures.REPORTS,
@@ -53,6 +53,12 @@ def report(request, name: str):
     }
     if name == "referrals":
         context["map"] = charts.ward_map(figures.ward_map(request.actor, built))
+    if "on_time" in built.extra:
+        rows = built.extra["on_time"]
+        context["on_time_chart"] = {
+            **charts.chart_shares([r["period"] for r in rows], [r["value"] for r in rows], [r["share"] for r in rows]),
+            "measure": "the share of panel actions completed on time (a full bar is 100%)",
+        }
     return render(request, "monitoring/report.html", context)
 
 
