@@ -113,7 +113,7 @@ class Report:
 
 
 def _require(actor: access.Actor) -> None:
-    if not access.may_read_monitoring(actor):
+    if not access.may_work_out_monitoring(actor):
         raise access.NotAllowed("The monitoring is for the partnership's reporting analysts")
 
 
@@ -924,6 +924,17 @@ def _on_time(protected: Protected) -> list[dict]:
                      "share": f"{100 * share:.0f}%" if share is not None
                      else "not shown" if hidden else "no action due by now"})
     return rows
+
+
+def warm(actor: access.Actor) -> None:
+    """Work out and cache every report's figures for the year under way,
+    as the first reader of them would: for the system actor, straight after
+    a refresh that wrote facts (``reminders.monitoring_refresh``), so that
+    with a cache shared between processes (``CACHE_URL``) readers find
+    them worked out. Inside the partnership's row-level security."""
+    year = financial_year(timezone.localdate())
+    for name in REPORTS:
+        build(actor, name, Filters(year=year))
 
 
 def build(actor: access.Actor, name: str, filters: Filters) -> Report:

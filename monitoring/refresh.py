@@ -80,6 +80,8 @@ class RefreshResult:
     full: bool
     young_people: int
     facts: dict[str, int]
+    # Whether it wrote facts (so the figures worked out from them changed).
+    wrote: bool = False
 
 
 def _sql(queryset: QuerySet) -> tuple[str, tuple]:
@@ -358,14 +360,15 @@ def refresh(actor: access.Actor, *, full: bool = False) -> RefreshResult:
         if contexts_changed:
             totals.update(_write_context_facts(sources, actor.partnership_id))
         state.changes_until, state.refreshed_at, state.needs_full = started, timezone.now(), False
-        if full or people or contexts_changed:
+        wrote = bool(full or people or contexts_changed)
+        if wrote:
             state.facts_version = uuid.uuid4()
         state.save()
         access.log_access(
             actor, "refresh", object_type="reporting schema", basis="Scheduled refresh of the monitoring",
             detail={"full": full, "young_people": people, "facts": totals},
         )
-    return RefreshResult(full=full, young_people=people, facts=totals)
+    return RefreshResult(full=full, young_people=people, facts=totals, wrote=wrote)
 
 
 def refresh_all(*, full: bool = False, workers: int | None = None) -> dict[int, RefreshResult]:

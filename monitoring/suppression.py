@@ -301,40 +301,38 @@ def _pinned(values: Sequence[int], hidden: Mapping[int, str], lines: Sequence[Li
     nothing else is left to hide; "withheld": the threshold or more;
     unpublished: 0 or more), narrowing line after line until nothing
     changes."""
-    low = {i: (threshold if kind == SECONDARY else 0) for i, kind in hidden.items()}
-    high = {i: (threshold - 1 if kind == PRIMARY else _UNBOUNDED) for i, kind in hidden.items()}
-
-    def bounds(i: int) -> tuple[int, int]:
-        return (low[i], high[i]) if i in hidden else (values[i], values[i])
-
+    # Every entry's bounds, by position: a shown one's are its value.
+    low, high = list(values), list(values)
+    for i, kind in hidden.items():
+        low[i] = threshold if kind == SECONDARY else 0
+        high[i] = threshold - 1 if kind == PRIMARY else _UNBOUNDED
+    hidden_parts = [[i for i in parts if i in hidden] if hidden_in[n] else [] for n, (parts, _) in enumerate(lines)]
     queue = deque(n for n in range(len(lines)) if hidden_in[n])
-    queued = set(queue)
+    queued = [bool(hidden_in[n]) for n in range(len(lines))]
     budget = 60 * max(len(queue), 1)
     while queue and budget:
         budget -= 1
         n = queue.popleft()
-        queued.discard(n)
+        queued[n] = False
         parts, total = lines[n]
-        t_low, t_high = bounds(total)
-        p_bounds = [bounds(i) for i in parts]
-        sum_low, sum_high = sum(b[0] for b in p_bounds), sum(b[1] for b in p_bounds)
+        t_low, t_high = low[total], high[total]
+        sum_low, sum_high = sum(map(low.__getitem__, parts)), sum(map(high.__getitem__, parts))
         changed = []
         if total in hidden:
-            new = (max(t_low, sum_low), min(t_high, sum_high))
-            if new != (t_low, t_high):
-                (low[total], high[total]), (t_low, t_high) = new, new
+            new_low, new_high = max(t_low, sum_low), min(t_high, sum_high)
+            if new_low != t_low or new_high != t_high:
+                low[total], high[total] = t_low, t_high = new_low, new_high
                 changed.append(total)
-        for i, (i_low, i_high) in zip(parts, p_bounds):
-            if i not in hidden:
-                continue
-            new = (max(i_low, t_low - (sum_high - i_high)), min(i_high, t_high - (sum_low - i_low)))
-            if new != (i_low, i_high):
-                low[i], high[i] = new
+        for i in hidden_parts[n]:
+            i_low, i_high = low[i], high[i]
+            new_low, new_high = max(i_low, t_low - (sum_high - i_high)), min(i_high, t_high - (sum_low - i_low))
+            if new_low != i_low or new_high != i_high:
+                low[i], high[i] = new_low, new_high
                 changed.append(i)
         for i in changed:
             for m in by_entry[i]:
-                if m not in queued and hidden_in[m]:
-                    queued.add(m)
+                if not queued[m] and hidden_in[m]:
+                    queued[m] = True
                     queue.append(m)
     return {i for i in hidden if low[i] >= high[i]}
 

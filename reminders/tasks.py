@@ -36,7 +36,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
 from casework import transfers
-from monitoring import refresh
+from monitoring import figures, refresh
 from reminders import services as reminders
 from safeguarding import access, retention
 from safeguarding import services as sharing
@@ -334,5 +334,13 @@ def retention_run() -> int | None:
 def monitoring_refresh() -> dict[int, int]:
     """Refresh each partnership's reporting schema: only the young people
     whose records changed since the last run (``monitoring.refresh``).
-    Returns how many young people were recomputed in each."""
-    return {pid: result.young_people for pid, result in refresh.refresh_all().items()}
+    Then, where facts changed, work out the figures of the year under way
+    (``figures.warm``) so that no reader waits for them. Returns how many
+    young people were recomputed in each."""
+    results = refresh.refresh_all()
+    for pid, result in results.items():
+        if result.wrote:
+            actor = access.system_actor(label="monitoring", partnership=pid)
+            with access.within_partnership(actor):
+                figures.warm(actor)
+    return {pid: result.young_people for pid, result in results.items()}

@@ -588,6 +588,15 @@ def reporting_contexts_changed(actor: Actor, since) -> bool:
     )
 
 
+def may_work_out_monitoring(actor: Actor) -> bool:
+    """Who may work out the partnership's monitoring figures: a reader of
+    it (``may_read_monitoring``), or the system actor of the partnership,
+    which works them out after a refresh so that no reader waits for them
+    (``monitoring.figures.warm``). The figures are the same suppressed ones
+    a reader sees; the system actor shows them to no one."""
+    return may_read_monitoring(actor) or (is_system_actor(actor) and actor.partnership is not None)
+
+
 def may_read_monitoring(actor: Actor) -> bool:
     """Who reads the partnership's monitoring (pseudonymised, with small
     numbers suppressed): a person holding the reporting role, for the

@@ -317,3 +317,41 @@ def test_the_risk_before_and_after_an_intervention_are_its_cases_reviews_around_
     # And each case's risk on entry: its first referral's, else its risk now.
     assert sorted(CaseFact.objects.filter(partnership=partnership).values_list("risk_now", "risk_on_entry")) == [
         ("amber", "amber"), ("green", "green"), ("green", "red")]
+
+
+def test_the_scheduled_refresh_works_the_figures_out_before_anyone_reads_them(world, monkeypatch):
+    """After a refresh that wrote facts, the task works out the year's
+    figures of every report (cached), so the first reader waits for none;
+    a refresh with nothing new works out nothing."""
+    from django.core.cache import cache
+
+    from monitoring import figures
+
+    cache.clear()
+    worked_out = []
+    work_out = figures._work_out
+    monkeypatch.setattr(figures, "_work_out", lambda *args: worked_out.append(args[1]) or work_out(*args))
+    tasks.monitoring_refresh()
+    assert {"referrals", "open"} <= set(worked_out)
+    worked_out.clear()
+    year = figures.financial_year(timezone.localdate())
+    actor = world.analyst_actor
+    with access.within_partnership(actor):
+        for name in figures.REPORTS:
+            for ward in (None, figures.wards(actor)[0].pk):
+                figures.build(actor, name, figures.Filters(year=year, ward=ward, concern="weapon"))
+    assert worked_out == [], "a reader found every figure worked out"
+    as_if_later(world.partnership)
+    tasks.monitoring_refresh()
+    assert worked_out == []
+
+
+def test_who_may_work_the_figures_out(world, cast):
+    """The partnership's system actor and its reporting analysts; no one
+    else (deny by default)."""
+    assert access.may_work_out_monitoring(access.system_actor(label="monitoring", partnership=world.partnership.pk))
+    assert not access.may_work_out_monitoring(access.system_actor(label="monitoring"))
+    assert access.may_work_out_monitoring(world.analyst_actor)
+    for role in Role:
+        if role != Role.REPORTING:
+            assert not access.may_work_out_monitoring(cast.actor("hub", role)), role
