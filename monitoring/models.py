@@ -123,6 +123,14 @@ class YoungPopulation(models.Model):
 # The reporting schema
 # ---------------------------------------------------------------------------
 
+# The fact tables of young people carry one index besides their key: the
+# partnership and the month, which every report reads by. Each index more
+# is paid on every fact a refresh writes (millions on a full one: a key
+# index on the random person keys cost a third of its time at 1,000,000
+# cases); a young person's facts are found for rewriting within the
+# partnership's range of that index, and a ward's (unloading reference
+# data, which makes the next refresh a full one) by one pass.
+
 
 class ReportingKey(models.Model):
     """The pseudonymous key of a young person: random, so nothing about the
@@ -135,12 +143,12 @@ class ReportingKey(models.Model):
 
 
 class ReferralFact(models.Model):
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+", db_index=False)
     person_key = models.UUIDField()
     received_month = models.DateField(help_text="The first day of the month it was received")
     concerns = ArrayField(models.CharField(max_length=32))
     referring_agency_kind = models.CharField(max_length=32)
-    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     age_band = models.CharField(max_length=8, choices=AgeBand.choices)
     sex = models.CharField(max_length=8, choices=Sex.choices)
     ethnic_group = models.CharField(max_length=12, choices=EthnicGroup.choices)
@@ -154,11 +162,11 @@ class ReferralFact(models.Model):
     repeat_within_year = models.BooleanField()
 
     class Meta:
-        indexes = [models.Index(fields=["partnership", "received_month"]), models.Index(fields=["person_key"])]
+        indexes = [models.Index(fields=["partnership", "received_month"])]
 
 
 class CaseFact(models.Model):
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+", db_index=False)
     person_key = models.UUIDField()
     opened_month = models.DateField()
     closed_month = models.DateField(null=True)
@@ -172,32 +180,32 @@ class CaseFact(models.Model):
     closed_on = models.DateField(null=True)
     stepped_down = models.BooleanField()
     escalated = models.BooleanField()
-    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     age_band = models.CharField(max_length=8, choices=AgeBand.choices)
     sex = models.CharField(max_length=8, choices=Sex.choices)
     ethnic_group = models.CharField(max_length=12, choices=EthnicGroup.choices)
 
     class Meta:
-        indexes = [models.Index(fields=["partnership", "opened_month"]), models.Index(fields=["person_key"])]
+        indexes = [models.Index(fields=["partnership", "opened_month"])]
 
 
 class ReviewFact(models.Model):
     """A completed review: the risk it found and what it decided."""
 
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+", db_index=False)
     person_key = models.UUIDField()
     review_month = models.DateField()
     risk_after = models.CharField(max_length=8)
     decision = models.CharField(max_length=16)
     # The ward of the young person's postcode, as for their case.
-    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
 
     class Meta:
-        indexes = [models.Index(fields=["partnership", "review_month"]), models.Index(fields=["person_key"])]
+        indexes = [models.Index(fields=["partnership", "review_month"])]
 
 
 class InterventionFact(models.Model):
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+", db_index=False)
     person_key = models.UUIDField()
     kind = models.CharField(max_length=32)
     provider = models.CharField(max_length=200, help_text="The provider agency's name")
@@ -211,10 +219,10 @@ class InterventionFact(models.Model):
     # yet): the change in risk after it.
     risk_before = models.CharField(max_length=8)
     risk_after = models.CharField(max_length=8, blank=True)
-    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+")
+    ward = models.ForeignKey(Ward, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
 
     class Meta:
-        indexes = [models.Index(fields=["partnership", "month"]), models.Index(fields=["person_key"])]
+        indexes = [models.Index(fields=["partnership", "month"])]
 
 
 # The kinds of context the monitoring counts: a person of concern is

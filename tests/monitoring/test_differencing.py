@@ -1,6 +1,6 @@
 """Suppression cannot be undone by putting views side by side: every ward's
 view, "ward not known", the whole borough's, each with and without each
-concern, of the referrals and the cases reports.
+concern, of the referrals, cases and interventions reports.
 
 The attacker is written here, apart from ``monitoring``: it reads every
 figure of every view as a person would, knows what each figure counts (a
@@ -37,9 +37,9 @@ import pytest
 
 from agencies.models import AgencyKind, Role
 from monitoring import figures
-from monitoring.models import CaseFact, RefreshState, ReferralFact, ReviewFact, Ward
+from monitoring.models import CaseFact, InterventionFact, RefreshState, ReferralFact, ReviewFact, Ward
 from monitoring.suppression import PRIMARY, SECONDARY, UNPUBLISHED
-from referrals.models import ClosureReason, ReferralStatus, RiskLevel
+from referrals.models import ClosureReason, InterventionKind, InterventionStatus, ReferralStatus, RiskLevel
 from safeguarding import access
 from tests import factories as f
 
@@ -59,7 +59,10 @@ TABLES = {
     "closed": ("closed", True), "time_open": ("closed", True),
     # Counted at each quarter's end: no year, the quarters do not add up.
     "caseload": ("open", True),
+    "kind": ("interventions", True), "provider": ("interventions", True), "status": ("interventions", True),
+    "risk_change": ("interventions", True),
 }
+RISKS = ["green", "amber", "red"]
 STOCKS = {"open"}
 
 
@@ -106,6 +109,12 @@ def world(seed: int, year: int):
                 closed_on=closed_in_year, stepped_down=rng.random() < 0.3, escalated=rng.random() < 0.15,
                 ward_id=ward, age_band="14-15", sex="male", ethnic_group="white",
             )
+            for _ in range(rng.choice([0, 1, 1, 2])):
+                InterventionFact.objects.create(
+                    partnership=partnership, person_key=person, kind=pick(["mentoring", "diversion", "family_support"]),
+                    provider=pick(["Youth Service", "Boxing Club", "Family Hub"]),
+                    status=pick(["active", "completed", "ended_early"]), month=pick(months), sessions_offered=8,
+                    sessions_attended=5, risk_before=pick(RISKS), risk_after=pick(["", *RISKS]), ward_id=ward)
             for _ in range(rng.choice([0, 1, 2])):
                 ReviewFact.objects.create(partnership=partnership, person_key=person, review_month=pick(months),
                                           risk_after=pick(["amber", "red", "green"]), decision="continue",
@@ -126,7 +135,8 @@ def truth(partnership, wards, concern_labels: dict, year: int):
         "repeat": {True: "Another referral in the 12 months before", False: "No referral in the 12 months before"},
         "age": dict(figures.AgeBand.choices), "sex": dict(figures.Sex.choices),
         "ethnicity": dict(figures.EthnicGroup.choices), "risk": dict(RiskLevel.choices),
-        "reason": dict(ClosureReason.choices),
+        "reason": dict(ClosureReason.choices), "kind": dict(InterventionKind.choices),
+        "status": dict(InterventionStatus.choices),
     }
     counts: dict = defaultdict(int)
 
@@ -169,6 +179,13 @@ def truth(partnership, wards, concern_labels: dict, year: int):
     for fact in ReviewFact.objects.filter(partnership=partnership):
         add("reviews", [("*", "*"), ("reviews", labels["risk"][fact.risk_after])], fact.ward_id,
             [concern_labels[c] for c in person_concerns[fact.person_key]], fact.review_month)
+    changes = dict(figures.RISK_CHANGES)
+    for fact in InterventionFact.objects.filter(partnership=partnership):
+        change = ("unknown" if not fact.risk_after else "lower" if RISKS.index(fact.risk_after) < RISKS.index(
+            fact.risk_before) else "higher" if RISKS.index(fact.risk_after) > RISKS.index(fact.risk_before) else "same")
+        add("interventions", [("*", "*"), ("kind", labels["kind"][fact.kind]), ("provider", fact.provider),
+                              ("status", labels["status"][fact.status]), ("risk_change", changes[change])],
+            fact.ward_id, [concern_labels[c] for c in person_concerns[fact.person_key]], fact.month)
     return counts
 
 
@@ -182,7 +199,8 @@ def read_views(actor, wards, year: int, concern_labels: dict):
         for concern in [None, *CONCERNS]:
             c = concern_labels[concern] if concern else ALL
             filters = figures.Filters(year=year, ward=ward, concern=concern)
-            for report in (figures.referrals_report(actor, filters), figures.cases_report(actor, filters)):
+            for report in (figures.referrals_report(actor, filters), figures.cases_report(actor, filters),
+                           figures.interventions_report(actor, filters)):
                 for table in report.tables:
                     population, exclusive = TABLES[table.key]
                     p = table.protected
@@ -318,3 +336,6 @@ def test_no_view_beside_another_gives_a_small_count_away(cast, seed):
     # Something was shown and something hidden: the test tested.
     assert sum(1 for fig in shown.values() if fig.count) > 50
     assert sum(1 for fig in shown.values() if fig.hidden == PRIMARY) > 10
+    for population in ("referrals", "opened", "interventions"):
+        assert any(key[0] == population and fig.count for key, fig in shown.items()), population
+        assert any(key[0] == population and fig.hidden for key, fig in shown.items()), population
