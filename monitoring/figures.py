@@ -834,7 +834,11 @@ def _context_table(actor: access.Actor, filters: Filters, limit: int) -> Table:
     table, protected with every other year's (``_context_stocks``)."""
     places = wards(actor)
     labels = [w.name for w in places] + [NOT_KNOWN]
-    shown = sorted(years(actor))
+    # Every year from the first with figures (or the one asked for, if
+    # earlier: its stocks are all 0) to the latest, so each year's table
+    # is protected beside the one before it.
+    known = years(actor)
+    shown = list(range(min(*known, filters.year), max(*known, filters.year) + 1))
     cells, row_totals, column_totals, total = _cached(
         actor, f"contexts:{shown[0]}:{shown[-1]}:{limit}", lambda: _context_stocks(actor, shown, limit),
     )[filters.year]
@@ -927,14 +931,17 @@ def _on_time(protected: Protected) -> list[dict]:
 
 
 def warm(actor: access.Actor) -> None:
-    """Work out and cache every report's figures for the year under way,
-    as the first reader of them would: for the system actor, straight after
-    a refresh that wrote facts (``reminders.monitoring_refresh``), so that
-    with a cache shared between processes (``CACHE_URL``) readers find
-    them worked out. Inside the partnership's row-level security."""
-    year = financial_year(timezone.localdate())
-    for name in REPORTS:
-        build(actor, name, Filters(year=year))
+    """Work out and cache every report's figures for the year under way
+    and the one before it (the last whole year, which the partnership
+    reports on), as the first reader of them would: for the system actor,
+    straight after a refresh that wrote facts
+    (``reminders.monitoring_refresh``), so that with a cache shared
+    between processes (``CACHE_URL``) readers find them worked out. Inside
+    the partnership's row-level security."""
+    current = financial_year(timezone.localdate())
+    for year in (current, current - 1):
+        for name in REPORTS:
+            build(actor, name, Filters(year=year))
 
 
 def build(actor: access.Actor, name: str, filters: Filters) -> Report:

@@ -325,9 +325,10 @@ def test_the_risk_before_and_after_an_intervention_are_its_cases_reviews_around_
 
 
 def test_the_scheduled_refresh_works_the_figures_out_before_anyone_reads_them(world, monkeypatch):
-    """After a refresh that wrote facts, the task works out the year's
-    figures of every report (cached), so the first reader waits for none;
-    a refresh with nothing new works out nothing."""
+    """After a refresh that wrote facts, the task works out every report's
+    figures (cached) for the year under way and the last one, so their
+    first reader waits for none; a refresh with nothing new works out
+    nothing."""
     from django.core.cache import cache
 
     from monitoring import figures
@@ -339,13 +340,17 @@ def test_the_scheduled_refresh_works_the_figures_out_before_anyone_reads_them(wo
     tasks.monitoring_refresh()
     assert {"referrals", "open"} <= set(worked_out)
     worked_out.clear()
-    year = figures.financial_year(timezone.localdate())
+    current = figures.financial_year(timezone.localdate())
     actor = world.analyst_actor
     with access.within_partnership(actor):
-        for name in figures.REPORTS:
-            for ward in (None, figures.wards(actor)[0].pk):
-                figures.build(actor, name, figures.Filters(year=year, ward=ward, concern="weapon"))
-    assert worked_out == [], "a reader found every figure worked out"
+        for year in (current, current - 1):
+            for name in figures.REPORTS:
+                for ward in (None, figures.wards(actor)[0].pk):
+                    figures.build(actor, name, figures.Filters(year=year, ward=ward, concern="weapon"))
+        assert worked_out == [], "a reader found the year's and the last year's figures worked out"
+        figures.build(actor, "referrals", figures.Filters(year=current - 2))
+        assert worked_out == ["referrals"], "an earlier year is worked out when first read"
+        worked_out.clear()
     as_if_later(world.partnership)
     tasks.monitoring_refresh()
     assert worked_out == []
