@@ -335,7 +335,7 @@ def monitoring_refresh() -> dict[int, int]:
     """Refresh each partnership's reporting schema: only the young people
     whose records changed since the last run (``monitoring.refresh``).
     Then, where facts changed, work out the figures of the year under way
-    (``figures.warm``) so that no reader waits for them. Returns how many
+    and the last one (``figures.warm``) so that no reader waits for them. Returns how many
     young people were recomputed in each."""
     results = refresh.refresh_all()
     for pid, result in results.items():
