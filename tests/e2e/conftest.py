@@ -82,12 +82,9 @@ class Scanner:
 
     def __call__(self, page, label: str) -> None:
         self.count += 1
+        page.wait_for_load_state("load")
         page.screenshot(path=str(ARTIFACTS / f"{self.test_name}-{self.count:02d}-{label}.png"), full_page=True)
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate(
-            "async () => await axe.run(document, {resultTypes: ['violations'],"
-            " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-        )
+        result = self._axe(page)
         self.scanned.append(f"{label}: {page.url}")
         for violation in result["violations"]:
             if violation.get("impact") not in BLOCKING_IMPACTS:
@@ -98,6 +95,28 @@ class Scanner:
             if nodes:
                 targets = [n["target"] for n in nodes][:3]
                 self.problems.append(f"{label} ({page.url}): {violation['id']} [{violation['impact']}] {targets}")
+
+    @staticmethod
+    def _axe(page) -> dict:
+        """axe-core's findings on the page shown. A click that submits a
+        form returns before the next page arrives; if it arrives while axe
+        runs, the run is lost with the old page, so it runs again on the
+        new one (once: a second loss is a real fault)."""
+        from playwright.sync_api import Error
+
+        for attempt in (1, 2):
+            try:
+                page.add_script_tag(path=str(AXE))
+                return page.evaluate(
+                    "async () => await axe.run(document, {resultTypes: ['violations'],"
+                    " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa',"
+                    " 'best-practice']}})"
+                )
+            except Error as error:
+                if attempt == 2 or "context was destroyed" not in str(error):
+                    raise
+                page.wait_for_load_state("load")
+        raise AssertionError("unreachable")
 
     def report(self) -> None:
         (ARTIFACTS / f"{self.test_name}-axe.json").write_text(

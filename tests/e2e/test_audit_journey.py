@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from playwright.sync_api import expect
+
 from safeguarding.models import AccessEvent, SubjectAccessRequest
 from tests.api.conftest import case  # noqa: F401  (the fixture)
 from tests.e2e.test_journey import sign_in, sign_out
@@ -47,7 +49,7 @@ def test_who_has_seen_and_subject_access(live_server, context, scan, cast, case)
     page.get_by_role("button", name="Find").click()
     scan(page, "subject-access-find")
     page.get_by_role("button", name="Record the request").click()  # nothing chosen: the error summary
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     scan(page, "subject-access-errors")
     page.get_by_label(f"#{case.young_person_id}").check()
     page.get_by_label("Day").fill("31")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from agencies import two_factor
 from referrals.models import Case, CaseNote, Intervention, Referral, Review
@@ -69,7 +70,7 @@ def test_referral_to_review_to_manager_export(live_server, context, scan, cast, 
     page.get_by_role("button", name="Start now").click()
     scan(page, "referral-person")
     page.get_by_role("button", name="Continue").click()  # nothing typed: the error summary
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     scan(page, "referral-person-errors")
     page.get_by_label("First name").fill("Jordan")
     page.get_by_label("Last name").fill("Blake")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zipfile
 
+from playwright.sync_api import expect
+
 from monitoring.models import Ward
 from reminders import tasks
 from tests.e2e.test_journey import sign_in
@@ -42,8 +44,9 @@ def test_the_analyst_filters_by_ward_and_exports(live_server, context, scan, wor
         if name == "Contexts and panels":
             places = page.locator("#table-context_wards").inner_text()
             assert "North Ward" in places and "South Ward" not in places
-            assert page.locator("#table-panel_actions").is_visible() and page.locator("#on-time").is_visible()
-            assert page.get_by_text("The concern filter does not apply to contexts and panels").is_visible()
+            expect(page.locator("#table-panel_actions")).to_be_visible()
+            expect(page.locator("#on-time")).to_be_visible()
+            expect(page.get_by_text("The concern filter does not apply to contexts and panels")).to_be_visible()
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV").click()

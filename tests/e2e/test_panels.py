@@ -13,6 +13,7 @@ import zoneinfo
 import pytest
 import time_machine
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from config.celery import app as celery_app
 from contexts.models import PanelAction
@@ -99,7 +100,7 @@ def test_prepare_hold_remind_and_carry_forward(live_server, context, scan, cast,
     scan(page, "panels")
     page.get_by_role("link", name="Arrange a panel").click()
     page.get_by_role("button", name="Save").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     scan(page, "arrange-panel-errors")
     page.get_by_label("Title").fill("Riverside MACE panel")
     fill_date(page, "meets_on", meets.date())
@@ -171,8 +172,8 @@ def test_prepare_hold_remind_and_carry_forward(live_server, context, scan, cast,
 
         sign_in(page, live_server, owner)
         scan(page, "owner-home-with-action")
-        assert page.locator("text=My panel actions (1)").is_visible()
-        assert page.get_by_text("Overdue").first.is_visible()
+        expect(page.locator("text=My panel actions (1)")).to_be_visible()
+        expect(page.get_by_text("Overdue").first).to_be_visible()
         page.get_by_role("link", name="Notifications").first.click()
         scan(page, "owner-notifications")
         assert "Your action from the panel of" in page.content()

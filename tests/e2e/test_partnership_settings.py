@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from agencies.models import Role
 from casework import services
@@ -71,7 +72,7 @@ def test_local_vocabulary_and_limits_from_tomorrow(live_server, context, scan, c
     page.get_by_label("Name", exact=True).fill("Knife crime near schools")
     page.get_by_label("Signs to look for").fill("<script>alert(1)</script>")
     page.get_by_role("button", name="Save the concern").click()
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     scan(page, "concern-new-unsafe-markdown")
     page.get_by_label("Signs to look for").fill(
         "Look out for:\n\n- a knife or blade in a school bag\n- **fear** of the journey to or from school"

@@ -12,6 +12,7 @@ import json
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from agencies.models import Role
 from reports.subject_access import subject_access_request_record
@@ -50,7 +51,7 @@ def test_a_witness_withheld_from_the_school(live_server, context, scan, cast):
     page.wait_for_url("**/withhold/")
     scan(page, "withhold-form")
     page.get_by_role("button", name="Withhold these words").click()  # nothing filled in: the error summary
-    assert page.locator(".govuk-error-summary").is_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
     scan(page, "withhold-errors")
     page.get_by_label("Words to withhold").fill(WITNESS)
     page.get_by_label("Third party: witness").check()

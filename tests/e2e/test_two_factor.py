@@ -11,6 +11,7 @@ from base64 import b32decode
 
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
+from playwright.sync_api import expect
 
 from tests.e2e.test_journey import PASSWORD, sign_out
 
@@ -32,7 +33,7 @@ def test_first_sign_in_sets_up_two_factor_and_a_recovery_code_works(live_server,
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/accounts/two-factor/set-up/**")
     scan(page, "two-factor-set-up")
-    assert page.get_by_role("img", name="QR code to scan with your authenticator app").is_visible()
+    expect(page.get_by_role("img", name="QR code to scan with your authenticator app")).to_be_visible()
     key = page.locator("#setup-key").inner_text()
     assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{4})+", key)
 
