@@ -42,8 +42,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -66,6 +68,7 @@ from monitoring.models import (
 from referrals.deadlines import bank_holidays
 from safeguarding import access
 
+T = TypeVar("T")
 OVERLAP = dt.timedelta(minutes=10)
 # Young people recomputed per statement in an incremental run.
 CHUNK = 5000
@@ -441,10 +444,17 @@ def _vacuum() -> None:
         cursor.execute(f"VACUUM (ANALYZE) {tables}")
 
 
-def _refresh_partnership(partnership_id: int, full: bool) -> RefreshResult:
+def as_partnership(partnership_id: int, work: Callable[[access.Actor], T]) -> T:
+    """Do the monitoring's ``work`` as the partnership's system actor,
+    inside its row-level security: the refresh, and working the figures
+    out after it (the scheduled task)."""
     actor = access.system_actor(label="monitoring", partnership=partnership_id)
     with access.within_partnership(actor):
-        return refresh(actor, full=full)
+        return work(actor)
+
+
+def _refresh_partnership(partnership_id: int, full: bool) -> RefreshResult:
+    return as_partnership(partnership_id, lambda actor: refresh(actor, full=full))
 
 
 def _on_own_connection(partnership_id: int, full: bool) -> RefreshResult:

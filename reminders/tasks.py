@@ -340,7 +340,5 @@ def monitoring_refresh() -> dict[int, int]:
     results = refresh.refresh_all()
     for pid, result in results.items():
         if result.wrote:
-            actor = access.system_actor(label="monitoring", partnership=pid)
-            with access.within_partnership(actor):
-                figures.warm(actor)
+            refresh.as_partnership(pid, figures.warm)
     return {pid: result.young_people for pid, result in results.items()}
