@@ -109,14 +109,14 @@ def test_local_vocabulary_and_limits_from_tomorrow(live_server, context, scan, c
     tomorrow = rules_in_force(borough, _start_of(today + dt.timedelta(days=1)))
     assert tomorrow.decision_limit_hours("red") == 2 and rules_in_force(borough).decision_limit_hours("red") == 6
     page.goto(f"{live_server.url}/partnership/settings/history/")
-    assert "Concern: Knife crime near schools" in page.content()
+    expect(page.locator("body")).to_contain_text("Concern: Knife crime near schools")
     scan(page, "settings-history")
     sign_out(page)
 
     # 2. A teacher refers with that concern and ticks two indicators.
     sign_in(page, live_server, teacher)
     page.get_by_role("link", name="What to look for").first.click()
-    assert "a knife or blade in a school bag" in page.content()
+    expect(page.locator("body")).to_contain_text("a knife or blade in a school bag")
     scan(page, "awareness")
     page.get_by_role("link", name="Printable version").click()
     scan(page, "awareness-print")

@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from agencies.models import AgencyKind, Role
 from referrals.models import CaseNote, CaseTransfer, NoteKind, NoteVisibility
@@ -53,13 +54,13 @@ def test_a_case_moves_to_the_neighbouring_borough(live_server, context, scan, ca
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(f"{live_server.url}/cases/{case.pk}/")
     scan(page, "case-with-transfer-proposed")
-    assert "Transfers to another partnership" in page.content()
+    expect(page.locator("body")).to_contain_text("Transfers to another partnership")
     transfer = CaseTransfer.objects.get()
     sign_out(page)
 
     sign_in(page, live_server, screener, scan)
     scan(page, "receiving-hub-queue")
-    assert "Jaden Mensah" in page.content()
+    expect(page.locator("body")).to_contain_text("Jaden Mensah")
     page.goto(f"{live_server.url}/screening/{transfer.referral_id}/")
     scan(page, "screening-a-transfer")
     content = page.content()
