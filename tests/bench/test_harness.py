@@ -84,6 +84,10 @@ def test_run_writes_every_benchmark_row_in_markdown_and_json(report):
     generated = data["dataset"]["counts"]["referrals_referral"]
     assert rows["monitoring.refresh_full"]["extra"]["facts"]["referrals"] >= generated
     assert rows["monitoring.refresh_nothing_new"]["extra"]["young_people_recomputed"] == 0
+    # The cast's borough has its 20 wards, and most referrals fall in one
+    # (about 1 in 10 postcodes is blank and 1 in 10 not in the lookup).
+    assert rows["monitoring.refresh_full"]["extra"]["cast_partnership_wards"] == 20
+    assert 0.7 < rows["monitoring.refresh_full"]["extra"]["cast_referrals_with_a_ward"] < 0.9
     for name in ("row_security.caseload", "row_security.intake"):
         assert rows[name]["extra"]["without_median_ms"] > 0 and "rls_cost" in rows[name]["ratios"]
     # The load test ran its users (signed in with two-factor codes, partner

@@ -17,7 +17,7 @@ from agencies.models import AgencyKind, Role
 from monitoring import reference
 from monitoring.figures import financial_year
 from monitoring.models import Ward
-from monitoring.refresh import refresh
+from monitoring.refresh import as_partnership, refresh
 from referrals import models as rm
 from safeguarding import access
 from tests import factories as f
@@ -49,9 +49,7 @@ def load_reference(partnership) -> None:
 
 
 def refresh_as_task(partnership_id: int, *, full: bool = False):
-    actor = access.system_actor(label="monitoring", partnership=partnership_id)
-    with access.within_partnership(actor):
-        return refresh(actor, full=full)
+    return as_partnership(partnership_id, lambda actor: refresh(actor, full=full))
 
 
 @pytest.fixture
