@@ -13,6 +13,7 @@ to the access log (``log_reading``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -473,18 +474,39 @@ def _protected(actor: access.Actor, name: str, year: int) -> Published:
 
 
 def _cached(actor: access.Actor, key: str, compute):
-    """``compute()``, kept in the cache under the facts' version (a new one
+    """``compute()``, kept in the cache for the facts' version (a new one
     whenever a refresh writes a fact), so worked out once per change."""
     version = RefreshState.objects.filter(partnership_id=actor.partnership_id).values_list(
         "facts_version", flat=True).first()
     if version is None:
         return compute()
-    cache_key = f"monitoring:{actor.partnership_id}:{version}:{key}"
-    value = cache.get(cache_key)
-    if value is None:
-        value = compute()
-        cache.set(cache_key, value, CACHE_SECONDS)
+    return _kept(f"monitoring:{actor.partnership_id}:{key}", str(version), compute)
+
+
+def _kept(cache_key: str, worked_out_for: str, compute):
+    """``compute()``, from the cache if it was worked out for the same
+    ``worked_out_for`` (the facts' version, the digest of the counts).
+    One entry per key, replaced when that changes: no figures of an older
+    version linger in the cache to fill it."""
+    kept = cache.get(cache_key)
+    if kept is not None and kept[0] == worked_out_for:
+        return kept[1]
+    value = compute()
+    cache.set(cache_key, (worked_out_for, value), CACHE_SECONDS)
     return value
+
+
+def _suppressed(actor: access.Actor, slot: str, values: list[int], lines: list, limit: int, *,
+                fixed: dict | None = None, unpublished=(), last_resort=()) -> dict[int, str]:
+    """``suppress``, kept in the cache (``slot``: which population, year
+    and stage) for a digest of everything it is given: the same counts
+    and links give the same hidden figures, so a year whose counts a
+    refresh did not change (the last one, mostly) is not protected again,
+    which takes seconds in a sparse borough."""
+    given = (values, lines, limit, sorted((fixed or {}).items()), sorted(unpublished), sorted(last_resort))
+    digest = hashlib.sha256(repr(given).encode()).hexdigest()
+    return _kept(f"monitoring:{actor.partnership_id}:suppressed:{slot}", digest, lambda: suppress(
+        values, lines, limit, fixed=fixed, unpublished=unpublished, last_resort=last_resort))
 
 
 def _work_out(actor: access.Actor, name: str, year: int, limit: int) -> Published:
@@ -495,8 +517,9 @@ def _work_out(actor: access.Actor, name: str, year: int, limit: int) -> Publishe
     counts = _count(facts, month, dims, year=year if stock else None)
     linked = _Linked()
     linked.layer(BASE, dims, places, counts, stock=stock)
-    base = suppress(linked.values, linked.lines, limit, unpublished=linked.unpublished,
-                    last_resort=list(linked.index.values()))
+    slot = f"{name}:{year}:{limit}"
+    base = _suppressed(actor, f"{slot}:borough", linked.values, linked.lines, limit,
+                       unpublished=linked.unpublished, last_resort=list(linked.index.values()))
     fixed = {i: base.get(i, "") for i in range(len(linked.values))}
     concern_dims = [d for d in dims if not d.concern]
     listed = concerns(actor)
@@ -518,8 +541,8 @@ def _work_out(actor: access.Actor, name: str, year: int, limit: int) -> Publishe
                                  linked.index[(BASE, *key[1:])]))
     # Where nothing else helps, the figures with the concerns are not shown.
     last_resort = [i for key, i in linked.index.items() if key[0].startswith(WITH)]
-    hidden = suppress(linked.values, linked.lines, limit, fixed=fixed, unpublished=linked.unpublished,
-                      last_resort=last_resort) if last_resort else base
+    hidden = _suppressed(actor, f"{slot}:concerns", linked.values, linked.lines, limit, fixed=fixed,
+                         unpublished=linked.unpublished, last_resort=last_resort) if last_resort else base
     figures_by_key = {key: (None if i in hidden else linked.values[i], hidden.get(i, ""))
                       for key, i in linked.index.items()}
     others = frozenset(key[1] for key, i in linked.index.items()

@@ -367,6 +367,43 @@ def test_who_may_work_the_figures_out(world, cast):
             assert not access.may_work_out_monitoring(cast.actor("hub", role)), role
 
 
+def test_a_year_whose_counts_did_not_change_is_not_protected_again(world, monkeypatch):
+    """A refresh that changed one year's counts gives the facts a new
+    version, so both years the task warms are worked out again; but the
+    year whose counts are as they were takes its hidden figures from the
+    cache (keyed by a digest of its counts and links), and they are the
+    ones worked out before."""
+    from django.core.cache import cache
+
+    from monitoring import figures
+
+    cache.clear()
+    latest = max(world.referrals, key=lambda referral: referral.received_at)
+    changed = figures.financial_year(timezone.localtime(latest.received_at).date())
+    current = figures.financial_year(timezone.localdate())
+    (unchanged,) = {current, current - 1} - {changed}
+    tasks.monitoring_refresh()
+    actor = world.analyst_actor
+
+    def tables(year: int) -> list:
+        with access.within_partnership(actor):
+            return [table.protected for table in figures.build(actor, "referrals", figures.Filters(year=year)).tables]
+
+    before = {year: tables(year) for year in (changed, unchanged)}
+    working_on, protected = [], []
+    work_out, suppress = figures._work_out, figures.suppress
+    monkeypatch.setattr(figures, "_work_out", lambda *args: working_on.append(args[2]) or work_out(*args))
+    monkeypatch.setattr(figures, "suppress", lambda *args, **kwargs: protected.append(working_on[-1])
+                        or suppress(*args, **kwargs))
+    as_if_later(world.partnership)
+    Referral.objects.filter(pk=latest.pk).update(concerns=["exclusion"])
+    tasks.monitoring_refresh()
+    assert unchanged in working_on, "the facts' new version: both years worked out again"
+    assert protected and set(protected) == {changed}, "only the year whose counts changed is protected again"
+    assert tables(unchanged) == before[unchanged]
+    assert tables(changed) != before[changed]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_full_run_vacuums_and_analyses_the_facts_it_rewrote(cast):
     """A full run deletes and writes again every fact: it then reclaims the
