@@ -392,7 +392,10 @@ CELERY_BEAT_SCHEDULE = {
     "panel-carry-forward": {"task": "reminders.panel_carry_sweep", "schedule": _SWEEP},
     "manager-digest": {"task": "reminders.digest_sweep", "schedule": _crontab_at(DIGEST_TIME)},
     "retention": {"task": "reminders.retention_run", "schedule": _crontab_at(RETENTION_TIME)},
-    "monitoring-refresh": {"task": "reminders.monitoring_refresh", "schedule": MONITORING_REFRESH_SECONDS},
+    # A run still waiting when the next is due is dropped, not queued
+    # behind it: each run does what changed since the last one.
+    "monitoring-refresh": {"task": "reminders.monitoring_refresh", "schedule": MONITORING_REFRESH_SECONDS,
+                           "options": {"expires": MONITORING_REFRESH_SECONDS}},
 }
 
 REST_FRAMEWORK = {

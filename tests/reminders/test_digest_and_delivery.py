@@ -163,3 +163,11 @@ def test_the_beat_schedule_names_real_tasks(settings):
     app.loader.import_default_modules()
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks
+
+
+def test_a_monitoring_refresh_not_started_before_the_next_is_due_is_dropped(settings):
+    """The monitoring refresh, which can run for minutes in a large
+    deployment, never queues up behind itself: each run refreshes what
+    changed since the last, so one that waited a whole period is dropped."""
+    entry = settings.CELERY_BEAT_SCHEDULE["monitoring-refresh"]
+    assert entry["options"]["expires"] == entry["schedule"] == settings.MONITORING_REFRESH_SECONDS
