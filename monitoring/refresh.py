@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -68,7 +66,6 @@ from monitoring.models import (
 from referrals.deadlines import bank_holidays
 from safeguarding import access
 
-T = TypeVar("T")
 OVERLAP = dt.timedelta(minutes=10)
 # Young people recomputed per statement in an incremental run.
 CHUNK = 5000
@@ -453,17 +450,16 @@ def _vacuum() -> None:
         cursor.execute(f"VACUUM (ANALYZE) {tables}")
 
 
-def as_partnership(partnership_id: int, work: Callable[[access.Actor], T]) -> T:
-    """Do the monitoring's ``work`` as the partnership's system actor,
-    inside its row-level security: the refresh, and working the figures
-    out after it (the scheduled task)."""
-    actor = access.system_actor(label="monitoring", partnership=partnership_id)
-    with access.within_partnership(actor):
-        return work(actor)
+def as_partnership(partnership_id: int) -> access.within_partnership:
+    """``with as_partnership(pid) as actor:`` the monitoring's work as the
+    partnership's system actor, inside its row-level security: the
+    refresh, and working the figures out after it (the scheduled task)."""
+    return access.within_partnership(access.system_actor(label="monitoring", partnership=partnership_id))
 
 
 def _refresh_partnership(partnership_id: int, full: bool) -> RefreshResult:
-    return as_partnership(partnership_id, lambda actor: refresh(actor, full=full))
+    with as_partnership(partnership_id) as actor:
+        return refresh(actor, full=full)
 
 
 def _on_own_connection(partnership_id: int, full: bool) -> RefreshResult:

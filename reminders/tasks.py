@@ -335,10 +335,11 @@ def monitoring_refresh() -> dict[int, int]:
     """Refresh each partnership's reporting schema: only the young people
     whose records changed since the last run (``monitoring.refresh``).
     Then, where facts changed, work out the figures of the year under way
-    and the last one (``figures.warm``) so that no reader waits for them. Returns how many
-    young people were recomputed in each."""
+    and the last one (``figures.warm``) so that no reader waits for them.
+    Returns how many young people were recomputed in each."""
     results = refresh.refresh_all()
     for pid, result in results.items():
         if result.wrote:
-            refresh.as_partnership(pid, figures.warm)
+            with refresh.as_partnership(pid) as actor:
+                figures.warm(actor)
     return {pid: result.young_people for pid, result in results.items()}

@@ -104,19 +104,21 @@ class Scanner:
         new one (once: a second loss is a real fault)."""
         from playwright.sync_api import Error
 
-        for attempt in (1, 2):
-            try:
-                page.add_script_tag(path=str(AXE))
-                return page.evaluate(
-                    "async () => await axe.run(document, {resultTypes: ['violations'],"
-                    " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa',"
-                    " 'best-practice']}})"
-                )
-            except Error as error:
-                if attempt == 2 or "context was destroyed" not in str(error):
-                    raise
-                page.wait_for_load_state("load")
-        raise AssertionError("unreachable")
+        def run() -> dict:
+            page.add_script_tag(path=str(AXE))
+            return page.evaluate(
+                "async () => await axe.run(document, {resultTypes: ['violations'],"
+                " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa',"
+                " 'best-practice']}})"
+            )
+
+        try:
+            return run()
+        except Error as error:
+            if "context was destroyed" not in str(error):
+                raise
+        page.wait_for_load_state("load")
+        return run()
 
     def report(self) -> None:
         (ARTIFACTS / f"{self.test_name}-axe.json").write_text(

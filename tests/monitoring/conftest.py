@@ -49,7 +49,8 @@ def load_reference(partnership) -> None:
 
 
 def refresh_as_task(partnership_id: int, *, full: bool = False):
-    return as_partnership(partnership_id, lambda actor: refresh(actor, full=full))
+    with as_partnership(partnership_id) as actor:
+        return refresh(actor, full=full)
 
 
 @pytest.fixture
